@@ -1,0 +1,72 @@
+"""The one error type fanout raises for user mistakes.
+
+A ``FanoutError`` carries one or more ``Problem``s, each a message with an optional
+``Location``. The CLI catches it once, prints one line per problem and exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A position in a source file; ``path`` is relative to the source root, line and column 1-based."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return self.message
+        return f"{self.location}: {self.message}"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        loc = self.location
+        if loc is None:
+            return ("", 0, 0, self.message)
+        return (loc.path, loc.line, loc.column, self.message)
+
+
+class FanoutError(Exception):
+    """A user-facing error: bad input, a bad reference, a refused write."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        unique = list(dict.fromkeys(problems))
+        self.problems: tuple[Problem, ...] = tuple(sorted(unique, key=Problem.sort_key))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def at(cls, message: str, location: Location | None = None) -> FanoutError:
+        return cls([Problem(message, location)])
+
+
+class Problems:
+    """Collects problems across a stage so that every mistake is reported, not just the first."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, message: str, location: Location | None = None) -> None:
+        self.items.append(Problem(message, location))
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.items.extend(problems)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise FanoutError(self.items)
