@@ -183,7 +183,7 @@ def _clusters_text(clusters: Sequence[str], all_clusters: int) -> str:
     return f"clusters {','.join(clusters)}"
 
 
-def _summary(report: Report) -> str:
+def summary_text(report: Report) -> str:
     flavour = "strict" if report.strict else "not strict: unknown fields are not checked, use --strict"
     checked = (
         f"checked {_plural(report.object_count, 'object')} ({report.distinct_objects} distinct) "
@@ -199,27 +199,35 @@ def _summary(report: Report) -> str:
     )
 
 
-def format_text(report: Report) -> str:
-    """One line per problem, then one per skipped object, then a summary line.
+def finding_text(finding: Finding, all_clusters: int) -> str:
+    """A finding's text line without its location (which, when known, goes first as ``path:line:col: ``).
 
-    ``path:line:col: clusters a,b: Deployment pacman/pacman /spec/replicas: message``; a finding without a
-    source location starts with the object instead: ``Deployment pacman/pacman /spec/x: cluster a: message``.
+    ``clusters a,b: Deployment pacman/pacman /spec/replicas: message``; without a location the line starts
+    with the object instead: ``Deployment pacman/pacman /spec/x: cluster a: message``.
     """
+    where = f"{finding.object} {finding.pointer}".rstrip()
+    clusters = _clusters_text(finding.clusters, all_clusters)
+    if finding.location is not None:
+        return f"{clusters}: {where}: {finding.message}"
+    return f"{where}: {clusters}: {finding.message}"
+
+
+def skipped_text(skip: Skipped, all_clusters: int) -> str:
+    return (
+        f"skipped: {skip.object} ({skip.object.api_version}): "
+        f"{_clusters_text(skip.clusters, all_clusters)}: {skip.reason}"
+    )
+
+
+def format_text(report: Report) -> str:
+    """One line per problem (``path:line:col: `` first when known), one per skipped object, a summary."""
     total = len(report.checked)
     lines: list[str] = []
     for finding in report.sorted_findings:
-        where = f"{finding.object} {finding.pointer}".rstrip()
-        clusters = _clusters_text(finding.clusters, total)
-        if finding.location is not None:
-            lines.append(f"{finding.location}: {clusters}: {where}: {finding.message}")
-        else:
-            lines.append(f"{where}: {clusters}: {finding.message}")
-    for skip in report.sorted_skipped:
-        lines.append(
-            f"skipped: {skip.object} ({skip.object.api_version}): "
-            f"{_clusters_text(skip.clusters, total)}: {skip.reason}"
-        )
-    lines.append(_summary(report))
+        text = finding_text(finding, total)
+        lines.append(text if finding.location is None else f"{finding.location}: {text}")
+    lines.extend(skipped_text(skip, total) for skip in report.sorted_skipped)
+    lines.append(summary_text(report))
     return "\n".join(lines) + "\n"
 
 
