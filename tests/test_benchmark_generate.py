@@ -326,3 +326,24 @@ def test_script_refuses_a_non_empty_folder_and_bad_counts(tmp_path: Path) -> Non
     with pytest.raises(ValueError):
         generator.generate(tmp_path / "none", clusters=0, templates=1, overrides=0)
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize(("clusters", "templates", "overrides"), [(1, 1, 5), (20, 30, 10)])
+def test_the_real_renderer_accepts_a_generated_root_and_renders_n_times_m_objects(
+    tmp_path: Path, clusters: int, templates: int, overrides: int
+) -> None:
+    root = make_root(tmp_path, clusters, templates, overrides, seed=5)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "fanout", "render", str(root), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    cluster_dirs = sorted(p for p in out.iterdir() if p.is_dir())
+    assert [p.name for p in cluster_dirs] == sorted(cluster_labels(root))
+    for cluster_dir in cluster_dirs:
+        objects = [p for p in cluster_dir.rglob("*.yaml") if p.name != "kustomization.yaml"]
+        assert len(objects) == templates, cluster_dir.name
