@@ -9,8 +9,10 @@ The root holds:
 - ``N`` clusters labelled ``cloud`` (aws, azure, gcp), ``region`` (several per cloud) and ``env`` (prod,
   staging, dev), with ``spec.values`` (domain, replicas, a nested cache size) for substitution;
 - ``M`` template documents: one Namespace per team namespace, then apps of a Deployment, a Service and a
-  ConfigMap each, mostly plain manifests, every eighth Deployment and every tenth ConfigMap as a KubeFed
-  ``Federated<Kind>`` with a ``clusterSelector`` placement and inline ``overrides``;
+  ConfigMap each (``web-*`` and ``gateway-*`` apps get a LoadBalancer Service), mostly plain manifests, some
+  ConfigMaps with a ``fanout.dev/placement`` annotation, and the Deployment of every eighth app and the
+  ConfigMap of every tenth as a KubeFed ``Federated<Kind>`` with a ``clusterSelector`` placement and inline
+  ``overrides``;
 - ``K`` Override documents, selector-based (by env, cloud or region) and per-cluster (``names``), with
   ``${cluster...}`` substitution, RFC 6902 patches and RFC 7386 merges.
 
@@ -89,7 +91,7 @@ class Cluster:
 
 @dataclass(frozen=True)
 class Target:
-    """A rendered object that overrides can aim at: (kind, name, namespace) and its team."""
+    """A rendered object that overrides can aim at; ``namespace`` is empty for Namespaces."""
 
     kind: str
     name: str
