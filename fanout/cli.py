@@ -82,9 +82,7 @@ SelectorOpt = Annotated[
 # Kubernetes schema validation options, shared by `validate --kubernetes` and `render --validate-kubernetes`.
 KubeVersionOpt = Annotated[
     str | None,
-    typer.Option(
-        "--kubernetes-version", help="Kubernetes minor version to validate against [default: 1.31]."
-    ),
+    typer.Option("--kubernetes-version", help="Kubernetes minor version to validate against (default 1.31)."),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Reject fields the Kubernetes schema does not know (recommended).")
@@ -191,7 +189,7 @@ def validate(
         typer.Option(
             "--kubernetes",
             help="Also check every rendered object against its Kubernetes JSON Schema (offline; "
-            "needs fanout[kubernetes]).",
+            "needs the 'kubernetes' extra).",
         ),
     ] = False,
     kubernetes_version: KubeVersionOpt = None,

@@ -9,9 +9,10 @@ It finds the schema for an object's apiVersion and kind in the first of these th
    in its plain or strict flavour.
 
 Each schema file is read once and each (apiVersion, kind) gets one validator, built on first use and
-kept on the instance. ``$ref``s resolve through a ``referencing.Registry`` that holds the bundled
-definitions; the only thing it may ever retrieve is a local file inside a ``--schema-dir``. Anything
-else (``https://...``) fails closed: nothing is downloaded, ever.
+kept on the instance, with the bundled definitions it refers to inlined (see ``_Inliner``). The
+remaining ``$ref``s resolve through a ``referencing.Registry`` that holds the bundled definitions; the
+only thing it may ever retrieve is a local file inside a ``--schema-dir``. Anything else
+(``https://...``) fails closed: nothing is downloaded, ever.
 """
 
 from __future__ import annotations
@@ -330,6 +331,57 @@ class _LocalRetriever:
 
 
 # --------------------------------------------------------------------------------------------------
+# Inlining the bundled definitions
+
+
+_DEFINITION_PREFIXES = ("/api/_definitions.json#/$defs/", "#/$defs/", _DEFINITIONS_URI + "#/$defs/")
+
+
+class _Inliner:
+    """Replaces ``$ref``s to the bundled definitions by the definitions themselves.
+
+    Resolving a ``$ref`` is most of jsonschema's work on these schemas; a schema without them validates
+    about twice as fast. Definitions that refer to themselves (JSONSchemaProps) keep an absolute ``$ref``,
+    which the registry resolves. Expanded definitions are shared between kinds, never copied or mutated.
+    """
+
+    def __init__(self, definitions: Mapping[str, Any]) -> None:
+        self._definitions = definitions
+        self._expanded: dict[str, Any] = {}
+        self._expanding: set[str] = set()
+
+    def _name(self, ref: str) -> str | None:
+        for prefix in _DEFINITION_PREFIXES:
+            if ref.startswith(prefix) and ref[len(prefix) :] in self._definitions:
+                return ref[len(prefix) :]
+        return None
+
+    def _definition(self, name: str) -> Any | None:
+        if name not in self._expanded:
+            if name in self._expanding:
+                return None  # a cycle: leave this reference as a reference
+            self._expanding.add(name)
+            self._expanded[name] = self.inline(self._definitions[name])
+            self._expanding.discard(name)
+        return self._expanded[name]
+
+    def inline(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.inline(item) for item in node]
+        if not isinstance(node, Mapping):
+            return node
+        ref = node.get("$ref")
+        name = self._name(ref) if isinstance(ref, str) else None
+        if name is None:
+            return {key: self.inline(value) for key, value in node.items()}
+        rest = {key: self.inline(value) for key, value in node.items() if key not in ("$ref", "description")}
+        target = self._definition(name)
+        if target is None:
+            return {**rest, "$ref": f"{_DEFINITIONS_URI}#/$defs/{name}"}
+        return {**rest, "allOf": [*rest.get("allOf", []), target]} if rest else target
+
+
+# --------------------------------------------------------------------------------------------------
 # The validator
 
 
@@ -366,6 +418,7 @@ class KubernetesSchemas:
         self._schema_dirs = tuple(Path(d).resolve() for d in schema_dirs)
         self._crds = _crd_schemas(crds, strict=strict)
         self._registry: Registry[Any] | None = None
+        self._inliner: _Inliner | None = None
         self._validators: dict[tuple[str, str], Validator | None] = {}
 
     def validate(self, obj: Mapping[str, Any]) -> list[Violation]:
@@ -412,12 +465,15 @@ class KubernetesSchemas:
             retriever = _LocalRetriever(self._schema_dirs)
             registry: Registry[Any] = Registry(retrieve=retriever)  # type: ignore[call-arg]
             self._registry = registry.with_resource(_DEFINITIONS_URI, Resource.from_contents(definitions))
+            self._inliner = _Inliner(definitions.get("$defs", {}))
         return self._registry
 
     def _build(self, api_version: str, kind: str) -> Validator | None:
         crd_schema = self._crds.get((api_version, kind))
         if crd_schema is not None:
-            return jsonschema.Draft202012Validator(crd_schema, registry=self._base_registry())
+            registry = self._base_registry()
+            assert self._inliner is not None  # set with the registry
+            return jsonschema.Draft202012Validator(self._inliner.inline(crd_schema), registry=registry)
         for folder in self._schema_dirs:
             for name in _schema_dir_names(api_version, kind):
                 path = folder / name
@@ -457,7 +513,9 @@ class KubernetesSchemas:
         wanted = {"group": group, "version": version, "kind": kind}
         if not isinstance(declared, list) or wanted not in declared:
             return None
-        return jsonschema.Draft202012Validator(schema, registry=self._base_registry())
+        registry = self._base_registry()
+        assert self._inliner is not None  # set with the registry
+        return jsonschema.Draft202012Validator(self._inliner.inline(schema), registry=registry)
 
 
 # --------------------------------------------------------------------------------------------------
