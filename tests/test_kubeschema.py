@@ -609,3 +609,22 @@ def test_validation_works_with_networking_unusable(tmp_path: Path) -> None:
         "remote: the schema for remote.example.com/v1 Remote refers to 'https://example.com/remote.json', "
         "which fanout cannot resolve: it never downloads schemas; put referenced files in a --schema-dir",
     ]
+
+
+def test_alternatives_that_are_not_just_types(strict: KubernetesSchemas) -> None:
+    svc = copy.deepcopy(SERVICE)
+    svc["spec"]["ports"][0]["targetPort"] = None  # IntOrString's two alternatives both allow null
+    assert strict.validate(svc) == [
+        Violation("/spec/ports/0/targetPort", "null matches more than one of the allowed forms")
+    ]
+    crd = copy.deepcopy(WIDGET_CRD)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["anyOf"] = [{"required": ["colour"]}, {"required": ["port"]}]
+    spec["properties"]["tags"] = {"type": "array", "items": {"type": "string"}, "maxItems": 1}
+    schemas = KubernetesSchemas("1.31", strict=True, crds=[crd])
+    # The most relevant alternative's failure stands for the whole anyOf.
+    assert schemas.validate(widget(size=1)) == [Violation("/spec", 'missing required field "colour"')]
+    assert schemas.validate(widget(size=1, port=80, tags=[1, "a"])) == [
+        Violation("/spec/tags", "[1, 'a'] is too long"),
+        Violation("/spec/tags/0", "1 is not of type 'string'"),
+    ]

@@ -148,3 +148,20 @@ def test_ops_that_write_nothing_are_passed_over(tmp_path: Path, op: str) -> None
     body = f"  patch:\n  - {{op: {op}, path: /spec/replicas{value}}}\n"
     rendered = rendered_for(tmp_path, {"nothing": override("nothing", 0, body)})
     assert where(rendered, "/spec/template") == Location("templates/web.yaml", 9, 3)
+
+
+def test_append_inside_a_list_element(tmp_path: Path) -> None:
+    body = """  patch:
+  - op: add
+    path: /spec/template/spec/containers/1/args
+    value: []
+  - op: add
+    path: /spec/template/spec/containers/1/args/-
+    value: 3
+"""
+    rendered = rendered_for(tmp_path, {"args": override("args", 0, body)})
+    assert rendered.obj["spec"]["template"]["spec"]["containers"][1]["args"] == [3]
+    assert where(rendered, "/spec/template/spec/containers/1/args/0") == Location(
+        "overrides/args.yaml", 14, 5
+    )
+    assert where(rendered, "/spec/template/spec/containers/1/image") == Location("templates/web.yaml", 15, 9)
