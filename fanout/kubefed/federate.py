@@ -1,0 +1,146 @@
+"""Turn a plain Kubernetes object into its KubeFed ``Federated<Kind>``, as ``kubefedctl federate`` did.
+
+Pure functions on JSON-like data. The template keeps what the user wrote and drops what a cluster
+writes back (status, uid, resourceVersion, allocated IPs and ports, token secrets), so that a
+manifest exported from a live cluster federates into something that renders back cleanly.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+FEDERATED_API_VERSION = "types.kubefed.io/v1beta1"
+FEDERATED_GROUP = "types.kubefed.io"
+
+# Of an object's own metadata only these reach the template (KubeFed kept labels; fanout also keeps
+# annotations, which KubeFed's sync controller did not propagate).
+KEPT_METADATA = ("labels", "annotations")
+
+# Server-written fields of a pod template's metadata (``kubectl get -o yaml`` emits
+# ``creationTimestamp: null`` there); kubefedctl removed these too.
+_SYSTEM_METADATA = (
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+class Issue(NamedTuple):
+    """Why an object cannot be federated; ``pointer`` is a JSON Pointer into the object."""
+
+    pointer: str
+    message: str
+
+
+def check(obj: Any) -> list[Issue]:
+    """Everything that keeps ``obj`` from being federated (empty when ``federate`` may be called)."""
+    if not isinstance(obj, Mapping):
+        return [Issue("", "a manifest must be a mapping with apiVersion, kind and metadata")]
+    issues: list[Issue] = []
+    api_version = obj.get("apiVersion")
+    kind = obj.get("kind")
+    if not isinstance(api_version, str) or not api_version:
+        issues.append(Issue("", "missing apiVersion"))
+    if not isinstance(kind, str) or not kind:
+        issues.append(Issue("", "missing kind"))
+    elif isinstance(api_version, str) and api_version.split("/")[0] == FEDERATED_GROUP:
+        issues.append(Issue("/kind", f"{kind} is already a KubeFed federated object"))
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping):
+        issues.append(Issue("", "missing metadata"))
+        return issues
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        hint = (
+            " (generateName cannot be federated: give the object a name)"
+            if "generateName" in metadata
+            else ""
+        )
+        issues.append(Issue("/metadata", f"missing metadata.name{hint}"))
+    namespace = metadata.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        issues.append(Issue("/metadata/namespace", "metadata.namespace must be a string"))
+    return issues
+
+
+def federated_kind(kind: str) -> str:
+    return f"Federated{kind}"
+
+
+def federate(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``Federated<Kind>`` for ``obj``, placed on every cluster. ``obj`` is not modified.
+
+    Call ``check`` first; this assumes a well-formed object.
+    """
+    kind: str = obj["kind"]
+    metadata: Mapping[str, Any] = obj["metadata"]
+    name: str = metadata["name"]
+    # KubeFed keeps a FederatedNamespace inside the namespace it federates.
+    namespace = name if kind == "Namespace" and obj["apiVersion"] == "v1" else metadata.get("namespace")
+
+    fed_metadata: dict[str, Any] = {"name": name}
+    if namespace:
+        fed_metadata["namespace"] = namespace
+    return {
+        "apiVersion": FEDERATED_API_VERSION,
+        "kind": federated_kind(kind),
+        "metadata": fed_metadata,
+        "spec": {"template": template_of(obj), "placement": {"clusterSelector": {}}},
+    }
+
+
+def template_of(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``spec.template`` for ``obj``: the object minus identity, status and cluster-written fields."""
+    template: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind", "status"):
+            continue
+        if key == "metadata":
+            kept = {k: copy.deepcopy(v) for k, v in value.items() if k in KEPT_METADATA}
+            if kept:
+                template["metadata"] = kept
+            continue
+        template[key] = copy.deepcopy(value)
+    _drop_pod_template_system_fields(template)
+    if obj["apiVersion"] == "v1":
+        _drop_cluster_written(obj["kind"], template)
+    return template
+
+
+def _drop_pod_template_system_fields(template: dict[str, Any]) -> None:
+    spec = template.get("spec")
+    pod_template = spec.get("template") if isinstance(spec, dict) else None
+    if not isinstance(pod_template, dict):
+        return
+    pod_metadata = pod_template.get("metadata")
+    if not isinstance(pod_metadata, dict):
+        return
+    for key in _SYSTEM_METADATA:
+        pod_metadata.pop(key, None)
+    if not pod_metadata:
+        del pod_template["metadata"]
+
+
+def _drop_cluster_written(kind: str, template: dict[str, Any]) -> None:
+    """Fields a member cluster fills in; copying one cluster's value to every cluster would break them."""
+    spec = template.get("spec")
+    if kind == "Service" and isinstance(spec, dict):
+        # A headless Service's ``clusterIP: None`` is the user's choice, not an allocation: keep it.
+        if spec.get("clusterIP") != "None" and spec.get("clusterIPs") != ["None"]:
+            spec.pop("clusterIP", None)
+            spec.pop("clusterIPs", None)
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict):
+                port.pop("nodePort", None)
+    elif kind == "ServiceAccount":
+        template.pop("secrets", None)
+    elif kind == "Namespace" and isinstance(spec, dict):
+        spec.pop("finalizers", None)
+        if not spec:
+            del template["spec"]
