@@ -14,21 +14,10 @@ from typing import Any, NamedTuple
 FEDERATED_API_VERSION = "types.kubefed.io/v1beta1"
 FEDERATED_GROUP = "types.kubefed.io"
 
-# Of an object's own metadata only these reach the template (KubeFed kept labels; fanout also keeps
-# annotations, which KubeFed's sync controller did not propagate).
+# Of an object's own metadata only these reach the template. KubeFed kept only labels, because its
+# sync controller never propagated template annotations; fanout renders annotations, so keeps them.
+# Nested metadata (a Deployment's pod template) is the user's and stays as written, as in kubefedctl.
 KEPT_METADATA = ("labels", "annotations")
-
-# Server-written fields of a pod template's metadata (``kubectl get -o yaml`` emits
-# ``creationTimestamp: null`` there); kubefedctl removed these too.
-_SYSTEM_METADATA = (
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-)
 
 
 class Issue(NamedTuple):
@@ -107,24 +96,9 @@ def template_of(obj: Mapping[str, Any]) -> dict[str, Any]:
                 template["metadata"] = kept
             continue
         template[key] = copy.deepcopy(value)
-    _drop_pod_template_system_fields(template)
     if obj["apiVersion"] == "v1":
         _drop_cluster_written(obj["kind"], template)
     return template
-
-
-def _drop_pod_template_system_fields(template: dict[str, Any]) -> None:
-    spec = template.get("spec")
-    pod_template = spec.get("template") if isinstance(spec, dict) else None
-    if not isinstance(pod_template, dict):
-        return
-    pod_metadata = pod_template.get("metadata")
-    if not isinstance(pod_metadata, dict):
-        return
-    for key in _SYSTEM_METADATA:
-        pod_metadata.pop(key, None)
-    if not pod_metadata:
-        del pod_template["metadata"]
 
 
 def _drop_cluster_written(kind: str, template: dict[str, Any]) -> None:
