@@ -285,7 +285,7 @@ class TestCommand:
         with pytest.raises(FanoutError) as err:
             federate_command([good, dup, noname, tagged], out)
         lines = [str(p) for p in err.value.problems]
-        assert f"{dup}:3:1: duplicate key 'kind'" in lines
+        assert f"{dup}:3:1: duplicate key 'kind' (first defined on line 2)" in lines
         assert f"{noname}:7:1: missing metadata.name" in lines
         assert any(line.startswith(f"{tagged}:3:11: YAML tag") for line in lines)
         assert not out.exists()
