@@ -64,6 +64,7 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             )
 
     plans = []
+    duplicates: dict[tuple[int, int], list[str]] = {}
     for cluster in inputs.clusters:
         if only is not None and cluster.name not in only:
             continue
@@ -74,11 +75,7 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
                 continue
             first = owner.setdefault(template.ident, template)
             if first is not template:
-                problems.add(
-                    f"{template.ident} is also rendered for cluster {cluster.name!r}"
-                    f" by {first.doc.location()}",
-                    template.doc.location(),
-                )
+                duplicates.setdefault((id(first), index), []).append(cluster.name)
                 continue
             applicable = sorted(
                 (o for o, clusters in overrides_of[index] if cluster.name in clusters),
@@ -88,5 +85,17 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             patches = tuple(p for p in first_patches if p is not None) + tuple(o.patch for o in applicable)
             jobs.append(Job(template, patches))
         plans.append(ClusterPlan(cluster, tuple(jobs)))
+    by_id = {id(t): t for t in inputs.templates}
+    for (first_id, index), names in duplicates.items():
+        template, first = inputs.templates[index], by_id[first_id]
+        where = (
+            names[0]
+            if len(names) == 1
+            else f"{len(names)} clusters ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+        )
+        problems.add(
+            f"{template.ident} is also rendered by {first.doc.location()}, in {where}",
+            template.doc.location(),
+        )
     problems.raise_if_any()
     return tuple(plans)
