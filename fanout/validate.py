@@ -141,8 +141,7 @@ def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluste
         kubefed = (api, kind) == (KUBEFED_CORE_API, "KubeFedCluster")
         if (api, kind) != (FANOUT_API, "Cluster") and not kubefed:
             problems.add(
-                f"expected apiVersion {FANOUT_API}, kind Cluster (or {KUBEFED_CORE_API} KubeFedCluster)"
-                f" here, found {api or '?'} {kind or '?'}",
+                f"expected apiVersion {FANOUT_API}, kind Cluster here, found {api or '?'} {kind or '?'}",
                 doc.location(),
             )
             continue
