@@ -306,3 +306,18 @@ class TestCommand:
         with pytest.raises(FanoutError, match="would both be written"):
             federate_command([a, b], tmp_path / "out")
         assert not (tmp_path / "out").exists()
+
+
+class TestSubstitutionEscapes:
+    @pytest.mark.parametrize(
+        ("written", "escaped"),
+        [
+            ("echo ${HOME}", "echo ${HOME}"),  # not a fanout reference: left as it is
+            ("${cluster.name}", "$${cluster.name}"),
+            ("make $${TARGET}", "make $$${TARGET}"),
+            ("no dollar", "no dollar"),
+        ],
+    )
+    def test_escaped_where_fanout_would_substitute(self, written: str, escaped: str) -> None:
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": written}}
+        assert federate(cm)["spec"]["template"]["data"]["k"] == escaped

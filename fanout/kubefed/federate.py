@@ -8,6 +8,7 @@ manifest exported from a live cluster federates into something that renders back
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -18,6 +19,11 @@ FEDERATED_GROUP = "types.kubefed.io"
 # sync controller never propagated template annotations; fanout renders annotations, so keeps them.
 # Nested metadata (a Deployment's pod template) is the user's and stays as written, as in kubefedctl.
 KEPT_METADATA = ("labels", "annotations")
+
+
+# In a template, "${cluster.…}" is substituted and "$${" writes "${"; text exported from a cluster means
+# neither, so such a "${" gets one more "$" and renders back exactly as it was.
+_SUBSTITUTED = re.compile(r"(?<=\$)\$\{|\$\{(?=cluster(?:\.[^}]*)?\})")
 
 
 class Issue(NamedTuple):
@@ -91,14 +97,25 @@ def template_of(obj: Mapping[str, Any]) -> dict[str, Any]:
         if key in ("apiVersion", "kind", "status"):
             continue
         if key == "metadata":
-            kept = {k: copy.deepcopy(v) for k, v in value.items() if k in KEPT_METADATA}
+            kept = {k: escape_substitution(v) for k, v in value.items() if k in KEPT_METADATA}
             if kept:
                 template["metadata"] = kept
             continue
-        template[key] = copy.deepcopy(value)
+        template[key] = escape_substitution(value)
     if obj["apiVersion"] == "v1":
         _drop_cluster_written(obj["kind"], template)
     return template
+
+
+def escape_substitution(value: Any) -> Any:
+    """A copy of ``value`` whose strings render back unchanged through fanout's substitution."""
+    if isinstance(value, str):
+        return _SUBSTITUTED.sub("$${", value) if "${" in value else value
+    if isinstance(value, dict):
+        return {key: escape_substitution(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [escape_substitution(item) for item in value]
+    return copy.deepcopy(value)
 
 
 def _drop_cluster_written(kind: str, template: dict[str, Any]) -> None:
