@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from fanout.errors import Problems
+from fanout.errors import Problem, Problems
 from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Template
 
 
@@ -99,3 +99,20 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
         )
     problems.raise_if_any()
     return tuple(plans)
+
+
+def warnings(inputs: Inputs) -> list[Problem]:
+    """Things that are legal but probably not meant: they do not stop a render, ``validate`` prints them."""
+    found = []
+    for template in inputs.templates:
+        for name, patch in template.inline.items():
+            cluster = next(c for c in inputs.clusters if c.name == name)
+            if not template.placement.selects(cluster):
+                found.append(
+                    Problem(
+                        f"inline override for cluster {name!r} has no effect:"
+                        f" {template.ident} is not placed there",
+                        patch.location,
+                    )
+                )
+    return found
