@@ -157,3 +157,21 @@ def test_namespace_placement_value_is_checked(tmp_path: Path, invoke: Invoke) ->
     (line,) = errors(invoke, source)
     assert line.startswith("fanout.yaml:3:1: ")
     assert "kubfed" in line
+
+
+def test_inline_overrides_cut_off_by_the_namespace_are_reported(tmp_path: Path, invoke: Invoke) -> None:
+    deployment = federated_deployment("web") + (
+        "  overrides:\n  - clusterName: gcp-dev\n    clusterOverrides: [{path: /spec/replicas, value: 2}]\n"
+    )
+    source = root(
+        tmp_path,
+        {
+            "templates/ns.yaml": federated_namespace("shop", "clusterSelector: {matchLabels: {env: prod}}"),
+            "templates/web.yaml": deployment,
+            "templates/lost.yaml": deployment.replace("namespace: shop", "namespace: elsewhere"),
+        },
+    )
+    found = warnings(invoke, source)
+    # Cut off by the namespace: the core's "no effect" warning. Not rendered at all: one warning only.
+    assert [w.split(": ", 1)[0] for w in found] == ["templates/lost.yaml:1:1", "templates/web.yaml:14:24"]
+    assert "has no effect: Deployment.apps shop/web is not placed there" in found[1]

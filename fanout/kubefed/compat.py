@@ -37,9 +37,9 @@ def _disable(
                 template.doc.location(),
             )
         )
-        result.append(
-            dataclasses.replace(template, placement=Placement(template.placement.pointer, names=()))
-        )
+        # Its inline overrides now reach no cluster; the warning above already says why.
+        nowhere = Placement(template.placement.pointer, names=())
+        result.append(dataclasses.replace(template, placement=nowhere, inline={}))
     return result
 
 

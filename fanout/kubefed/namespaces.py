@@ -69,7 +69,10 @@ def restrict_to_namespaces(
                         template.doc.location(),
                     )
                 )
-            allowed = frozenset()
+            # Its inline overrides reach no cluster either; the warning above says why.
+            nowhere = Placement(template.placement.pointer, names=())
+            result.append(dataclasses.replace(template, placement=nowhere, inline={}))
+            continue
         if allowed is None or set(own) <= allowed:
             result.append(template)
             continue
