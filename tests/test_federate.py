@@ -321,3 +321,49 @@ class TestSubstitutionEscapes:
     def test_escaped_where_fanout_would_substitute(self, written: str, escaped: str) -> None:
         cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": written}}
         assert federate(cm)["spec"]["template"]["data"]["k"] == escaped
+
+
+class TestCli:
+    """``fanout federate`` through the real CLI, once the command is wired into fanout/cli.py."""
+
+    @pytest.fixture(autouse=True)
+    def _wired(self) -> None:
+        from fanout.cli import app
+
+        if "federate" not in {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}:
+            pytest.skip("fanout federate is not wired into the CLI yet")
+
+    def test_stdout_and_out(self, tmp_path: Path) -> None:
+        from typer.testing import CliRunner
+
+        from fanout.cli import app
+
+        src = write(tmp_path / "svc.yaml", yaml.safe_dump(SERVICE, sort_keys=False))
+        printed = CliRunner().invoke(app, ["federate", str(src)])
+        assert printed.exit_code == 0, printed.output
+        assert yaml.safe_load(printed.stdout) == federate(SERVICE)
+        written = CliRunner().invoke(app, ["federate", str(src), "--out", str(tmp_path / "fed")])
+        assert written.exit_code == 0, written.output
+        assert (tmp_path / "fed" / "svc.yaml").read_text() == printed.stdout
+
+    def test_errors_are_located(self, tmp_path: Path) -> None:
+        from typer.testing import CliRunner
+
+        from fanout.cli import app
+
+        bad = write(tmp_path / "bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {}}\n")
+        result = CliRunner().invoke(app, ["federate", str(bad)])
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[0] == f"{bad}:3:1: missing metadata.name"
+        assert "Traceback" not in result.output
+
+
+def test_run_prints_through_echo(tmp_path: Path) -> None:
+    from fanout.commands.federate import run
+
+    src = write(tmp_path / "svc.yaml", yaml.safe_dump(SERVICE, sort_keys=False))
+    lines: list[str] = []
+    assert run([src], None, lines.append) == 0
+    assert yaml.safe_load(lines[0] + "\n") == federate(SERVICE)
+    assert run([src], tmp_path / "fed", lines.append) == 0
+    assert lines[1] == f"fanout: federated 1 file into {tmp_path / 'fed'}"

@@ -194,3 +194,19 @@ def test_render_is_deterministic(tmp_path: Path, invoke: Invoke) -> None:
     first = {c: (render(invoke, source) / c / DEPLOY).read_bytes() for c in ALL}
     second = {c: (render(invoke, source) / c / DEPLOY).read_bytes() for c in ALL}
     assert first == second
+
+
+def test_no_cluster_takes_part(tmp_path: Path, invoke: Invoke) -> None:
+    clusters = "  clusters:\n    gcp-dev: {weight: 1}\n"
+    source = root(
+        tmp_path,
+        {
+            "templates/web.yaml": federated_deployment("web", placement="clusters: [{name: aws-east}]"),
+            "templates/rsp.yaml": rsp(3, clusters, intersect=True),
+        },
+    )
+    assert placed(render(invoke, source), DEPLOY) == set()
+    assert warnings(invoke, source) == [
+        "templates/rsp.yaml:6:3: ReplicaSchedulingPreference shop/web: 3 of 3 replicas are not placed:"
+        ' no eligible cluster has an entry in spec.clusters, nor does "*"'
+    ]

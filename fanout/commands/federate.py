@@ -35,6 +35,18 @@ def federate_command(files: list[Path], out: Path | None, stdout: TextIO | None 
     return 0
 
 
+def run(files: list[Path], out: Path | None, echo: Callable[[str], None]) -> int:
+    """The CLI's entry point: like ``federate_command``, printing through ``echo`` when there is no --out."""
+    if out is not None:
+        code = federate_command(files, out)
+        echo(f"fanout: federated {len(files)} file{'s' if len(files) != 1 else ''} into {out}")
+        return code
+    text = "---\n".join(text for _, text in federate_files(files) if text)
+    if text:
+        echo(text.removesuffix("\n"))
+    return 0
+
+
 def federate_files(files: list[Path]) -> list[tuple[Path, str]]:
     """Each input path with the YAML text of its federated documents; all problems at once."""
     problems = Problems()

@@ -159,10 +159,14 @@ def apply_schedules(
         )
         applied.append(Scheduled(schedule, planned, index))
         if planned.unassigned:
+            why = (
+                "every cluster that takes part is at its maxReplicas"
+                if participants
+                else 'no eligible cluster has an entry in spec.clusters, nor does "*"'
+            )
             warnings.append(
                 Problem(
-                    f"{schedule}: {planned.unassigned} of {schedule.total} replicas are not placed: every"
-                    " cluster that takes part is at its maxReplicas",
+                    f"{schedule}: {planned.unassigned} of {schedule.total} replicas are not placed: {why}",
                     schedule.doc.location("/spec/totalReplicas"),
                 )
             )
