@@ -142,7 +142,7 @@ def test_unassigned_replicas_warn(tmp_path: Path, invoke: Invoke) -> None:
     assert replicas(render(invoke, source)) == dict.fromkeys(ALL, 2)
     assert warnings(invoke, source) == [
         "templates/rsp.yaml:6:3: ReplicaSchedulingPreference shop/web: 4 of 10 replicas are not placed:"
-        " every cluster that takes part is at its maxReplicas"
+        " each cluster that takes part is at its maxReplicas or has weight 0"
     ]
 
 

@@ -50,7 +50,7 @@ class Schedule:
 
 @dataclass(frozen=True, eq=False)
 class Scheduled:
-    """A schedule applied to its target: the plan, and the template as it now renders."""
+    """A schedule applied to its target: the plan, and where the target is among the templates."""
 
     schedule: Schedule
     plan: Plan
@@ -160,7 +160,7 @@ def apply_schedules(
         applied.append(Scheduled(schedule, planned, index))
         if planned.unassigned:
             why = (
-                "every cluster that takes part is at its maxReplicas"
+                "each cluster that takes part is at its maxReplicas or has weight 0"
                 if participants
                 else 'no eligible cluster has an entry in spec.clusters, nor does "*"'
             )
