@@ -231,6 +231,22 @@ def clusters(
     return command.run(source, matrix, echo)
 
 
+@app.command()
+@reporting
+def federate(
+    files: Annotated[
+        list[Path], typer.Argument(help="Plain Kubernetes manifests (YAML, several documents each).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one file per input here (default: print them).")
+    ] = None,
+) -> int:
+    """Convert plain manifests into KubeFed Federated<Kind> objects placed on every cluster."""
+    from fanout.commands import federate as command
+
+    return command.run(files, out, echo)
+
+
 def main() -> None:
     if os.environ.get("FANOUT_DEBUG"):
         app()

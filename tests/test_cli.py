@@ -61,7 +61,7 @@ def test_clusters_table_and_matrix(source: Path) -> None:
         [fanout, "clusters", "--matrix", str(source)], capture_output=True, text=True, check=True
     )
     assert matrix.stdout.splitlines()[:2] == [
-        "TEMPLATE                                          1  2  3",
-        "Deployment.apps shop/web (templates/web.yaml)     x  x  x",
+        "TEMPLATE                                       1  2  3",
+        "Deployment.apps shop/web (templates/web.yaml)  x  x  x",
     ]
     assert "  1  aws-east" in matrix.stdout

@@ -267,3 +267,33 @@ def test_source_root_without_clusters(tmp_path: Path, invoke: Invoke) -> None:
     result = invoke("validate", str(tmp_path))
     assert result.exit_code == 1
     assert "no clusters found in clusters/" in result.stderr
+
+
+def test_validate_warns_about_an_inline_override_for_an_unplaced_cluster(
+    tmp_path: Path, invoke: Invoke
+) -> None:
+    from conftest import CLUSTERS
+
+    write_tree(
+        tmp_path,
+        {
+            "clusters/all.yaml": CLUSTERS,
+            "templates/f.yaml": """
+            apiVersion: types.kubefed.io/v1beta1
+            kind: FederatedConfigMap
+            metadata: {name: x, namespace: shop}
+            spec:
+              template: {data: {a: "1"}}
+              placement: {clusters: [{name: aws-east}]}
+              overrides:
+              - clusterName: gcp-dev
+                clusterOverrides: [{path: /data/a, value: "2"}]
+            """,
+        },
+    )
+    result = invoke("validate", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == (
+        "warning: templates/f.yaml:9:24: inline override for cluster 'gcp-dev' has no effect:"
+        " ConfigMap shop/x is not placed there"
+    )

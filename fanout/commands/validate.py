@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fanout.commands.common import open_source
 from fanout.pipeline import render
+from fanout.place import warnings
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions
@@ -24,9 +25,8 @@ def run(
     rendering = render(opened.inputs)
     # JSON and JUnit reports own stdout, so warnings go to stderr then.
     notify = warn if warn is not None and report_format != "text" else echo
-    for warning in rendering.warnings:
+    for warning in (*rendering.warnings, *warnings(opened.inputs)):
         notify(f"warning: {warning}")
-    valid = True
     if kube is not None:
         # Imported here: only this option needs the schema machinery.
         from fanout.kubecheck import check_rendering
@@ -34,11 +34,8 @@ def run(
 
         report = check_rendering(rendering, kube)
         echo(FORMATTERS[report_format](report).rstrip("\n"))
-        valid = report.valid
-        if report_format != "text":
-            return 0 if valid else 1
-    if not valid:
-        return 1
+        if report_format != "text" or not report.valid:
+            return 0 if report.valid else 1
     inputs = opened.inputs
     echo(
         f"fanout: {source} is valid: {len(inputs.clusters)} clusters, {len(inputs.templates)} templates, "
