@@ -483,3 +483,30 @@ def test_each_distinct_object_is_validated_once(bad_replicas: Path) -> None:
 
 def test_skip_option_parsing() -> None:
     assert KubeOptions.parse_skip(["A,B", " C ,", ""]) == ("A", "B", "C")
+
+
+def test_warnings_go_to_stderr_when_the_report_owns_stdout(tmp_path: Path, invoke: Invoke) -> None:
+    federated = """
+    apiVersion: types.kubefed.io/v1beta1
+    kind: FederatedConfigMap
+    metadata: {name: settings, namespace: shop}
+    spec:
+      template:
+        data: {mode: fast}
+      placement:
+        clusters: [{name: aws-east}]
+      overrides:
+      - clusterName: gcp-dev
+        clusterOverrides:
+        - {path: /data/mode, value: slow}
+    """
+    root = make_source(tmp_path, settings=federated)
+    text = invoke("validate", str(root), "--kubernetes")
+    assert text.exit_code == 0, text.output
+    assert text.stdout.startswith("warning: templates/settings.yaml:")
+    for fmt in ("json", "junit"):
+        result = invoke("validate", str(root), "--kubernetes", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert result.stderr.startswith("warning: templates/settings.yaml:")
+        assert "has no effect" in result.stderr
+        assert "warning" not in result.stdout
