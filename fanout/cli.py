@@ -164,9 +164,26 @@ def render(
     skip: SkipOpt = [],  # noqa: B006
     ignore_missing_schemas: IgnoreMissingOpt = False,
     schema_dir: SchemaDirOpt = [],  # noqa: B006
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Render with this many processes (default: every core)."),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Only the I-th of N shards of the clusters (by name), for CI matrices.",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Render every cluster, even those unchanged since the last render."),
+    ] = False,
 ) -> int:
     """Render every cluster into OUT/<cluster>/."""
     from fanout.commands import render as command
+    from fanout.shard import parse_shard
 
     kube = _kube_options(
         validate_kubernetes,
@@ -177,7 +194,13 @@ def render(
         ignore_missing_schemas,
         schema_dir,
     )
-    return command.run(source, out, cluster, selector, check, fail_on_change, echo, kube)
+    try:
+        chosen = parse_shard(shard) if shard is not None else None
+    except FanoutError as exc:
+        raise typer.BadParameter(exc.problems[0].message, param_hint="--shard") from None
+    return command.run(
+        source, out, cluster, selector, check, fail_on_change, echo, kube, jobs, chosen, not no_cache
+    )
 
 
 @app.command()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,9 +12,15 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fanout import sync
+from fanout.cache import EMPTY, ClusterRecord, State, cluster_digests, load_state, save_state
 from fanout.commands.common import choose_clusters, open_source
-from fanout.output import Changes, apply_changes, plan_changes
-from fanout.pipeline import Rendering, render
+from fanout.output import Changes
+from fanout.parallel import default_jobs, files_of, render_files
+from fanout.pipeline import Rendering, render_plans
+from fanout.place import plan
+from fanout.shard import Shard, select
+from fanout.sync import Folder, open_folder, reusable
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions
@@ -28,9 +35,20 @@ def _progress(total: int) -> Iterator[Callable[[str], None] | None]:
         yield None
         return
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    # No refresh thread (auto_refresh=False): worker processes are forked while the bar is up, and
+    # forking a process that runs other threads can deadlock the child.
+    with Progress(*columns, console=Console(stderr=True), transient=True, auto_refresh=False) as progress:
         task = progress.add_task("render", total=total)
-        yield lambda _name: progress.advance(task)
+        last = 0.0
+
+        def advance(_name: str) -> None:
+            nonlocal last
+            progress.advance(task)
+            if time.monotonic() - last > 0.1:
+                last = time.monotonic()
+                progress.refresh()
+
+        yield advance
 
 
 def describe(changes: Changes) -> list[str]:
@@ -54,6 +72,10 @@ def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable
     echo(f"fanout: Kubernetes schemas: {summary_text(report)}")
 
 
+def _reuse(state: State, folder: Folder, digests: Mapping[str, str]) -> dict[str, ClusterRecord]:
+    return reusable(folder, state, digests) if state.clusters else {}
+
+
 def run(
     source: Path,
     out: Path | None,
@@ -63,19 +85,35 @@ def run(
     fail_on_change: bool,
     echo: Callable[[str], None],
     kube: KubeOptions | None = None,
+    jobs: int | None = None,
+    shard: Shard | None = None,
+    use_cache: bool = True,
 ) -> int:
     opened = open_source(source)
     inputs = opened.inputs
-    only = choose_clusters(inputs, clusters, selector)
-    total = len(only) if only is not None else len(inputs.clusters)
-    with _progress(total) as on_cluster:
-        rendering = render(inputs, only, on_cluster)
-    if kube is not None:
-        _validate_kubernetes(rendering, kube, echo)
     target = out if out is not None else opened.root / inputs.config.output
-    files = rendering.files()
-    changes = plan_changes(target, files, only)
-    summary = f"{len(rendering.clusters)} clusters, {rendering.object_count} objects"
+    only = choose_clusters(inputs, clusters, selector)
+    if shard is not None:
+        only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
+    plans = plan(inputs, only)
+    folder = open_folder(target)
+    digests = cluster_digests(inputs, plans)
+    # Kubernetes validation needs every object in memory, so it renders every cluster.
+    state = load_state(target) if use_cache and kube is None else EMPTY
+    reused = _reuse(state, folder, digests)
+    todo = [p for p in plans if p.cluster.name not in reused]
+    with _progress(len(todo)) as on_cluster:
+        if kube is not None:
+            rendering = render_plans(inputs, tuple(todo), on_cluster)
+            _validate_kubernetes(rendering, kube, echo)
+            rendered = files_of(rendering)
+        else:
+            rendered = render_files(inputs, todo, jobs or default_jobs(), on_cluster)
+    result = sync.plan(folder, only, rendered.clusters, reused, state, digests)
+    changes = result.changes
+    summary = f"{len(plans)} clusters, {result.objects} objects"
+    if shard is not None:
+        summary += f", shard {shard}"
     if check:
         if not changes.any:
             echo(f"fanout: {target} is up to date ({summary})")
@@ -87,10 +125,16 @@ def run(
             echo("  ~ .fanout-output.json (the list of files fanout wrote)")
         echo("run `fanout render` to update it")
         return 1
-    apply_changes(target, files, changes)
+    records = sync.apply(folder, result, rendered.contents)
+    if use_cache:
+        kept = {n: r for n, r in state.clusters.items() if only is not None and n not in only}
+        new_state = {**kept, **records}
+        if new_state != state.clusters:
+            save_state(target, new_state)
+    reuse = f" ({len(reused)} clusters unchanged since the last render, not rendered again)" if reused else ""
     echo(
         f"fanout: rendered {summary} into {target}: "
         f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed, "
-        f"{changes.unchanged} unchanged"
+        f"{changes.unchanged} unchanged{reuse}"
     )
     return 1 if fail_on_change and changes.any else 0

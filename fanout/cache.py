@@ -1,0 +1,254 @@
+"""The render cache: skip the clusters whose inputs have not changed since fanout last wrote them.
+
+It has two halves:
+
+- **Cluster digests** (``cluster_digests``): a SHA-256 per cluster over everything its files are made
+  from: fanout's own code and the versions of the libraries that shape the output, every setting of the
+  inputs, the cluster itself, and every template and patch of its render plan, in order. Objects are
+  fingerprinted whole (every dataclass field, recursively), so a field someone adds later is covered
+  without a change here. Only source positions are left out: they change error messages, not output.
+- **A state file per output folder** (``State``), kept in the user's cache folder and never in the
+  output (whose bytes must depend on the inputs alone): for each cluster, the digest it was rendered
+  from and, for each of its files, the size, mtime, inode and content hash fanout wrote.
+
+A cluster is reused only when its digest is unchanged *and* every one of its files is still exactly
+what fanout wrote: the stat fields match (and the file is not "racy", see ``State.trusted``) or, failing
+that, the file's bytes hash to the recorded value. Anything unreadable or unexpected in the state file
+makes it count as empty: the cache can make a render faster, never different.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import marshal
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from fanout.load import Document
+from fanout.model import Inputs
+from fanout.place import ClusterPlan
+
+# The state file: magic (with the format and Python's marshal version), SHA-256 of the payload, payload.
+_MAGIC = f"fanout-render-state 1 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
+_HEAD = len(_MAGIC)
+# A file whose mtime is this close to (or after) the moment the state was saved may have been changed
+# again within the same timestamp tick; it is checked by content, not by stat (git's "racy clean").
+RACY_NS = 50_000_000
+
+
+# --- fingerprints --------------------------------------------------------------------------------
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    """An unambiguous text for plain data, dataclasses and named tuples (types are part of it)."""
+    if value is None:
+        out.append("N")
+    elif value is True or value is False:
+        out.append("T" if value else "F")
+    elif isinstance(value, str):
+        out.append(f"s{len(value)}:")
+        out.append(value)
+    elif isinstance(value, int):
+        out.append(f"i{value};")
+    elif isinstance(value, float):
+        out.append(f"f{value!r};")
+    elif isinstance(value, Document):
+        # Where the document is (it names the files' headers) and what it holds; not its positions.
+        out.append("Doc(")
+        _encode(value.path, out)
+        _encode(value.index, out)
+        _encode(value.data, out)
+        out.append(")")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out.append(f"D{type(value).__module__}.{type(value).__qualname__}(")
+        for item in dataclasses.fields(value):
+            out.append(item.name)
+            _encode(getattr(value, item.name), out)
+        out.append(")")
+    elif isinstance(value, Mapping):
+        out.append(f"M{len(value)}{{")
+        for key, item in value.items():
+            _encode(key, out)
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append(f"L{type(value).__qualname__}{len(value)}[")
+        for item in value:
+            _encode(item, out)
+        out.append("]")
+    elif isinstance(value, (set, frozenset)):
+        encoded = []
+        for item in value:
+            part: list[str] = []
+            _encode(item, part)
+            encoded.append("".join(part))
+        out.append(f"S{len(encoded)}{{" + "".join(sorted(encoded)) + "}")
+    else:
+        # Unknown objects: their repr usually holds an address, so the digest never matches twice and
+        # the cache is merely bypassed rather than wrong.
+        out.append(f"R{type(value).__qualname__}:{value!r};")
+
+
+def fingerprint(value: Any) -> bytes:
+    out: list[str] = []
+    _encode(value, out)
+    return hashlib.sha256("".join(out).encode("utf-8", "surrogatepass")).digest()
+
+
+def _package_files() -> Iterable[Path]:
+    here = Path(__file__).resolve().parent
+    yield from sorted(p for p in here.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    schemas = here.parent / "schemas"  # a source checkout keeps the schemas beside the package
+    if schemas.is_dir():
+        yield from sorted(p for p in schemas.rglob("*.json") if p.is_file())
+
+
+def code_digest() -> bytes:
+    """fanout's own files and what shapes its output: a new fanout or library means a new digest."""
+    import jsonpatch
+    import jsonpointer
+    import yaml
+
+    digest = hashlib.sha256()
+    versions = (
+        sys.version,
+        yaml.__version__,
+        str(getattr(yaml, "__with_libyaml__", False)),
+        str(getattr(jsonpatch, "__version__", "?")),
+        str(getattr(jsonpointer, "__version__", "?")),
+    )
+    digest.update("\0".join(versions).encode())
+    here = Path(__file__).resolve().parent
+    for path in _package_files():
+        digest.update(str(path.relative_to(here.parent)).encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.digest()
+
+
+def cluster_digests(
+    inputs: Inputs, plans: Sequence[ClusterPlan], code: bytes | None = None
+) -> dict[str, str]:
+    """For each planned cluster, a digest of everything that determines its files."""
+    base = hashlib.sha256(code if code is not None else code_digest())
+    # Every setting of the inputs except the three big collections, whose parts enter through the plans.
+    for item in dataclasses.fields(inputs):
+        if item.name not in ("clusters", "templates", "overrides", "warnings"):
+            base.update(item.name.encode() + b"\0" + fingerprint(getattr(inputs, item.name)))
+    memo: dict[int, bytes] = {}
+
+    def part(value: Any) -> bytes:
+        found = memo.get(id(value))
+        if found is None:
+            found = memo[id(value)] = fingerprint(value)
+        return found
+
+    digests: dict[str, str] = {}
+    for cluster_plan in plans:
+        digest = base.copy()
+        digest.update(part(cluster_plan.cluster))
+        for job in cluster_plan.jobs:
+            digest.update(b"J" + part(job.template) + len(job.patches).to_bytes(4, "big"))
+            for patch in job.patches:
+                digest.update(part(patch))
+        digests[cluster_plan.cluster.name] = digest.hexdigest()
+    return digests
+
+
+# --- the state file ------------------------------------------------------------------------------
+
+
+class FileRecord(NamedTuple):
+    size: int
+    mtime_ns: int
+    ino: int
+    digest: str  # SHA-256 of the content, hex
+
+    @staticmethod
+    def of(stat: os.stat_result, digest: str) -> FileRecord:
+        return FileRecord(stat.st_size, stat.st_mtime_ns, stat.st_ino, digest)
+
+    def same_stat(self, stat: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.ino) == (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@dataclass(frozen=True)
+class ClusterRecord:
+    inputs: str  # the cluster digest it was rendered from
+    files: Mapping[str, FileRecord]  # path relative to the cluster folder -> what fanout wrote there
+
+    @property
+    def objects(self) -> int:
+        return len(self.files) - 1  # every file but the kustomization
+
+
+@dataclass(frozen=True)
+class State:
+    clusters: Mapping[str, ClusterRecord]
+    saved_ns: int  # the state file's mtime: when it was written, on the file system's own clock
+
+    def trusted(self, record: FileRecord, stat: os.stat_result) -> bool:
+        """True when ``stat`` proves the file unchanged since fanout wrote ``record``."""
+        return record.same_stat(stat) and record.mtime_ns < self.saved_ns - RACY_NS
+
+
+EMPTY = State({}, 0)
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("FANOUT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fanout"
+
+
+def state_path(out: Path, folder: Path | None = None) -> Path:
+    key = hashlib.sha256(str(out.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return (folder if folder is not None else cache_dir()) / "render" / f"{key}.state"
+
+
+def load_state(out: Path, folder: Path | None = None) -> State:
+    path = state_path(out, folder)
+    try:
+        saved_ns = path.stat().st_mtime_ns
+        raw = path.read_bytes()
+        # marshal is fast but trusts its input: refuse any file whose checksum is not right.
+        if raw[:_HEAD] != _MAGIC or hashlib.sha256(raw[_HEAD + 32 :]).digest() != raw[_HEAD : _HEAD + 32]:
+            return EMPTY
+        data = marshal.loads(raw[_HEAD + 32 :])
+        if data[0] != str(out.resolve()):
+            return EMPTY
+        clusters = {
+            name: ClusterRecord(inputs, {f[0]: FileRecord(*f[1:]) for f in files})
+            for name, inputs, files in data[1]
+        }
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
+        return EMPTY
+    return State(clusters, saved_ns)
+
+
+def save_state(out: Path, clusters: Mapping[str, ClusterRecord], folder: Path | None = None) -> None:
+    """Write the state atomically; a cache that cannot be written only costs speed next time."""
+    path = state_path(out, folder)
+    entries = [
+        (name, record.inputs, [(rel, *rec) for rel, rec in record.files.items()])
+        for name, record in sorted(clusters.items())
+    ]
+    payload = marshal.dumps((str(out.resolve()), entries))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(_MAGIC + hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def forget_state(out: Path, folder: Path | None = None) -> None:
+    state_path(out, folder).unlink(missing_ok=True)
