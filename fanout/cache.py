@@ -27,14 +27,14 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from fanout.load import Document
 from fanout.model import Inputs
 from fanout.place import ClusterPlan
 
 # The state file: magic (with the format and Python's marshal version), SHA-256 of the payload, payload.
-_MAGIC = f"fanout-render-state 1 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
+_MAGIC = f"fanout-render-state 2 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
 _HEAD = len(_MAGIC)
 # A file whose mtime is this close to (or after) the moment the state was saved may have been changed
 # again within the same timestamp tick; it is checked by content, not by stat (git's "racy clean").
@@ -149,32 +149,34 @@ def cluster_digests(
         return found
 
     digests: dict[str, str] = {}
+    prefix = base.digest()
+    counts = [n.to_bytes(4, "big") for n in range(8)]
     for cluster_plan in plans:
-        digest = base.copy()
-        digest.update(part(cluster_plan.cluster))
+        parts = [prefix, part(cluster_plan.cluster)]
         for job in cluster_plan.jobs:
-            digest.update(b"J" + part(job.template) + len(job.patches).to_bytes(4, "big"))
-            for patch in job.patches:
-                digest.update(part(patch))
-        digests[cluster_plan.cluster.name] = digest.hexdigest()
+            patches = job.patches
+            parts.append(memo.get(id(job.template)) or part(job.template))
+            parts.append(counts[len(patches)] if len(patches) < 8 else len(patches).to_bytes(4, "big"))
+            parts.extend(memo.get(id(p)) or part(p) for p in patches)
+        digests[cluster_plan.cluster.name] = hashlib.sha256(b"".join(parts)).hexdigest()
     return digests
 
 
 # --- the state file ------------------------------------------------------------------------------
 
 
-class FileRecord(NamedTuple):
-    size: int
-    mtime_ns: int
-    ino: int
-    digest: str  # SHA-256 of the content, hex
+# What fanout wrote into one file: (size, mtime_ns, ctime_ns, inode, SHA-256 of the content in hex).
+# The ctime changes with every write and cannot be set back, unlike the mtime. A plain tuple, because
+# there are 100,000 of them to load and save on every render.
+FileRecord = tuple[int, int, int, int, str]
 
-    @staticmethod
-    def of(stat: os.stat_result, digest: str) -> FileRecord:
-        return FileRecord(stat.st_size, stat.st_mtime_ns, stat.st_ino, digest)
 
-    def same_stat(self, stat: os.stat_result) -> bool:
-        return (self.size, self.mtime_ns, self.ino) == (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+def file_record(stat: os.stat_result, digest: str) -> FileRecord:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, digest)
+
+
+def content_digest(record: FileRecord) -> str:
+    return record[4]
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,13 @@ class State:
 
     def trusted(self, record: FileRecord, stat: os.stat_result) -> bool:
         """True when ``stat`` proves the file unchanged since fanout wrote ``record``."""
-        return record.same_stat(stat) and record.mtime_ns < self.saved_ns - RACY_NS
+        return (
+            record[0] == stat.st_size
+            and record[1] == stat.st_mtime_ns
+            and record[2] == stat.st_ctime_ns
+            and record[3] == stat.st_ino
+            and record[2] < self.saved_ns - RACY_NS
+        )
 
 
 EMPTY = State({}, 0)
@@ -213,7 +221,8 @@ def state_path(out: Path, folder: Path | None = None) -> Path:
     return (folder if folder is not None else cache_dir()) / "render" / f"{key}.state"
 
 
-def load_state(out: Path, folder: Path | None = None) -> State:
+def load_state(out: Path, code: bytes, folder: Path | None = None) -> State:
+    """The state saved by the same fanout (``code``, see ``code_digest``) for ``out``, or EMPTY."""
     path = state_path(out, folder)
     try:
         saved_ns = path.stat().st_mtime_ns
@@ -222,25 +231,21 @@ def load_state(out: Path, folder: Path | None = None) -> State:
         if raw[:_HEAD] != _MAGIC or hashlib.sha256(raw[_HEAD + 32 :]).digest() != raw[_HEAD : _HEAD + 32]:
             return EMPTY
         data = marshal.loads(raw[_HEAD + 32 :])
-        if data[0] != str(out.resolve()):
+        if data[0] != code or data[1] != str(out.resolve()):
             return EMPTY
-        clusters = {
-            name: ClusterRecord(inputs, {f[0]: FileRecord(*f[1:]) for f in files})
-            for name, inputs, files in data[1]
-        }
+        clusters = {name: ClusterRecord(inputs, files) for name, inputs, files in data[2]}
     except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
         return EMPTY
     return State(clusters, saved_ns)
 
 
-def save_state(out: Path, clusters: Mapping[str, ClusterRecord], folder: Path | None = None) -> None:
+def save_state(
+    out: Path, code: bytes, clusters: Mapping[str, ClusterRecord], folder: Path | None = None
+) -> None:
     """Write the state atomically; a cache that cannot be written only costs speed next time."""
     path = state_path(out, folder)
-    entries = [
-        (name, record.inputs, [(rel, *rec) for rel, rec in record.files.items()])
-        for name, record in sorted(clusters.items())
-    ]
-    payload = marshal.dumps((str(out.resolve()), entries))
+    entries = [(name, record.inputs, dict(record.files)) for name, record in sorted(clusters.items())]
+    payload = marshal.dumps((code, str(out.resolve()), entries))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

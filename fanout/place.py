@@ -77,10 +77,9 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             if first is not template:
                 duplicates.setdefault((id(first), index), []).append(cluster.name)
                 continue
-            applicable = sorted(
-                (o for o, clusters in overrides_of[index] if cluster.name in clusters),
-                key=lambda o: o.sort_key(cluster),
-            )
+            applicable = [o for o, clusters in overrides_of[index] if cluster.name in clusters]
+            if len(applicable) > 1:
+                applicable.sort(key=lambda o: o.sort_key(cluster))
             first_patches = (template.scheduled.get(cluster.name), template.inline.get(cluster.name))
             patches = tuple(p for p in first_patches if p is not None) + tuple(o.patch for o in applicable)
             jobs.append(Job(template, patches))

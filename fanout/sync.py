@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
-from fanout.cache import ClusterRecord, FileRecord, State
+from fanout.cache import ClusterRecord, FileRecord, State, content_digest, file_record
 from fanout.errors import FanoutError, Problem
 from fanout.output import MARKER, Changes, _Folder, _read_marker, marker_content
 from fanout.parallel import ClusterFiles
@@ -78,6 +78,7 @@ def reusable(folder: Folder, state: State, digests: Mapping[str, str]) -> dict[s
     reused: dict[str, ClusterRecord] = {}
     root = str(folder.path)
     owned = folder.owned
+    trusted = state.trusted
     for name, digest in digests.items():
         record = state.clusters.get(name)
         if record is None or record.inputs != digest:
@@ -91,10 +92,10 @@ def reusable(folder: Folder, state: State, digests: Mapping[str, str]) -> dict[s
             stat = _stat(target)
             if stat is None or not S_ISREG(stat.st_mode):
                 break
-            if not state.trusted(file, stat):
-                if _digest_of(target) != file.digest:
+            if not trusted(file, stat):
+                if _digest_of(target) != content_digest(file):
                     break
-                file = FileRecord.of(stat, file.digest)
+                file = file_record(stat, content_digest(file))
             files[relative] = file
         else:
             reused[name] = ClusterRecord(digest, files)
@@ -162,12 +163,12 @@ def plan(
                 continue
             known = old.files.get(relative) if old is not None else None
             if known is not None and full in folder.owned and state.trusted(known, stat):
-                current: str | None = known.digest
+                current: str | None = content_digest(known)
             else:
                 current = _digest_of(target)
             if current == digest:
                 unchanged += 1
-                files[relative] = FileRecord.of(stat, digest)
+                files[relative] = file_record(stat, digest)
             elif full in folder.owned:
                 changed.append(full)
                 writes[full] = digest
@@ -222,11 +223,10 @@ def _replace(target: str | Path, data: bytes, mode: int) -> os.stat_result:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, mode)  # mkstemp makes the file private; output files are ordinary files
         _write_all(fd, data)
-        stat = os.fstat(fd)
         os.close(fd)
         fd = -1
         os.replace(tmp, target)
-        return stat
+        return os.stat(target)  # after the rename, which changes the ctime
     except BaseException:
         if fd >= 0:
             os.close(fd)
@@ -289,7 +289,7 @@ def apply(folder: Folder, result: Plan, contents: Mapping[str, bytes]) -> dict[s
     by_cluster: dict[str, dict[str, FileRecord]] = {}
     for path, stat in written:
         name, _, relative = path.partition("/")
-        by_cluster.setdefault(name, {})[relative] = FileRecord.of(stat, result.writes[path])
+        by_cluster.setdefault(name, {})[relative] = file_record(stat, result.writes[path])
     records = {}
     for name, record in result.records.items():
         files = {**record.files, **by_cluster.get(name, {})}

@@ -31,6 +31,12 @@ def read_tree(root: Path) -> dict[str, bytes]:
 Invoke = Callable[..., Result]
 
 
+@pytest.fixture(autouse=True)
+def _render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep ``render``'s cache state out of the user's home folder (one cache folder per test)."""
+    monkeypatch.setenv("FANOUT_CACHE_DIR", str(tmp_path_factory.mktemp("fanout-cache")))
+
+
 @pytest.fixture
 def invoke() -> Invoke:
     """Run the CLI in-process: ``invoke("render", str(path))``."""

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fanout import sync
-from fanout.cache import EMPTY, ClusterRecord, State, cluster_digests, load_state, save_state
+from fanout.cache import EMPTY, ClusterRecord, State, cluster_digests, code_digest, load_state, save_state
 from fanout.commands.common import choose_clusters, open_source
 from fanout.output import Changes
 from fanout.parallel import default_jobs, files_of, render_files
@@ -97,9 +97,10 @@ def run(
         only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
     plans = plan(inputs, only)
     folder = open_folder(target)
-    digests = cluster_digests(inputs, plans)
+    code = code_digest()
+    digests = cluster_digests(inputs, plans, code)
     # Kubernetes validation needs every object in memory, so it renders every cluster.
-    state = load_state(target) if use_cache and kube is None else EMPTY
+    state = load_state(target, code) if use_cache and kube is None else EMPTY
     reused = _reuse(state, folder, digests)
     todo = [p for p in plans if p.cluster.name not in reused]
     with _progress(len(todo)) as on_cluster:
@@ -130,7 +131,7 @@ def run(
         kept = {n: r for n, r in state.clusters.items() if only is not None and n not in only}
         new_state = {**kept, **records}
         if new_state != state.clusters:
-            save_state(target, new_state)
+            save_state(target, code, new_state)
     reuse = f" ({len(reused)} clusters unchanged since the last render, not rendered again)" if reused else ""
     echo(
         f"fanout: rendered {summary} into {target}: "

@@ -1,0 +1,296 @@
+"""The render cache never serves stale output: after any edit, a cached render equals a cold one byte for byte."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import Invoke, read_tree, write_tree
+
+from fanout.cache import EMPTY, RACY_NS, cache_dir, code_digest, load_state, state_path
+from fanout.output import MARKER
+
+CLUSTERS = """
+apiVersion: fanout.dev/v1alpha1
+kind: Cluster
+metadata: {name: aws-east, labels: {cloud: aws, env: prod, region: us-east-1}}
+spec: {values: {domain: east.example.com, replicas: 4}}
+---
+apiVersion: fanout.dev/v1alpha1
+kind: Cluster
+metadata: {name: azure-west, labels: {cloud: azure, env: prod, region: westeurope}}
+spec: {values: {domain: west.example.com, replicas: 3}}
+---
+apiVersion: fanout.dev/v1alpha1
+kind: Cluster
+metadata: {name: gcp-dev, labels: {cloud: gcp, env: dev, region: europe-west1}}
+spec: {values: {domain: dev.example.com, replicas: 1}}
+"""
+
+WEB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: web
+        image: "web:1"
+        env:
+        - {name: REGION, value: "${cluster.labels.region}"}
+"""
+
+CONFIG = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: urls
+  namespace: shop
+  annotations: {fanout.dev/placement: env=prod}
+data: {PUBLIC_URL: "https://${cluster.values.domain}/shop"}
+"""
+
+FEDERATED = """
+apiVersion: types.kubefed.io/v1beta1
+kind: FederatedService
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      selector: {app: web}
+      ports: [{port: 80}]
+  placement:
+    clusterSelector: {}
+  overrides:
+  - clusterName: aws-east
+    clusterOverrides:
+    - {path: /spec/type, value: LoadBalancer, op: add}
+"""
+
+REPLICAS = """
+apiVersion: fanout.dev/v1alpha1
+kind: Override
+metadata: {name: prod-replicas}
+spec:
+  clusters: {clusterSelector: {matchLabels: {env: prod}}}
+  resources: [{kind: Deployment, name: web, namespace: shop}]
+  patch:
+  - {op: replace, path: /spec/replicas, value: "${cluster.values.replicas}"}
+"""
+
+FANOUT_YAML = """
+apiVersion: fanout.dev/v1alpha1
+kind: Config
+templates: templates
+"""
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_tree(
+        tmp_path / "src",
+        {
+            "fanout.yaml": FANOUT_YAML,
+            "clusters/all.yaml": CLUSTERS,
+            "templates/web.yaml": WEB,
+            "templates/config.yaml": CONFIG,
+            "templates/federated.yaml": FEDERATED,
+            "overrides/replicas.yaml": REPLICAS,
+        },
+    )
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _cold(invoke: Invoke, root: Path, tmp_path: Path, name: str) -> dict[str, bytes]:
+    out = tmp_path / f"cold-{name}"
+    result = invoke("render", str(root), "--out", str(out), "--no-cache", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    return read_tree(out)
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "cluster label": lambda r: _edit(r / "clusters/all.yaml", "region: us-east-1", "region: us-east-2"),
+    "cluster value": lambda r: _edit(r / "clusters/all.yaml", "west.example.com", "west.example.org"),
+    "cluster value used by no template": lambda r: _edit(
+        r / "clusters/all.yaml", "replicas: 1}", "replicas: 2}"
+    ),
+    "template": lambda r: _edit(r / "templates/web.yaml", "web:1", "web:2"),
+    "template placement": lambda r: _edit(r / "templates/config.yaml", "env=prod", "env=dev"),
+    "inline override": lambda r: _edit(r / "templates/federated.yaml", "LoadBalancer", "NodePort"),
+    "override": lambda r: _edit(r / "overrides/replicas.yaml", "env: prod", "cloud: aws"),
+    "fanout.yaml": lambda r: (
+        shutil.copytree(r / "templates", r / "templates-v2"),
+        _edit(r / "templates-v2/web.yaml", "web:1", "web:3"),
+        _edit(r / "fanout.yaml", "templates: templates", "templates: templates-v2"),
+    ),
+    "new cluster file": lambda r: write_tree(
+        r,
+        {
+            "clusters/more.yaml": """
+            apiVersion: fanout.dev/v1alpha1
+            kind: Cluster
+            metadata: {name: aws-west, labels: {cloud: aws, env: prod, region: us-west-2}}
+            spec: {values: {domain: aws-west.example.com, replicas: 5}}
+            """
+        },
+    ),
+    "removed cluster": lambda r: _edit(
+        r / "clusters/all.yaml", CLUSTERS.strip().rsplit("---", 1)[1], "\n# gcp-dev is gone\n{}\n"
+    ),
+    "new template file": lambda r: write_tree(
+        r,
+        {
+            "templates/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: bot, namespace: shop}\n"
+        },
+    ),
+    "removed template file": lambda r: (r / "templates/config.yaml").unlink(),
+    "renamed template file": lambda r: (r / "templates/web.yaml").rename(r / "templates/deployment.yaml"),
+    "new override file": lambda r: write_tree(
+        r,
+        {
+            "overrides/labels.yaml": """
+            apiVersion: fanout.dev/v1alpha1
+            kind: Override
+            metadata: {name: team}
+            spec:
+              clusters: {names: [gcp-dev]}
+              resources: [{kind: Service, name: web}]
+              merge: {metadata: {labels: {team: shop}}}
+            """
+        },
+    ),
+    "removed override file": lambda r: (r / "overrides/replicas.yaml").unlink(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+def test_each_kind_of_edit_renders_as_a_cold_render_would(
+    kind: str, root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = invoke("render", str(root), "--out", str(out))
+    assert first.exit_code == 0, first.output
+    before = read_tree(out)
+    if kind == "removed cluster":  # an empty document is not a cluster: write the two that stay
+        (root / "clusters/all.yaml").write_text(CLUSTERS.strip().rsplit("---", 1)[0], encoding="utf-8")
+    else:
+        EDITS[kind](root)
+
+    again = invoke("render", str(root), "--out", str(out))
+    assert again.exit_code == 0, again.output
+    assert read_tree(out) == _cold(invoke, root, tmp_path, "after")
+    if kind != "cluster value used by no template":
+        assert read_tree(out) != before  # every other edit changes some output
+    check = invoke("render", str(root), "--out", str(out), "--check")
+    assert check.exit_code == 0, check.output
+
+
+def test_unchanged_clusters_are_not_rendered_again(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    _edit(root / "clusters/all.yaml", "dev.example.com", "dev.example.org")  # only gcp-dev's objects change
+    result = invoke("render", str(root), "--out", str(out))
+    assert "(2 clusters unchanged since the last render, not rendered again)" in result.stdout
+    assert read_tree(out) == _cold(invoke, root, tmp_path, "after")
+    nothing = invoke("render", str(root), "--out", str(out))
+    assert "0 added, 0 changed, 0 removed" in nothing.stdout
+    assert "(3 clusters unchanged since the last render" in nothing.stdout
+
+
+@pytest.mark.parametrize("how", ["append", "same size", "same size, mtime restored", "deleted"])
+def test_a_hand_edited_output_file_is_detected_and_repaired(
+    how: str, root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    time.sleep(2 * RACY_NS / 1e9)
+    # A second render that saves the state again, well after aws-east's files were written: from now
+    # on, their stat alone vouches for them.
+    _edit(root / "clusters/all.yaml", "dev.example.com", "dev.example.org")
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    target = out / "aws-east/shop/deployment.apps_web.yaml"
+    state = load_state(out, code_digest())
+    assert state.trusted(state.clusters["aws-east"].files["shop/deployment.apps_web.yaml"], target.stat())
+
+    expected = read_tree(out)
+    original = target.read_bytes()
+    stat = target.stat()
+    if how == "append":
+        target.write_bytes(original + b"# edited\n")
+    elif how == "deleted":
+        target.unlink()
+    else:  # in place, the same length: only the content (and the ctime) tells
+        target.write_bytes(original.replace(b"web:1", b"web:9"))
+        if how == "same size, mtime restored":
+            os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    check = invoke("render", str(root), "--out", str(out), "--check")
+    assert check.exit_code == 1
+    assert "aws-east/shop/deployment.apps_web.yaml" in check.stdout
+    repaired = invoke("render", str(root), "--out", str(out))
+    assert repaired.exit_code == 0
+    assert "1 changed" in repaired.stdout or "1 added" in repaired.stdout
+    assert read_tree(out) == expected
+
+
+def test_an_edit_right_after_a_render_is_seen(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """Within the same timestamp tick as the render, stat cannot tell: such files are read."""
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    target = out / "gcp-dev/shop/deployment.apps_web.yaml"
+    target.write_bytes(target.read_bytes().replace(b"web:1", b"web:0"))
+    assert invoke("render", str(root), "--out", str(out), "--check").exit_code == 1
+
+
+def test_check_reports_stale_output_after_an_input_edit(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--out", str(out), "--check").exit_code == 0
+    _edit(root / "templates/web.yaml", "web:1", "web:2")
+    stale = invoke("render", str(root), "--out", str(out), "--check")
+    assert stale.exit_code == 1
+    assert "3 files would change" in stale.stdout
+
+
+def test_a_damaged_or_foreign_state_file_is_ignored(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    state = state_path(out)
+    assert state.is_file() and state.is_relative_to(cache_dir())
+    assert load_state(out, code_digest()).clusters
+    assert load_state(out, b"another fanout") is EMPTY  # any change to fanout invalidates the state
+    assert load_state(tmp_path / "elsewhere", code_digest()) is EMPTY
+
+    state.write_bytes(state.read_bytes()[:-10] + b"0123456789")
+    assert load_state(out, code_digest()) is EMPTY
+    _edit(root / "templates/web.yaml", "web:1", "web:2")
+    result = invoke("render", str(root), "--out", str(out))
+    assert "not rendered again" not in result.stdout
+    assert read_tree(out) == _cold(invoke, root, tmp_path, "after")
+
+
+def test_no_cache_neither_reads_nor_writes_the_state(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out), "--no-cache").exit_code == 0
+    assert not state_path(out).exists()
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    again = invoke("render", str(root), "--out", str(out), "--no-cache")
+    assert "not rendered again" not in again.stdout
+
+
+def test_the_output_folder_holds_only_rendered_files(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    files = read_tree(out)
+    assert MARKER in files
+    assert all(path == MARKER or path.endswith(".yaml") for path in files)  # the cache lives elsewhere

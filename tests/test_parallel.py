@@ -1,0 +1,70 @@
+"""--jobs: worker processes render exactly what one process renders, and report errors the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Invoke, read_tree, write_tree
+from test_benchmark_generate import make_root
+
+from fanout.commands.common import open_source
+from fanout.parallel import render_files
+from fanout.place import plan
+
+
+@pytest.fixture
+def generated(tmp_path: Path) -> Path:
+    return make_root(tmp_path, clusters=30, templates=24, overrides=12)
+
+
+def test_jobs_1_and_2_write_identical_trees(generated: Path, invoke: Invoke, tmp_path: Path) -> None:
+    trees = []
+    for jobs in ("1", "2", "3"):
+        out = tmp_path / f"out-{jobs}"
+        result = invoke("render", str(generated), "--out", str(out), "--jobs", jobs, "--no-cache")
+        assert result.exit_code == 0, result.output
+        assert "30 clusters, 720 objects" in result.stdout
+        trees.append(read_tree(out))
+    assert trees[0] == trees[1] == trees[2]
+    assert len(trees[0]) == 30 * 25 + 1  # objects, a kustomization per cluster, the marker
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_worker_processes_give_the_in_process_result(generated: Path, method: str) -> None:
+    inputs = open_source(generated).inputs
+    plans = plan(inputs)
+    alone = render_files(inputs, plans, jobs=1)
+    together = render_files(inputs, plans, jobs=2, method=method)
+    assert together.clusters == alone.clusters  # the same paths and digests, in plan order
+    assert together.contents == alone.contents
+    assert [c.name for c in together.clusters] == sorted(c.name for c in inputs.clusters)
+
+
+def test_shared_objects_are_sent_once(generated: Path) -> None:
+    inputs = open_source(generated).inputs
+    rendered = render_files(inputs, plan(inputs), jobs=1)
+    files = sum(len(c.paths) for c in rendered.clusters)
+    assert len(rendered.contents) < files * 0.7  # many objects are the same in many clusters
+
+
+BROKEN = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: broken, namespace: shop}
+data: {URL: "https://${cluster.values.missing}/"}
+"""
+
+
+def test_errors_are_the_same_with_any_number_of_jobs(generated: Path, invoke: Invoke, tmp_path: Path) -> None:
+    write_tree(generated, {"templates/zz-broken.yaml": BROKEN})
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}"
+        result = invoke("render", str(generated), "--out", str(out), "--jobs", jobs)
+        assert result.exit_code == 1
+        assert not out.exists()  # nothing written
+        outputs.append(result.stderr)
+    assert outputs[0] == outputs[1]
+    assert "templates/zz-broken.yaml:4:" in outputs[0]
+    assert "undefined for clusters" in outputs[0] and "and 22 more" in outputs[0]
