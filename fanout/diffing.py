@@ -11,10 +11,11 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fanout.emit import dump
+from fanout.load import escape
 from fanout.model import ObjectId
 from fanout.pipeline import ClusterOutput, RenderedObject, Rendering
 
@@ -39,12 +40,26 @@ class Side:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One value that differs: ``op`` says whether it was added, removed or changed."""
+
+    path: str  # JSON Pointer into the object
+    op: ObjectStatus
+    before: Any = None  # None when added
+    after: Any = None  # None when removed
+
+
+@dataclass(frozen=True)
 class ObjectChange:
     ident: ObjectId
     api_version: str
     path: str  # in the cluster's output folder
     status: ObjectStatus
     diff: tuple[str, ...]  # unified diff lines, without line ends
+    fields: tuple[FieldChange, ...]  # for a changed object, every value that differs (Secret values masked)
+    # What makes two clusters' changes "the same change": the field changes, or the whole object when it
+    # is added or removed. Context lines and line numbers of the diff may differ between clusters.
+    signature: str = field(repr=False, default="")
 
 
 @dataclass(frozen=True)
@@ -68,10 +83,13 @@ class ClusterDiff:
 
 @dataclass(frozen=True)
 class Group:
-    """Clusters that differ in exactly the same way."""
+    """Clusters whose objects changed in the same way; ``changes`` are the first cluster's."""
 
     clusters: tuple[ClusterDiff, ...]
     changes: tuple[ObjectChange, ...]
+    # False when the clusters' diffs differ in their unchanged (context) lines, so the one shown is the
+    # first cluster's.
+    same_diff: bool = True
 
     @property
     def status(self) -> ClusterStatus:
@@ -102,7 +120,7 @@ class Comparison:
         return sum(c.count(status) for c in self.clusters)
 
 
-def _canonical(obj: Mapping[str, Any]) -> str:
+def _canonical(obj: Any) -> str:
     # JSON tells true from 1 and 1.0 from 1, which Python's == does not; key order is not a difference.
     return json.dumps(obj, sort_keys=True, ensure_ascii=False)
 
@@ -146,25 +164,65 @@ def _yaml_lines(obj: Mapping[str, Any] | None) -> list[str]:
     return [] if obj is None else dump(obj).splitlines()
 
 
-def unified(
+def _tail(items: list[Any], start: int) -> list[tuple[int, Any]]:
+    return list(enumerate(items))[start:]
+
+
+def field_changes(before: Any, after: Any, pointer: str = "") -> list[FieldChange]:
+    """Every value that differs, as deep as both sides have the same shape (list items by index)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found: list[FieldChange] = []
+        for key in [*before, *(k for k in after if k not in before)]:
+            at = f"{pointer}/{escape(key)}"
+            if key not in after:
+                found.append(FieldChange(at, "removed", before[key], None))
+            elif key not in before:
+                found.append(FieldChange(at, "added", None, after[key]))
+            else:
+                found.extend(field_changes(before[key], after[key], at))
+        return found
+    if isinstance(before, list) and isinstance(after, list):
+        found = []
+        common = min(len(before), len(after))
+        for index in range(common):
+            found.extend(field_changes(before[index], after[index], f"{pointer}/{index}"))
+        found.extend(FieldChange(f"{pointer}/{i}", "removed", item) for i, item in _tail(before, common))
+        found.extend(FieldChange(f"{pointer}/{i}", "added", None, item) for i, item in _tail(after, common))
+        return found
+    if _canonical(before) != _canonical(after):
+        return [FieldChange(pointer, "changed", before, after)]
+    return []
+
+
+def object_change(
     ident: ObjectId,
+    api_version: str,
+    path: str,
     base: Mapping[str, Any] | None,
     head: Mapping[str, Any] | None,
-    base_name: str,
-    head_name: str,
-) -> tuple[str, ...]:
-    """The unified diff of two versions of one object (None: absent), Secret values masked."""
+    base_prefix: str,
+    head_prefix: str,
+) -> ObjectChange:
+    """The change between two versions of one object (None: absent), Secret values masked throughout."""
     if is_secret(ident):
         base, head = mask_secret(base, head)
     lines = difflib.unified_diff(
         _yaml_lines(base),
         _yaml_lines(head),
-        fromfile=base_name if base is not None else "/dev/null",
-        tofile=head_name if head is not None else "/dev/null",
+        fromfile=f"{base_prefix}/{path}" if base is not None else "/dev/null",
+        tofile=f"{head_prefix}/{path}" if head is not None else "/dev/null",
         n=CONTEXT_LINES,
         lineterm="",
     )
-    return tuple(lines)
+    if base is None or head is None:
+        status: ObjectStatus = "added" if base is None else "removed"
+        fields: tuple[FieldChange, ...] = ()
+        signature = _canonical(head if head is not None else base)
+    else:
+        status = "changed"
+        fields = tuple(field_changes(base, head))
+        signature = json.dumps([[f.path, f.op, f.before, f.after] for f in fields], sort_keys=True)
+    return ObjectChange(ident, api_version, path, status, tuple(lines), fields, signature)
 
 
 def compare_objects(
@@ -180,27 +238,38 @@ def compare_objects(
             continue
         shown = new if new is not None else old
         assert shown is not None
-        status: ObjectStatus = "added" if old is None else "removed" if new is None else "changed"
-        diff = unified(
+        change = object_change(
             ident,
+            str(shown.obj.get("apiVersion", "")),
+            shown.path,
             old.obj if old is not None else None,
             new.obj if new is not None else None,
-            f"{base_prefix}/{shown.path}",
-            f"{head_prefix}/{shown.path}",
+            base_prefix,
+            head_prefix,
         )
-        api_version = str(shown.obj.get("apiVersion", ""))
-        found.append(((shown.order, shown.path), ObjectChange(ident, api_version, shown.path, status, diff)))
+        found.append(((shown.order, shown.path), change))
     found.sort(key=lambda item: item[0])
     return tuple(change for _, change in found)
 
 
+def _diffs(cluster: ClusterDiff) -> tuple[tuple[str, ...], ...]:
+    return tuple(c.diff for c in cluster.changes)
+
+
+def _signature(cluster: ClusterDiff) -> tuple[str, ...]:
+    return (cluster.status, *(f"{c.ident}|{c.status}|{c.signature}" for c in cluster.changes))
+
+
 def group(clusters: Sequence[ClusterDiff]) -> tuple[Group, ...]:
-    """Clusters with identical changes (and the same status) together, in the order first seen."""
-    groups: dict[tuple[ClusterStatus, tuple[ObjectChange, ...]], list[ClusterDiff]] = {}
+    """Clusters with the same changes (and the same status) together, in the order first seen."""
+    groups: dict[tuple[str, ...], list[ClusterDiff]] = {}
     for cluster in clusters:
         if cluster.status != "unchanged":
-            groups.setdefault((cluster.status, cluster.changes), []).append(cluster)
-    return tuple(Group(tuple(members), changes) for (_, changes), members in groups.items())
+            groups.setdefault(_signature(cluster), []).append(cluster)
+    return tuple(
+        Group(tuple(members), members[0].changes, len({_diffs(m) for m in members}) == 1)
+        for members in groups.values()
+    )
 
 
 def compare_clusters(rendering: Rendering, base: str, head: str, side: Side | None = None) -> Comparison:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from fanout.diffing import ClusterDiff, Comparison, Group, ObjectChange, ObjectStatus, Side
+from fanout.diffing import ClusterDiff, Comparison, FieldChange, Group, ObjectChange, ObjectStatus, Side
 
 JSON_VERSION = 1
 # GitHub refuses comments over 65,536 characters; stay well below, leaving room for a bot's own text.
@@ -84,6 +84,13 @@ def group_heading(group: Group) -> str:
     return f"the same change in {len(group.clusters)} clusters: {names}"
 
 
+def shown_for(group: Group) -> str:
+    return (
+        f"(the diffs are {group.names[0]}'s; the other clusters' differ only in the unchanged lines around"
+        " the change)"
+    )
+
+
 def object_line(change: ObjectChange) -> str:
     return f"{SIGNS[change.status]} {change.status} {change.ident} ({change.path})"
 
@@ -139,6 +146,8 @@ def text(comparison: Comparison, stat: bool = False) -> list[Line]:
     for group in comparison.groups:
         lines.append(Line(""))
         lines.append(Line(f"== {group_heading(group)}", "bold magenta"))
+        if not group.same_diff:
+            lines.append(Line(shown_for(group), "dim"))
         for change in group.changes:
             lines.append(Line(object_line(change), OBJECT_STYLES.get(change.status, "")))
         for change in group.changes:
@@ -153,6 +162,15 @@ def _side_json(side: Side) -> dict[str, Any]:
     return {"label": side.label, "ref": side.ref, "commit": side.commit, "cluster": side.cluster}
 
 
+def _field_json(change: FieldChange) -> dict[str, Any]:
+    found: dict[str, Any] = {"path": change.path, "op": change.op}
+    if change.op != "added":
+        found["before"] = change.before
+    if change.op != "removed":
+        found["after"] = change.after
+    return found
+
+
 def _object_json(change: ObjectChange, with_diff: bool) -> dict[str, Any]:
     found: dict[str, Any] = {
         "status": change.status,
@@ -163,6 +181,8 @@ def _object_json(change: ObjectChange, with_diff: bool) -> dict[str, Any]:
         "path": change.path,
     }
     if with_diff:
+        if change.status == "changed":
+            found["fields"] = [_field_json(f) for f in change.fields]
         found["diff"] = "".join(line + "\n" for line in change.diff)
     return found
 
@@ -194,7 +214,13 @@ def to_json(comparison: Comparison, stat: bool = False) -> str:
             for c in comparison.clusters
         ],
         "groups": [
-            {"clusters": list(g.names), "objects": [_object_json(o, not stat) for o in g.changes]}
+            {
+                "clusters": list(g.names),
+                "status": g.status,
+                "diffFrom": g.names[0],
+                "sameDiff": g.same_diff,
+                "objects": [_object_json(o, not stat) for o in g.changes],
+            }
             for g in comparison.groups
         ],
     }
@@ -264,6 +290,8 @@ def _md_section(group: Group, diff_lines: Sequence[str], cut_note: str | None) -
     parts = ["<details>", f"<summary>{_md_summary(group)}</summary>", ""]
     if len(group.clusters) > SUMMARY_NAMES:
         parts += ["Clusters: " + ", ".join(_code(n) for n in group.names), ""]
+    if not group.same_diff:
+        parts += [f"<sub>{html.escape(shown_for(group))}</sub>", ""]
     parts += [*_md_objects(group), "", fence + "diff", *body, fence, "", "</details>", ""]
     return "\n".join(parts) + "\n"
 

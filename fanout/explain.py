@@ -209,6 +209,7 @@ def _refs_note(template: Template, pointer: str) -> str:
 class Replay:
     history: tuple[FieldStep, ...]  # the template, then each patch that changed the field
     failure: Failure | None
+    result: Mapping[str, Any] | None  # the rendered object, unless rendering failed
 
 
 def replay(template: Template, patches: Sequence[Patch], cluster: Cluster, pointer: str | None) -> Replay:
@@ -222,7 +223,7 @@ def replay(template: Template, patches: Sequence[Patch], cluster: Cluster, point
             try:
                 resolved[ref] = resolve(ref, cluster.name, cluster.labels, cluster.values)
             except Unresolved as exc:
-                return Replay((), Failure(step, where, f"${{{ref}}} is undefined: {exc}"))
+                return Replay((), Failure(step, where, f"${{{ref}}} is undefined: {exc}"), None)
     obj: dict[str, Any] = substitute(dict(template.obj), resolved)
     history: list[FieldStep] = []
     if pointer is not None:
@@ -236,12 +237,12 @@ def replay(template: Template, patches: Sequence[Patch], cluster: Cluster, point
             obj = apply_patch(obj, patch, resolved)
         except PatchFailure as exc:
             where = exc.patch.doc.location(exc.pointer)
-            return Replay(tuple(history), Failure(patch.label, where, exc.message))
+            return Replay(tuple(history), Failure(patch.label, where, exc.message), None)
         if pointer is not None:
             after = _get(obj, pointer)
             if not _same(before, after):
                 history.append(FieldStep(patch.label, field_location(patch, pointer), *after))
-    return Replay(tuple(history), None)
+    return Replay(tuple(history), None, obj)
 
 
 # --- the whole story --------------------------------------------------------------------------
