@@ -284,9 +284,10 @@ def _md_objects(group: Group) -> list[str]:
     return [f"- **{c.status}** {_code(str(c.ident))} in {_code(c.path)}" for c in group.changes]
 
 
-def _md_section(group: Group, diff_lines: Sequence[str], cut_note: str | None) -> str:
-    body = [*diff_lines, *([cut_note] if cut_note else [])]
-    fence = _fence(body)
+def _md_section(group: Group, diffs: Sequence[Sequence[str]]) -> str:
+    """One collapsible section; ``diffs`` holds each object's diff lines (cut ones end with a note)."""
+    body = [line for diff in diffs for line in diff]
+    fence = _fence(line for change in group.changes for line in change.diff)  # the same, cut or not
     parts = ["<details>", f"<summary>{_md_summary(group)}</summary>", ""]
     if len(group.clusters) > SUMMARY_NAMES:
         parts += ["Clusters: " + ", ".join(_code(n) for n in group.names), ""]
@@ -296,8 +297,18 @@ def _md_section(group: Group, diff_lines: Sequence[str], cut_note: str | None) -
     return "\n".join(parts) + "\n"
 
 
+def _whole(group: Group) -> list[list[str]]:
+    return [list(change.diff) for change in group.changes]
+
+
+def _size(lines: Sequence[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
 def _cut(lines: Sequence[str], room: int) -> list[str]:
-    """The first lines of ``lines`` that fit in ``room`` characters."""
+    """The first lines of ``lines`` that fit in ``room`` characters, then a note when any are left out."""
+    if _size(lines) <= room:
+        return list(lines)
     kept: list[str] = []
     used = 0
     for line in lines:
@@ -305,7 +316,34 @@ def _cut(lines: Sequence[str], room: int) -> list[str]:
         if used > room:
             break
         kept.append(line)
-    return kept
+    return [*kept, CUT_NOTE.format(len(lines) - len(kept))]
+
+
+def _shares(needs: Sequence[int], room: int) -> list[int]:
+    """Split ``room``: small needs are met in full, big ones get an equal share of what is left."""
+    shares = [0] * len(needs)
+    left = room
+    order = sorted(range(len(needs)), key=lambda i: needs[i])
+    for position, index in enumerate(order):
+        share = min(needs[index], left // (len(needs) - position))
+        shares[index] = share
+        left -= share
+    return shares
+
+
+CUT_NOTE = "… cut here: {} more lines of this diff are not shown"
+
+
+def _cut_sections(groups: Sequence[Group], room: int) -> list[str] | None:
+    """Every section, each object's diff cut to its share of ``room``; None when the sections' headings
+    and notes alone do not fit."""
+    diffs = [d for g in groups for d in _whole(g)]
+    # What a section takes besides its diffs, with a cut note under every diff (the most it can take).
+    overhead = sum(len(_md_section(g, [[CUT_NOTE.format(len(d))] for d in _whole(g)])) for g in groups)
+    if overhead > room:
+        return None
+    shares = iter(_shares([_size(d) for d in diffs], room - overhead))
+    return [_md_section(g, [_cut(d, next(shares)) for d in _whole(g)]) for g in groups]
 
 
 def to_markdown(
@@ -313,8 +351,9 @@ def to_markdown(
 ) -> str:
     """A pull-request comment: heading, summary table, one collapsible section per group of clusters.
 
-    Sections that would take the comment past ``limit`` characters are cut, with a note saying what is
-    missing; ``rerun`` is the command that shows everything.
+    When the whole comment would pass ``limit`` characters, every section's diff is cut to a fair share of
+    the room (small diffs stay whole); when even that does not fit, the last sections are left out. A note
+    says what is missing; ``rerun`` is the command that shows everything.
     """
     text = "\n".join(_md_heading(comparison)) + "\n"
     if not comparison.differs:
@@ -323,28 +362,21 @@ def to_markdown(
     text += "\n".join(_md_table(comparison, limit // 3)) + "\n"
     if stat:
         return text
-    how = f" Run `{rerun}` to see all of it." if rerun else ""
-    reserve = 300 + len(how)  # room for the closing note
     groups = comparison.groups
-    for index, group in enumerate(groups):
-        diff_lines = [d for c in group.changes for d in c.diff]
-        section = _md_section(group, diff_lines, None)
-        if len(text) + len(section) + reserve <= limit:
-            text += section
-            continue
-        # This section does not fit: show the part of its diff that does, then stop.
-        note = "… cut here: {} more lines of this diff are not shown"
-        room = limit - reserve - len(text) - len(_md_section(group, [], note.format(len(diff_lines))))
-        kept = _cut(diff_lines, room)
-        shown = index
-        if kept:
-            text += _md_section(group, kept, note.format(len(diff_lines) - len(kept)))
-            shown += 1
-        left = groups[shown:]
-        hidden = sum(len(g.clusters) for g in left)
-        missing = (
-            f" {_plural(len(left), 'more section')} ({_plural(hidden, 'cluster')}) not shown." if left else ""
-        )
-        text += f"\n> [!NOTE]\n> This diff was cut to stay under {limit:,} characters.{missing}{how}\n"
-        break
-    return text
+    whole = [_md_section(g, _whole(g)) for g in groups]
+    if len(text) + sum(len(s) for s in whole) <= limit:
+        return text + "".join(whole)
+    how = f" Run `{rerun}` to see all of it." if rerun else ""
+    room = limit - len(text) - 300 - len(how)  # leaves room for the closing note
+    shown = len(groups)
+    sections = _cut_sections(groups, room)
+    while sections is None:  # too many sections: leave out the last ones
+        shown -= 1
+        sections = _cut_sections(groups[:shown], room) if shown else []
+    left = groups[shown:]
+    hidden = sum(len(g.clusters) for g in left)
+    missing = (
+        f" {_plural(len(left), 'more section')} ({_plural(hidden, 'cluster')}) not shown." if left else ""
+    )
+    note = f"\n> [!NOTE]\n> This diff was cut to stay under {limit:,} characters.{missing}{how}\n"
+    return text + "".join(sections) + note
