@@ -107,8 +107,10 @@ class _Builder:
             return node.value
         try:
             return self._scalars.construct_object(node)
-        except yaml.constructor.ConstructorError as exc:
-            self.problems.append(Problem(f"invalid {tag.rsplit(':', 1)[-1]}: {exc.problem}", self.at(node)))
+        except (yaml.constructor.ConstructorError, ValueError):  # e.g. "!!int nope"
+            self.problems.append(
+                Problem(f"{node.value!r} is not a valid {tag.rsplit(':', 1)[-1]}", self.at(node))
+            )
             return node.value
 
     def _mapping(self, node: yaml.MappingNode, pointer: str, active: frozenset[int]) -> dict[str, Any]:

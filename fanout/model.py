@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from fanout.errors import Location
+from fanout.errors import Location, Problem
 from fanout.load import Document
 from fanout.selectors import Selector
 
@@ -108,6 +108,8 @@ class Template:
     inline: Mapping[str, Patch]  # cluster name -> its inline overrides
     refs: Mapping[str, str]  # ${cluster...} reference -> pointer (into obj) of first use
     escapes: bool
+    # cluster name -> a patch applied before the inline overrides (KubeFed's replica scheduling)
+    scheduled: Mapping[str, Patch] = field(default_factory=dict)
 
     def source_pointer(self, pointer: str) -> str:
         """Where in the template's document the value at ``pointer`` of the target object is written."""
@@ -167,3 +169,4 @@ class Inputs:
     clusters: tuple[Cluster, ...]
     templates: tuple[Template, ...]
     overrides: tuple[Override, ...]
+    warnings: tuple[Problem, ...] = ()  # not errors, but worth saying (``validate`` prints them)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from fanout.errors import Problems
+from fanout.errors import Problem, Problems
 from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Template
 
 
@@ -64,6 +64,7 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             )
 
     plans = []
+    duplicates: dict[tuple[int, int], list[str]] = {}
     for cluster in inputs.clusters:
         if only is not None and cluster.name not in only:
             continue
@@ -74,19 +75,44 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
                 continue
             first = owner.setdefault(template.ident, template)
             if first is not template:
-                problems.add(
-                    f"{template.ident} is also rendered for cluster {cluster.name!r}"
-                    f" by {first.doc.location()}",
-                    template.doc.location(),
-                )
+                duplicates.setdefault((id(first), index), []).append(cluster.name)
                 continue
             applicable = sorted(
                 (o for o, clusters in overrides_of[index] if cluster.name in clusters),
                 key=lambda o: o.sort_key(cluster),
             )
-            inline = template.inline.get(cluster.name)
-            patches = ((inline,) if inline is not None else ()) + tuple(o.patch for o in applicable)
+            first_patches = (template.scheduled.get(cluster.name), template.inline.get(cluster.name))
+            patches = tuple(p for p in first_patches if p is not None) + tuple(o.patch for o in applicable)
             jobs.append(Job(template, patches))
         plans.append(ClusterPlan(cluster, tuple(jobs)))
+    by_id = {id(t): t for t in inputs.templates}
+    for (first_id, index), names in duplicates.items():
+        template, first = inputs.templates[index], by_id[first_id]
+        where = (
+            names[0]
+            if len(names) == 1
+            else f"{len(names)} clusters ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+        )
+        problems.add(
+            f"{template.ident} is also rendered by {first.doc.location()}, in {where}",
+            template.doc.location(),
+        )
     problems.raise_if_any()
     return tuple(plans)
+
+
+def warnings(inputs: Inputs) -> list[Problem]:
+    """Things that are legal but probably not meant: they do not stop a render, ``validate`` prints them."""
+    found = []
+    for template in inputs.templates:
+        for name, patch in template.inline.items():
+            cluster = next(c for c in inputs.clusters if c.name == name)
+            if not template.placement.selects(cluster):
+                found.append(
+                    Problem(
+                        f"inline override for cluster {name!r} has no effect:"
+                        f" {template.ident} is not placed there",
+                        patch.location,
+                    )
+                )
+    return found

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from fanout.commands.common import open_source
 from fanout.pipeline import render
+from fanout.place import warnings
 
 
 def run(source: Path, echo: Callable[[str], None]) -> int:
     opened = open_source(source)
     rendering = render(opened.inputs)
-    for warning in rendering.warnings:
+    for warning in (*rendering.warnings, *warnings(opened.inputs)):
         echo(f"warning: {warning}")
     inputs = opened.inputs
     echo(
