@@ -77,17 +77,35 @@ def _labels(labels: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class Narrowing:
+    """A KubeFed rule that replaced the written placement with a list of clusters."""
+
+    because: str
+    location: Location | None
+    names: tuple[str, ...]
+    kept: bool  # the cluster is among ``names``
+
+
+@dataclass(frozen=True)
 class PlacementStory:
     placed: bool
-    rule: str  # "selector env=prod", "clusters [a, b]", "every cluster"
+    rule: str  # the placement written in the template: "selector env=prod", "every cluster"
     location: Location
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # how the written placement treats the cluster
     labels: str  # the cluster's labels, for the reader to compare
+    narrowed: tuple[Narrowing, ...] = ()  # then, in order, what KubeFed's rules made of it
 
 
 def place_story(template: Template, cluster: Cluster) -> PlacementStory:
+    replacements: list[Placement] = []
     placement: Placement = template.placement
-    placed = placement.selects(cluster)
+    while placement.replaced is not None:
+        replacements.append(placement)
+        placement = placement.replaced
+    narrowed = tuple(
+        Narrowing(p.because, p.because_at, p.names or (), p.selects(cluster)) for p in reversed(replacements)
+    )
+    placed = template.placement.selects(cluster)
     reasons: list[str] = []
     if placement.everywhere:
         reasons.append("a plain manifest without fanout.dev/placement or fanout.dev/clusters goes everywhere")
@@ -109,13 +127,8 @@ def place_story(template: Template, cluster: Cluster) -> PlacementStory:
             has = f"{requirement.key}={value}" if value is not None else f"no {requirement.key} label"
             verdict = "matches" if requirement.matches(cluster.labels) else "fails"
             reasons.append(f"{requirement} {verdict} (the cluster has {has})")
-    return PlacementStory(
-        placed,
-        str(placement),
-        template.doc.location(placement.pointer),
-        tuple(reasons),
-        _labels(cluster.labels),
-    )
+    where = template.doc.location(placement.pointer)
+    return PlacementStory(placed, str(placement), where, tuple(reasons), _labels(cluster.labels), narrowed)
 
 
 # --- patches and a field's history ------------------------------------------------------------
@@ -146,6 +159,10 @@ class Failure:
 
 
 def _why(patch: Patch, template: Template, cluster: Cluster, override: Override | None) -> str:
+    if patch is template.scheduled.get(cluster.name):
+        # The label reads "<file> (replica scheduling: 3 of 10)"; the file is shown beside it already.
+        detail = patch.label[len(patch.doc.label) :].strip(" ()")
+        return f"{patch.doc.data.get('kind', 'replica scheduling')} ({detail}), applied first as KubeFed did"
     if override is None:
         return f"inline KubeFed override for cluster {cluster.name} (spec.overrides)"
     how = (
@@ -346,6 +363,11 @@ def history_line(ident: ObjectId, pointer: str, history: Sequence[FieldStep]) ->
 def _placement_lines(story: PlacementStory, indent: str) -> list[str]:
     lines = [f"{indent}rule: {story.rule} ({_short(story.location)})"]
     lines += [f"{indent}- {reason}" for reason in story.reasons]
+    for step in story.narrowed:
+        at = f" ({_short(step.location)})" if step.location is not None else ""
+        among = "is among them" if step.kept else "is not among them"
+        names = ", ".join(step.names) or "none"
+        lines.append(f"{indent}then {step.because}{at}: clusters {names}; this cluster {among}")
     lines.append(f"{indent}cluster labels: {story.labels}")
     return lines
 
