@@ -51,8 +51,31 @@ def parse_target(text: str, namespace: str | None) -> Target:
     return Target(kind.lower(), group.lower() if dot else None, name, namespace or None)
 
 
+# kubectl's short names for the kinds people type most.
+SHORT_NAMES = {
+    "cj": "cronjob",
+    "cm": "configmap",
+    "crd": "customresourcedefinition",
+    "deploy": "deployment",
+    "ds": "daemonset",
+    "hpa": "horizontalpodautoscaler",
+    "ing": "ingress",
+    "netpol": "networkpolicy",
+    "ns": "namespace",
+    "pc": "priorityclass",
+    "pdb": "poddisruptionbudget",
+    "pvc": "persistentvolumeclaim",
+    "rs": "replicaset",
+    "sa": "serviceaccount",
+    "sc": "storageclass",
+    "sts": "statefulset",
+    "svc": "service",
+}
+
+
 def _kind_matches(asked: str, kind: str) -> bool:
     kind = kind.lower()
+    asked = SHORT_NAMES.get(asked, asked)
     return asked in (kind, kind + "s", kind + "es") or (kind.endswith("y") and asked == kind[:-1] + "ies")
 
 
@@ -188,6 +211,28 @@ def _related(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
+def _merge_touches(merge: Any, pointer: str) -> bool:
+    """Whether a merge patch sets ``pointer``, something inside it, or replaces a parent of it."""
+    current = merge
+    for token in split_pointer(pointer):
+        if not isinstance(current, dict):
+            return True  # the merge patch replaces a parent with this value
+        if token not in current:
+            return False
+        current = current[token]
+    return True
+
+
+def touches(patch: Patch, pointer: str) -> bool:
+    """Whether the patch writes ``pointer`` (or a part or parent of it), whatever the value."""
+    if patch.merge is not None and _merge_touches(patch.merge, pointer):
+        return True
+    return any(
+        _related(op.path, pointer) or (op.from_ is not None and _related(op.from_, pointer))
+        for op in patch.ops
+    )
+
+
 def field_location(patch: Patch, pointer: str) -> Location:
     """Where in the patch's document the change to ``pointer`` is written (the last op touching it)."""
     for op in reversed(patch.ops):
@@ -224,7 +269,7 @@ def _refs_note(template: Template, pointer: str) -> str:
 
 @dataclass(frozen=True)
 class Replay:
-    history: tuple[FieldStep, ...]  # the template, then each patch that changed the field
+    history: tuple[FieldStep, ...]  # the template, then each patch that wrote or changed the field
     failure: Failure | None
     result: Mapping[str, Any] | None  # the rendered object, unless rendering failed
 
@@ -257,7 +302,8 @@ def replay(template: Template, patches: Sequence[Patch], cluster: Cluster, point
             return Replay(tuple(history), Failure(patch.label, where, exc.message), None)
         if pointer is not None:
             after = _get(obj, pointer)
-            if not _same(before, after):
+            # A patch that writes the value it already had still decides it: that is where it comes from.
+            if not _same(before, after) or touches(patch, pointer):
                 history.append(FieldStep(patch.label, field_location(patch, pointer), *after))
     return Replay(tuple(history), None, obj)
 

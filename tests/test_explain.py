@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 from fanout.cli import app
 from fanout.errors import FanoutError
-from fanout.explain import Rendered, explain, matches, parse_target, replay
-from fanout.model import ObjectId
+from fanout.explain import Rendered, explain, matches, parse_target, replay, touches
+from fanout.load import Document
+from fanout.model import ObjectId, Patch, PatchOp
 from fanout.pipeline import load_inputs, render
 from fanout.source import DirectorySource
 from tests.gitutil import commit_all
@@ -95,6 +96,33 @@ def test_field_history_shows_substitution_and_skips_steps_that_change_nothing(ro
         f"/metadata/labels: (absent) (template templates/web.yaml:{line_of(WEB, 'template:')})"
         f' → {{"boost": "yes"}} (overrides/x.yaml:{line_of(EAST, "labels:")})'
     )
+
+
+def test_a_patch_that_writes_the_value_it_already_had_is_where_it_comes_from(root: Path) -> None:
+    same = PROD.replace("env: prod", "env: dev").replace('"${cluster.values.replicas}"', "2")
+    write(root, "overrides/dev.yaml", same.replace("prod-replicas", "dev-replicas"))
+    code, out, _ = fanout("explain", "dev-1", "deployment/web", str(root), "--field", "/spec/replicas")
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        f"/spec/replicas: 2 (template templates/web.yaml:{line_of(WEB, 'replicas: 2')})"
+        f" → 2 (overrides/dev.yaml:{line_of(PROD, '- {op')})"
+    )
+
+
+def test_which_patches_touch_a_field() -> None:
+    doc = Document("overrides/o.yaml", 0, {}, {})
+    merge = Patch("k", "l", doc, (), {"metadata": {"labels": None}, "spec": {"replicas": 3}}, "/spec/merge")
+    assert touches(merge, "/spec/replicas")
+    assert touches(merge, "/spec")  # a part of it
+    assert touches(merge, "/metadata/labels/app")  # a parent is removed
+    assert not touches(merge, "/spec/template")
+    op = PatchOp("replace", "/spec/template/spec", "/spec/patch/0", {}, True)
+    ops = Patch("k", "l", doc, (op,))
+    assert touches(ops, "/spec/template/spec/containers/0/image")
+    assert touches(ops, "/spec/template")
+    assert not touches(ops, "/spec/replicas")
+    moved = Patch("k", "l", doc, (PatchOp("move", "/spec/b", "/spec/patch/0", from_="/spec/a"),))
+    assert touches(moved, "/spec/a/x") and touches(moved, "/spec/b")
 
 
 def test_a_field_that_is_never_set(root: Path) -> None:
@@ -240,7 +268,8 @@ def test_federated_namespace_narrowing_is_explained(tmp_path: Path) -> None:
 
 def test_targets() -> None:
     deployment = ObjectId("apps", "Deployment", "shop", "web")
-    assert matches(parse_target("deploy.apps/web", None), deployment) is False
+    assert matches(parse_target("deploy.apps/web", None), deployment)  # kubectl's short name
+    assert not matches(parse_target("pod/web", None), deployment)
     assert matches(parse_target("deployments.apps/web", "shop"), deployment)
     assert not matches(parse_target("deployment/web", "other"), deployment)
     policy = ObjectId("networking.k8s.io", "NetworkPolicy", "shop", "deny")
