@@ -83,17 +83,13 @@ class ClusterDiff:
 
 @dataclass(frozen=True)
 class Group:
-    """Clusters whose objects changed in the same way; ``changes`` are the first cluster's."""
+    """Object changes that happen alike in exactly these clusters; ``changes`` are the first cluster's."""
 
     clusters: tuple[ClusterDiff, ...]
     changes: tuple[ObjectChange, ...]
     # False when the clusters' diffs differ in their unchanged (context) lines, so the one shown is the
     # first cluster's.
     same_diff: bool = True
-
-    @property
-    def status(self) -> ClusterStatus:
-        return self.clusters[0].status
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -252,24 +248,37 @@ def compare_objects(
     return tuple(change for _, change in found)
 
 
-def _diffs(cluster: ClusterDiff) -> tuple[tuple[str, ...], ...]:
-    return tuple(c.diff for c in cluster.changes)
-
-
-def _signature(cluster: ClusterDiff) -> tuple[str, ...]:
-    return (cluster.status, *(f"{c.ident}|{c.status}|{c.signature}" for c in cluster.changes))
+def _key(change: ObjectChange) -> str:
+    return f"{change.ident}|{change.status}|{change.signature}"
 
 
 def group(clusters: Sequence[ClusterDiff]) -> tuple[Group, ...]:
-    """Clusters with the same changes (and the same status) together, in the order first seen."""
-    groups: dict[tuple[str, ...], list[ClusterDiff]] = {}
+    """Sections for reading: each object change goes with the exact set of clusters it happens in, and
+    changes with the same set of clusters share a section. One edited override gives one section however
+    many clusters it reaches; a change of its own in one cluster gets a section of its own. Sections come
+    in the order their first change is met, clusters in name order and objects in apply order."""
+    seen: dict[str, list[tuple[ClusterDiff, ObjectChange]]] = {}
+    empty: dict[str, list[ClusterDiff]] = {}  # clusters added or removed without any object
     for cluster in clusters:
-        if cluster.status != "unchanged":
-            groups.setdefault(_signature(cluster), []).append(cluster)
-    return tuple(
-        Group(tuple(members), members[0].changes, len({_diffs(m) for m in members}) == 1)
-        for members in groups.values()
-    )
+        if cluster.status == "unchanged":
+            continue
+        if not cluster.changes:
+            empty.setdefault(cluster.status, []).append(cluster)
+        for change in cluster.changes:
+            seen.setdefault(_key(change), []).append((cluster, change))
+    sections: dict[tuple[str, ...], list[list[tuple[ClusterDiff, ObjectChange]]]] = {}
+    for members in seen.values():
+        sections.setdefault(tuple(c.name for c, _ in members), []).append(members)
+    groups = [
+        Group(
+            tuple(c for c, _ in changes[0]),
+            tuple(members[0][1] for members in changes),
+            all(len({change.diff for _, change in members}) == 1 for members in changes),
+        )
+        for changes in sections.values()
+    ]
+    groups.extend(Group(tuple(members), ()) for members in empty.values())
+    return tuple(groups)
 
 
 def compare_clusters(rendering: Rendering, base: str, head: str, side: Side | None = None) -> Comparison:

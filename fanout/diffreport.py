@@ -189,7 +189,10 @@ def _object_json(change: ObjectChange, with_diff: bool) -> dict[str, Any]:
 
 def to_json(comparison: Comparison, stat: bool = False) -> str:
     """The stable machine-readable form (see docs/diff-and-explain.md); ``stat`` leaves out the diffs."""
-    group_of = {c.name: index for index, g in enumerate(comparison.groups) for c in g.clusters}
+    groups_of: dict[str, list[int]] = {}
+    for index, group in enumerate(comparison.groups):
+        for cluster in group.clusters:
+            groups_of.setdefault(cluster.name, []).append(index)
     document: dict[str, Any] = {
         "version": JSON_VERSION,
         "mode": comparison.mode,
@@ -208,7 +211,7 @@ def to_json(comparison: Comparison, stat: bool = False) -> str:
                 "head": c.head,
                 "status": c.status,
                 **{s: c.count(s) for s in STATUSES},
-                "group": group_of.get(c.name),
+                "groups": groups_of.get(c.name, []),
                 "objects": [_object_json(o, False) for o in c.changes],
             }
             for c in comparison.clusters
@@ -216,7 +219,6 @@ def to_json(comparison: Comparison, stat: bool = False) -> str:
         "groups": [
             {
                 "clusters": list(g.names),
-                "status": g.status,
                 "diffFrom": g.names[0],
                 "sameDiff": g.same_diff,
                 "objects": [_object_json(o, not stat) for o in g.changes],
@@ -275,6 +277,7 @@ def _md_summary(group: Group) -> str:
         head = ", ".join(_code(n) for n in group.names[:SUMMARY_NAMES])
         shown = f"{head} and {len(group.clusters) - SUMMARY_NAMES} more"
     counts = ", ".join(f"{n} {s}" for s in STATUSES if (n := sum(1 for c in group.changes if c.status == s)))
+    counts = counts or "no objects"
     if len(group.clusters) == 1:
         return f"{shown}: {counts}"
     return f"the same change in {len(group.clusters)} clusters: {shown} ({counts})"

@@ -149,7 +149,8 @@ def test_a_cluster_added_in_the_working_tree(root: Path) -> None:
     document = json.loads(out)
     south = next(c for c in document["clusters"] if c["name"] == "prod-south")
     assert (south["status"], south["base"], south["head"], south["added"]) == ("added", None, "prod-south", 4)
-    assert document["groups"][south["group"]]["status"] == "added"
+    (index,) = south["groups"]
+    assert document["groups"][index]["clusters"] == ["prod-south"]
     _, out, _ = fanout("diff", "--base", "HEAD", str(root))
     assert "prod-south (new cluster)" in out
 
@@ -241,7 +242,7 @@ def test_json_shape(root: Path) -> None:
         "added": 0,
         "removed": 0,
         "changed": 1,
-        "group": edge["group"],
+        "groups": [1],
         "objects": [
             {
                 "status": "changed",
@@ -254,8 +255,12 @@ def test_json_shape(root: Path) -> None:
         ],
     }
     groups = document["groups"]
-    assert [g["clusters"] for g in groups] == [["dev-1", "prod-east", "prod-west"], ["edge-1"]]
-    assert {clusters[n]["group"] for n in groups[0]["clusters"]} == {0}
+    # The image changes where web goes; the Secret everywhere: two sections, met in that order.
+    assert [g["clusters"] for g in groups] == [
+        ["dev-1", "prod-east", "prod-west"],
+        ["dev-1", "edge-1", "prod-east", "prod-west"],
+    ]
+    assert [clusters[n]["groups"] for n in clusters] == [[0, 1], [1], [0, 1], [0, 1]]
     web = next(o for o in groups[0]["objects"] if o["kind"] == "Deployment")
     assert web["fields"] == [
         {

@@ -173,3 +173,25 @@ def test_explain_on_the_sample(sample: Path) -> None:
     code, out, _ = fanout("explain", "aws-ap-southeast-1", "deployment/pacman", str(sample))
     assert code == 1
     assert "  - !quarantine fails (the cluster has quarantine=true)" in out.splitlines()
+
+
+def test_two_edits_give_one_section_each_whatever_clusters_they_share(sample: Path) -> None:
+    resources = sample / "overrides/env/resources.yaml"
+    resources.write_text(resources.read_text(encoding="utf-8").replace("value: 500m", "value: 750m"))
+    balancers = sample / "overrides/cloud/load-balancers.yaml"
+    text = balancers.read_text(encoding="utf-8")
+    balancers.write_text(text.replace("scheme: internet-facing", "scheme: internal"))
+    code, out, _ = fanout("diff", "--base", "HEAD", str(sample), "-f", "json")
+    assert code == 0
+    document = json.loads(out)
+    prod = clusters_where(lambda have: have.get("env") == "prod")
+    aws = clusters_where(lambda have: have.get("cloud") == "aws" and "quarantine" not in have)
+    sections = [
+        (g["clusters"], [o["kind"] + "/" + o["name"] for o in g["objects"]]) for g in document["groups"]
+    ]
+    assert sections == [
+        (prod, ["Deployment/mongo", "Deployment/pacman"]),
+        (aws, ["Service/pacman"]),
+    ]
+    both = sorted(set(prod) & set(aws))
+    assert both and all(c["groups"] == [0, 1] for c in document["clusters"] if c["name"] in both)
