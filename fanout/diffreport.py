@@ -200,7 +200,7 @@ def to_json(comparison: Comparison, stat: bool = False) -> str:
         "head": _side_json(comparison.head),
         "differs": comparison.differs,
         "summary": {
-            "clusters": len(comparison.clusters),
+            "clustersCompared": len(comparison.clusters),
             "clustersChanged": len(comparison.changed_clusters),
             **{s: comparison.total(s) for s in STATUSES},
         },
@@ -236,7 +236,7 @@ SUMMARY_NAMES = 6
 
 
 def _code(value: str) -> str:
-    return f"<code>{html.escape(value)}</code>"
+    return f"<code>{html.escape(value, quote=False)}</code>"
 
 
 def _fence(lines: Iterable[str]) -> str:
@@ -252,7 +252,7 @@ def _md_heading(comparison: Comparison) -> list[str]:
         heading = f"### fanout diff: cluster {_code(base.label)} → cluster {_code(head.label)}{at}"
     else:
         heading = f"### fanout diff: {_md_side(base)} → {_md_side(head)}"
-    return [heading, "", f"**{html.escape(summary_sentence(comparison))}**", ""]
+    return [heading, "", f"**{html.escape(summary_sentence(comparison), quote=False)}**", ""]
 
 
 def _md_table(comparison: Comparison, budget: int) -> list[str]:
@@ -268,7 +268,7 @@ def _md_table(comparison: Comparison, budget: int) -> list[str]:
             break
         rows.append(row)
     same = _unchanged_line(comparison)
-    return [*rows, "", *([f"<sub>{html.escape(same[0])}</sub>", ""] if same else [])]
+    return [*rows, "", *([f"<sub>{html.escape(same[0], quote=False)}</sub>", ""] if same else [])]
 
 
 def _md_summary(group: Group) -> str:
@@ -295,7 +295,7 @@ def _md_section(group: Group, diffs: Sequence[Sequence[str]]) -> str:
     if len(group.clusters) > SUMMARY_NAMES:
         parts += ["Clusters: " + ", ".join(_code(n) for n in group.names), ""]
     if not group.same_diff:
-        parts += [f"<sub>{html.escape(shown_for(group))}</sub>", ""]
+        parts += [f"<sub>{html.escape(shown_for(group), quote=False)}</sub>", ""]
     parts += [*_md_objects(group), "", fence + "diff", *body, fence, "", "</details>", ""]
     return "\n".join(parts) + "\n"
 

@@ -225,7 +225,7 @@ def test_json_shape(root: Path) -> None:
     assert document["base"] == {"label": "HEAD", "ref": "HEAD", "commit": head(root), "cluster": None}
     assert document["head"] == {"label": "working tree", "ref": None, "commit": None, "cluster": None}
     assert document["summary"] == {
-        "clusters": 4,
+        "clustersCompared": 4,
         "clustersChanged": 4,
         "added": 0,
         "removed": 0,
