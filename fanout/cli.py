@@ -8,12 +8,15 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, ParamSpec
+from typing import TYPE_CHECKING, Annotated, ParamSpec
 
 import typer
 
 from fanout import __version__
 from fanout.errors import FanoutError
+
+if TYPE_CHECKING:
+    from fanout.kubecheck import KubeOptions
 
 app = typer.Typer(
     name="fanout",
@@ -76,6 +79,64 @@ SelectorOpt = Annotated[
 ]
 
 
+# Kubernetes schema validation options, shared by `validate --kubernetes` and `render --validate-kubernetes`.
+KubeVersionOpt = Annotated[
+    str | None,
+    typer.Option("--kubernetes-version", help="Kubernetes minor version to validate against (default 1.31)."),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Reject fields the Kubernetes schema does not know (recommended).")
+]
+SkipOpt = Annotated[
+    list[str], typer.Option("--skip", help="Do not validate these kinds: KIND[,KIND...] (repeatable).")
+]
+IgnoreMissingOpt = Annotated[
+    bool,
+    typer.Option("--ignore-missing-schemas", help="Skip (and list) objects whose kind has no schema."),
+]
+SchemaDirOpt = Annotated[
+    list[Path],
+    typer.Option("--schema-dir", help="Folder of extra JSON Schemas, kubeconform naming (repeatable)."),
+]
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+def _kube_options(
+    enabled: bool,
+    flag: str,
+    version: str | None,
+    strict: bool,
+    skip: list[str],
+    ignore_missing_schemas: bool,
+    schema_dirs: list[Path],
+    extra: tuple[tuple[str, bool], ...] = (),
+) -> KubeOptions | None:
+    """The Kubernetes validation options, or None when ``flag`` is off (then none may be given)."""
+    if not enabled:
+        given = (
+            ("--kubernetes-version", version is not None),
+            ("--strict", strict),
+            ("--skip", bool(skip)),
+            ("--ignore-missing-schemas", ignore_missing_schemas),
+            ("--schema-dir", bool(schema_dirs)),
+            *extra,
+        )
+        used = [name for name, present in given if present]
+        if used:
+            raise typer.BadParameter(f"only works with {flag}", param_hint=" / ".join(used))
+        return None
+    from fanout.kubecheck import KubeOptions
+
+    return KubeOptions(
+        version, strict, KubeOptions.parse_skip(skip), ignore_missing_schemas, tuple(schema_dirs)
+    )
+
+
 @app.command()
 @reporting
 def render(
@@ -91,20 +152,69 @@ def render(
     fail_on_change: Annotated[
         bool, typer.Option("--fail-on-change", help="Exit 1 when files changed (for pre-commit).")
     ] = False,
+    validate_kubernetes: Annotated[
+        bool,
+        typer.Option(
+            "--validate-kubernetes",
+            help="Check objects against Kubernetes schemas first; write nothing if bad.",
+        ),
+    ] = False,
+    kubernetes_version: KubeVersionOpt = None,
+    strict: StrictOpt = False,
+    skip: SkipOpt = [],  # noqa: B006
+    ignore_missing_schemas: IgnoreMissingOpt = False,
+    schema_dir: SchemaDirOpt = [],  # noqa: B006
 ) -> int:
     """Render every cluster into OUT/<cluster>/."""
     from fanout.commands import render as command
 
-    return command.run(source, out, cluster, selector, check, fail_on_change, echo)
+    kube = _kube_options(
+        validate_kubernetes,
+        "--validate-kubernetes",
+        kubernetes_version,
+        strict,
+        skip,
+        ignore_missing_schemas,
+        schema_dir,
+    )
+    return command.run(source, out, cluster, selector, check, fail_on_change, echo, kube)
 
 
 @app.command()
 @reporting
-def validate(source: SourceArg = Path(".")) -> int:
+def validate(
+    source: SourceArg = Path("."),
+    kubernetes: Annotated[
+        bool,
+        typer.Option(
+            "--kubernetes",
+            help="Also check every rendered object against its Kubernetes JSON Schema (offline; "
+            "needs the 'kubernetes' extra).",
+        ),
+    ] = False,
+    kubernetes_version: KubeVersionOpt = None,
+    strict: StrictOpt = False,
+    skip: SkipOpt = [],  # noqa: B006
+    ignore_missing_schemas: IgnoreMissingOpt = False,
+    schema_dir: SchemaDirOpt = [],  # noqa: B006
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", help="Report format of --kubernetes.")
+    ] = ReportFormat.text,
+) -> int:
     """Check every input against its schema and render in memory, writing nothing."""
     from fanout.commands import validate as command
 
-    return command.run(source, echo)
+    kube = _kube_options(
+        kubernetes,
+        "--kubernetes",
+        kubernetes_version,
+        strict,
+        skip,
+        ignore_missing_schemas,
+        schema_dir,
+        (("--format", report_format is not ReportFormat.text),),
+    )
+    return command.run(source, echo, kube, report_format.value, _errors)
 
 
 @app.command()
@@ -191,6 +301,22 @@ def explain(
     from fanout.commands import explain as command
 
     return command.run(source, cluster, target, namespace, field, ref, echo)
+
+
+@app.command()
+@reporting
+def federate(
+    files: Annotated[
+        list[Path], typer.Argument(help="Plain Kubernetes manifests (YAML, several documents each).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one file per input here (default: print them).")
+    ] = None,
+) -> int:
+    """Convert plain manifests into KubeFed Federated<Kind> objects placed on every cluster."""
+    from fanout.commands import federate as command
+
+    return command.run(files, out, echo)
 
 
 def main() -> None:
