@@ -192,7 +192,9 @@ def test_problems_at_a_revision_say_which(root: Path) -> None:
 def test_a_bad_ref_is_one_line(root: Path) -> None:
     code, _, err = fanout("diff", "--base", "no-such-branch", str(root))
     assert code == 1
-    assert err.splitlines()[0].startswith("--ref no-such-branch: no such branch, tag or commit")
+    assert err.splitlines()[0].startswith("--base no-such-branch: no such branch, tag or commit")
+    code, _, err = fanout("diff", "--base", "HEAD", "--head", "nope", str(root))
+    assert code == 1 and err.splitlines()[0].startswith("--head nope: no such branch, tag or commit")
 
 
 @pytest.mark.parametrize(
@@ -460,3 +462,14 @@ def test_text_is_coloured_on_a_terminal(tmp_path: Path) -> None:
         console.print(Text(line.text, style=line.style))
     assert "\x1b[31m-  replicas: 5" in buffer.getvalue()
     assert "\x1b[32m+  replicas: 6" in buffer.getvalue()
+
+
+def test_a_folder_outside_git_cannot_be_compared_between_revisions(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    for path, content in SHOP.items():
+        write(root, path, content)
+    code, _, err = fanout("diff", "--base", "HEAD", str(root))
+    assert code == 1
+    assert err.splitlines()[0] == f"{root}: not inside a git repository, so --base HEAD cannot be read"
+    # Between two clusters, the working tree needs no repository.
+    assert fanout("diff", "--clusters", "dev-1", "prod-east", str(root))[0] == 0

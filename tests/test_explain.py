@@ -310,3 +310,46 @@ def test_explain_returns_plain_data(tmp_path: Path) -> None:
         "overrides/x.yaml (east-boost)",
     ]
     assert story.placement.placed and story.path == "shop/deployment.apps_web.yaml"
+
+
+def test_replica_scheduling_is_part_of_the_story() -> None:
+    """The bundled KubeFed example: a ReplicaSchedulingPreference decides placement and replicas."""
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "kubefed")
+    code, out, _ = fanout("explain", "aws-us-east-1", "deploy/pacman", example, "--field", "/spec/replicas")
+    assert code == 0
+    lines = out.splitlines()
+    assert any(
+        line.startswith("  then ReplicaSchedulingPreference pacman/pacman places it on the clusters its plan")
+        and line.endswith("this cluster is among them")
+        for line in lines
+    )
+    assert any("ReplicaSchedulingPreference (replica scheduling: " in line for line in lines)
+    assert lines[-1].startswith("/spec/replicas: 1 (template templates/frontend.yaml:")
+    assert "(templates/replica-scheduling.yaml:" in lines[-1]
+    code, out, _ = fanout("explain", "gcp-europe-west1", "deploy/pacman", example)
+    assert code == 1
+    assert out.splitlines()[-2].endswith("this cluster is not among them")
+
+
+def test_a_disabled_federated_type_is_the_reason(tmp_path: Path) -> None:
+    types = """\
+apiVersion: core.kubefed.io/v1beta1
+kind: FederatedTypeConfig
+metadata: {name: deployments.apps, namespace: kube-federation-system}
+spec:
+  targetType: {group: apps, version: v1, kind: Deployment, pluralName: deployments, scope: Namespaced}
+  federatedType: {group: types.kubefed.io, version: v1beta1, kind: FederatedDeployment,
+                  pluralName: federateddeployments, scope: Namespaced}
+  propagation: Disabled
+"""
+    files = {**SHOP, "templates/types.yaml": types}
+    files.pop("overrides/prod.yaml")
+    files.pop("overrides/x.yaml")
+    root = shop_repo(tmp_path, files)
+    code, out, _ = fanout("explain", "prod-east", "deployment/web", str(root))
+    assert code == 1
+    assert "  - cloud in (aws,gcp) matches (the cluster has cloud=aws)" in out.splitlines()
+    assert (
+        "  then propagation of FederatedDeployment is Disabled by its FederatedTypeConfig"
+        f" (templates/types.yaml:{line_of(types, 'propagation:')}): clusters none; this cluster is not among them"
+    ) in out.splitlines()

@@ -33,7 +33,7 @@ def _render(loaded: LoadedSource, only: set[str] | None) -> Rendering:
 
 
 def between_clusters(source: str, base: str, head: str, ref: str | None) -> Comparison:
-    loaded = load_source(source, ref)
+    loaded = load_source(source, ref, "--head")
     known = {c.name for c in loaded.inputs.clusters}
     unknown = [
         Problem(f"--clusters: unknown cluster {n!r}{did_you_mean(n, known)}")
@@ -49,8 +49,8 @@ def between_clusters(source: str, base: str, head: str, ref: str | None) -> Comp
 def between_refs(
     source: str, base: str, head: str | None, clusters: Sequence[str], selector: str | None
 ) -> Comparison:
-    old = load_source(source, base)
-    new = load_source(source, head)
+    old = load_source(source, base, "--base")
+    new = load_source(source, head, "--head")
     # A cluster named or selected on either side counts: it may be new, gone, or relabelled.
     both = dataclasses.replace(new.inputs, clusters=old.inputs.clusters + new.inputs.clusters)
     only = choose_clusters(both, clusters, selector)

@@ -44,9 +44,18 @@ def load_tree(tree: SourceTree, side: Side, shown: str) -> LoadedSource:
     return LoadedSource(tree, inputs, side)
 
 
-def load_source(source: str, ref: str | None) -> LoadedSource:
-    """SOURCE (a folder or a git URL) at REF, or in the working tree when REF is None."""
-    resolved = resolve_source(source, ref=ref)
+def load_source(source: str, ref: str | None, option: str = "--ref") -> LoadedSource:
+    """SOURCE (a folder or a git URL) at REF, or in the working tree when REF is None; ``option`` is the
+    command-line option that gave REF, for messages about it."""
+    try:
+        resolved = resolve_source(source, ref=ref)
+    except FanoutError as exc:
+        if option == "--ref":
+            raise
+        # gitsource speaks of --ref; the user typed --base or --head.
+        raise FanoutError(
+            Problem(p.message.replace(f"--ref {ref}", f"{option} {ref}"), p.location) for p in exc.problems
+        ) from None
     if resolved.commit is None:
         side = Side(WORKING_TREE)
         shown = source
