@@ -49,6 +49,11 @@ def reporting(command: Callable[P, int]) -> Callable[P, None]:
                 _errors(str(problem))
             _errors(f"fanout: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found")
             raise typer.Exit(1) from None
+        except BrokenPipeError:
+            # The reader went away (`fanout diff | head`): stop quietly, as git does. Point stdout
+            # at /dev/null so that flushing it at exit does not fail a second time.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as exc:
             _errors(f"fanout: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
             raise typer.Exit(1) from None
