@@ -122,6 +122,7 @@ def test_prod_against_dev_shows_the_replica_and_domain_differences_and_nothing_e
     lines = text.splitlines()
     removed = [line[1:] for line in lines if line.startswith("-") and not line.startswith("---")]
     added = [line[1:] for line in lines if line.startswith("+") and not line.startswith("+++")]
+    assert lines[0] == f"fanout diff: cluster {PROD} → cluster {DEV}: objects: 0 added, 0 removed, 3 changed"
     assert not any(line.startswith(("+ added", "- removed")) for line in lines)
     prod, dev = values()[PROD], values()[DEV]
     expected = [
