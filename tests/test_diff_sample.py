@@ -52,30 +52,137 @@ def fields_by_object(document: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-def test_prod_against_dev_shows_what_the_sources_make_different(sample: Path) -> None:
-    """Between a dev and a prod cluster of one cloud: replicas and domain, plus exactly what the sample's
-    env-specific sources add (prod resources and tier label, prod-only objects, storage, the dev DEBUG
-    variable), and nothing that the sources do not make different."""
-    code, out, _ = fanout(
-        "diff", "--clusters", "gcp-asia-northeast1", "gcp-us-central1", str(sample), "-f", "json"
+# The sample's documented prod/dev pair (clusters/gcp.yaml): same cloud and region, same labels but env.
+PROD, DEV = "gcp-us-central1", "gcp-us-central1-dev"
+
+
+def values() -> dict[str, dict[str, Any]]:
+    found = {}
+    for path in sorted((SAMPLE / "clusters").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            found[doc["metadata"]["name"]] = doc["spec"]["values"]
+    return found
+
+
+def test_the_pair_is_a_prod_and_a_dev_cluster_of_one_cloud_and_region() -> None:
+    prod, dev = labels()[PROD], labels()[DEV]
+    assert (prod["env"], dev["env"]) == ("prod", "dev")
+    assert {k: v for k, v in prod.items() if k != "env"} == {k: v for k, v in dev.items() if k != "env"}
+    assert prod["cloud"] == dev["cloud"] == "gcp" and prod["region"] == dev["region"] == "us-central1"
+    assert values()[PROD]["replicas"] != values()[DEV]["replicas"]
+    assert values()[PROD]["domain"] != values()[DEV]["domain"]
+
+
+def is_replicas_or_domain(path: str, before: Any, after: Any) -> bool:
+    """True when a changed field is the replica count or a value built from the cluster's domain."""
+    prod, dev = values()[PROD], values()[DEV]
+    if path == "/spec/replicas":
+        return (before, after) == (prod["replicas"], dev["replicas"])
+    return (
+        isinstance(before, str)
+        and prod["domain"] in before
+        and before.replace(prod["domain"], dev["domain"]) == after
     )
+
+
+def test_prod_against_dev_shows_the_replica_and_domain_differences_and_nothing_else(sample: Path) -> None:
+    """Issue 4's check, literally: ``fanout diff --clusters <prod> <dev> sample-repo``."""
+    code, out, _ = fanout("diff", "--clusters", PROD, DEV, str(sample), "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["summary"] == {
+        "clustersCompared": 1,
+        "clustersChanged": 1,
+        "added": 0,
+        "removed": 0,
+        "changed": 3,
+    }
+    (group,) = document["groups"]
+    assert {o["status"] for o in group["objects"]} == {"changed"}
+    fields = [
+        (o["kind"], f["path"], f["op"], f["before"], f["after"])
+        for o in group["objects"]
+        for f in o["fields"]
+    ]
+    assert all(op == "changed" for _, _, op, _, _ in fields)
+    assert [
+        (kind, path)
+        for kind, path, _, before, after in fields
+        if not is_replicas_or_domain(path, before, after)
+    ] == []
+    assert [(kind, path) for kind, path, *_ in fields] == [
+        ("ConfigMap", "/data/backup.sh"),  # the backup archive is named after the domain
+        ("Deployment", "/spec/replicas"),
+        ("Deployment", "/spec/template/spec/containers/0/env/2/value"),  # PUBLIC_URL
+        ("Service", "/metadata/annotations/external-dns.alpha.kubernetes.io~1hostname"),
+    ]
+
+    code, text, _ = fanout("diff", "--clusters", PROD, DEV, str(sample), "--format", "text")
+    assert code == 0
+    lines = text.splitlines()
+    removed = [line[1:] for line in lines if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in lines if line.startswith("+") and not line.startswith("+++")]
+    assert lines[0] == f"fanout diff: cluster {PROD} → cluster {DEV}: objects: 0 added, 0 removed, 3 changed"
+    assert not any(line.startswith(("+ added", "- removed")) for line in lines)
+    prod, dev = values()[PROD], values()[DEV]
+    expected = [
+        line.replace(prod["domain"], dev["domain"]).replace(
+            f"replicas: {prod['replicas']}", f"replicas: {dev['replicas']}"
+        )
+        for line in removed
+    ]
+    assert added == expected and len(added) == 4
+    assert f"-  replicas: {prod['replicas']}" in lines and f"+  replicas: {dev['replicas']}" in lines
+    hostname = "    external-dns.alpha.kubernetes.io/hostname: pacman."
+    assert f"-{hostname}{prod['domain']}" in lines and f"+{hostname}{dev['domain']}" in lines
+
+
+def test_the_pair_renders_alike_once_replicas_and_domain_are_set_aside(tmp_path: Path) -> None:
+    """The same property, checked without ``diff``: the two rendered folders, file by file."""
+    code, _, _ = fanout(
+        "render", str(SAMPLE), "--out", str(tmp_path / "out"), "--cluster", PROD, "--cluster", DEV
+    )
+    assert code == 0
+    prod, dev = values()[PROD], values()[DEV]
+
+    def tree(name: str) -> dict[str, str]:
+        root = tmp_path / "out" / name
+        return {
+            str(path.relative_to(root)): path.read_text(encoding="utf-8")
+            for path in sorted(root.rglob("*.yaml"))
+        }
+
+    prod_tree, dev_tree = tree(PROD), tree(DEV)
+    assert sorted(prod_tree) == sorted(dev_tree)
+    assert len(prod_tree) > 5
+    for name, text in prod_tree.items():
+        normalised = text.replace(prod["domain"], dev["domain"]).replace(
+            f"replicas: {prod['replicas']}\n", f"replicas: {dev['replicas']}\n"
+        )
+        assert normalised == dev_tree[name], name
+
+
+def test_a_dev_cluster_outside_the_pair_also_differs_in_the_env_specific_sources(sample: Path) -> None:
+    """Against the other dev cluster (another region, no "ha" label, its own inline override), the
+    sample's env-specific sources show: high-availability sizing and objects, storage, the DEBUG variable."""
+    code, out, _ = fanout("diff", "--clusters", "gcp-asia-northeast1", PROD, str(sample), "-f", "json")
     assert code == 0
     found = fields_by_object(json.loads(out))
     resources = [
         f"/spec/template/spec/containers/0/resources/{r}"
         for r in ("requests/cpu", "requests/memory", "limits/memory")
     ]
-    tier = "/metadata/labels/pacman.example.com~1tier"
+    profile = "/metadata/labels/pacman.example.com~1profile"
     assert found == {
         "added ConfigMap/mongo-backup-script": [],
         "added CronJob/mongo-backup": [],
-        "changed Deployment/mongo": [tier, *resources],
+        "changed Deployment/mongo": [profile, *resources],
         "changed Deployment/pacman": [
-            tier,
+            profile,
             "/spec/replicas",
             "/spec/template/spec/containers/0/env/2/value",  # PUBLIC_URL, from the domain
             "/spec/template/spec/containers/0/env/3/value",  # CLUSTER_LOCATION, from the region
-            "/spec/template/spec/containers/0/env/4",  # the dev cluster's inline DEBUG override
+            "/spec/template/spec/containers/0/env/4",  # the Tokyo dev cluster's inline DEBUG override
             *resources,
         ],
         "added PersistentVolumeClaim/mongo-backups": [],
@@ -86,16 +193,6 @@ def test_prod_against_dev_shows_what_the_sources_make_different(sample: Path) ->
         "added PodDisruptionBudget/pacman": [],
         "changed Service/pacman": ["/metadata/annotations/external-dns.alpha.kubernetes.io~1hostname"],
     }
-    _, text, _ = fanout("diff", "--clusters", "gcp-asia-northeast1", "gcp-us-central1", str(sample))
-    lines = text.splitlines()
-    assert "-  replicas: 1" in lines and "+  replicas: 4" in lines
-    assert (
-        "-    external-dns.alpha.kubernetes.io/hostname: pacman.asia-northeast1.gcp.dev.pacman.example.com"
-        in lines
-    )
-    assert (
-        "+    external-dns.alpha.kubernetes.io/hostname: pacman.us-central1.gcp.pacman.example.com" in lines
-    )
 
 
 def test_two_prod_clusters_differ_in_replicas_domain_and_the_backup(sample: Path) -> None:
@@ -118,7 +215,7 @@ def test_an_edited_override_shows_exactly_the_clusters_it_reaches_grouped(sample
     code, out, _ = fanout("diff", "--base", "HEAD", str(sample), "-f", "json")
     assert code == 0
     document = json.loads(out)
-    prod = clusters_where(lambda have: have.get("env") == "prod")
+    prod = clusters_where(lambda have: have.get("ha") == "true")
     assert [c["name"] for c in document["clusters"] if c["status"] != "unchanged"] == prod
     # The same change everywhere, although each cluster's diff has its own context lines: one group.
     (group,) = document["groups"]
@@ -184,7 +281,7 @@ def test_two_edits_give_one_section_each_whatever_clusters_they_share(sample: Pa
     code, out, _ = fanout("diff", "--base", "HEAD", str(sample), "-f", "json")
     assert code == 0
     document = json.loads(out)
-    prod = clusters_where(lambda have: have.get("env") == "prod")
+    prod = clusters_where(lambda have: have.get("ha") == "true")
     aws = clusters_where(lambda have: have.get("cloud") == "aws" and "quarantine" not in have)
     sections = [
         (g["clusters"], [o["kind"] + "/" + o["name"] for o in g["objects"]]) for g in document["groups"]
