@@ -49,6 +49,11 @@ def reporting(command: Callable[P, int]) -> Callable[P, None]:
                 _errors(str(problem))
             _errors(f"fanout: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found")
             raise typer.Exit(1) from None
+        except BrokenPipeError:
+            # The reader went away (`fanout diff | head`): stop quietly, as git does. Point stdout
+            # at /dev/null so that flushing it at exit does not fail a second time.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as exc:
             _errors(f"fanout: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
             raise typer.Exit(1) from None
@@ -252,6 +257,78 @@ def clusters(
     from fanout.commands import clusters as command
 
     return command.run(source, matrix, echo)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+# A string, not a Path: SOURCE may also be a git URL.
+GitSourceArg = Annotated[
+    str, typer.Argument(help="The source root: a folder (inside a git repository for refs) or a git URL.")
+]
+
+
+@app.command()
+@reporting
+def diff(
+    source: GitSourceArg = ".",
+    clusters_pair: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--clusters", metavar="A B", help="Compare cluster B's objects with cluster A's."),
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option("--base", metavar="REF", help="Compare every cluster at REF with --head.")
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", metavar="REF", help="The newer side (default: the working tree)."),
+    ] = None,
+    cluster: ClusterOpt = [],  # noqa: B006 - Typer reads the default, never mutates it
+    selector: SelectorOpt = None,
+    stat: Annotated[bool, typer.Option("--stat", help="Print the summary table only.")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, json (stable shape) or markdown (for PRs).")
+    ] = OutputFormat.text,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when there is any difference.")
+    ] = False,
+) -> int:
+    """Show how two clusters differ, or what changes in every cluster between two revisions."""
+    if (clusters_pair is None) == (base is None):
+        raise typer.BadParameter("give either --clusters A B or --base REF")
+    if clusters_pair is not None and (cluster or selector is not None):
+        raise typer.BadParameter("--cluster and --selector narrow --base; --clusters names its two clusters")
+    from fanout.commands import diff as command
+
+    return command.run(
+        source, clusters_pair, base, head, cluster, selector, stat, output_format.value, exit_code, echo
+    )
+
+
+@app.command()
+@reporting
+def explain(
+    cluster: Annotated[str, typer.Argument(help="The cluster.")],
+    target: Annotated[str, typer.Argument(metavar="KIND/NAME", help="e.g. deployment/pacman.")],
+    source: GitSourceArg = ".",
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="The object's namespace.")
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option(
+            "--field", metavar="POINTER", help="Show this field's value after each step (JSON Pointer)."
+        ),
+    ] = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="Read the source at this git revision.")] = None,
+) -> int:
+    """Tell where one object of one cluster comes from, and why it is there, or not."""
+    from fanout.commands import explain as command
+
+    return command.run(source, cluster, target, namespace, field, ref, echo)
 
 
 @app.command()

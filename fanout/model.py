@@ -77,6 +77,12 @@ class Placement:
     names: tuple[str, ...] | None = None
     selector: Selector | None = None
     everywhere: bool = False
+    # Set when KubeFed's rules replaced the placement written in the template (replica scheduling, the
+    # namespace's FederatedNamespace, a Disabled type): the placement replaced, and why, so that
+    # ``fanout explain`` can tell the whole story rather than only the list of names it ended with.
+    replaced: Placement | None = None
+    because: str = ""
+    because_at: Location | None = None
 
     def selects(self, cluster: Cluster) -> bool:
         if self.everywhere:

@@ -13,10 +13,12 @@ def test_table_counts_objects_placed(invoke: Invoke) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["NAME", "LABELS", "OBJECTS"]
     rows = {line.split()[0]: line.split()[-1] for line in lines[1:]}
-    assert len(rows) == 9
+    assert len(rows) == 10
     # the quarantined cluster gets only what is placed on every cluster or by name
     assert rows["aws-ap-southeast-1"] == "4"
     assert rows["aws-us-east-1"] == "10"
+    # the sample's prod/dev pair gets the same objects
+    assert rows["gcp-us-central1-dev"] == rows["gcp-us-central1"] == "10"
 
 
 def test_matrix_marks_where_each_template_lands(invoke: Invoke, source: Path) -> None:

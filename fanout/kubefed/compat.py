@@ -38,7 +38,13 @@ def _disable(
             )
         )
         # Its inline overrides now reach no cluster; the warning above already says why.
-        nowhere = Placement(template.placement.pointer, names=())
+        nowhere = Placement(
+            template.placement.pointer,
+            names=(),
+            replaced=template.placement,
+            because=f"propagation of Federated{template.ident.kind} is Disabled by its FederatedTypeConfig",
+            because_at=config.location("/spec/propagation"),
+        )
         result.append(dataclasses.replace(template, placement=nowhere, inline={}))
     return result
 

@@ -38,6 +38,7 @@ def restrict_to_namespaces(
 ) -> list[Template]:
     mode = namespace_mode(configured, templates)
     reach: dict[str, frozenset[str]] = {}
+    where: dict[str, Template] = {}
     for template in templates:
         if not _is_federated_namespace(template):
             continue
@@ -50,6 +51,7 @@ def restrict_to_namespaces(
                 template.doc.location("/metadata/namespace"),
             )
         reach[name] = frozenset(c.name for c in clusters if template.placement.selects(c))
+        where[name] = template
 
     result = []
     for template in templates:
@@ -70,14 +72,24 @@ def restrict_to_namespaces(
                     )
                 )
             # Its inline overrides reach no cluster either; the warning above says why.
-            nowhere = Placement(template.placement.pointer, names=())
+            nowhere = Placement(
+                template.placement.pointer,
+                names=(),
+                replaced=template.placement,
+                because=f"namespace {namespace!r} has no FederatedNamespace (namespacePlacement: kubefed)",
+            )
             result.append(dataclasses.replace(template, placement=nowhere, inline={}))
             continue
         if allowed is None or set(own) <= allowed:
             result.append(template)
             continue
         kept = tuple(c for c in own if c in allowed)
-        result.append(
-            dataclasses.replace(template, placement=Placement(template.placement.pointer, names=kept))
+        narrowed = Placement(
+            template.placement.pointer,
+            names=kept,
+            replaced=template.placement,
+            because=f"only where the FederatedNamespace {namespace!r} goes",
+            because_at=where[namespace].doc.location(),
         )
+        result.append(dataclasses.replace(template, placement=narrowed))
     return result

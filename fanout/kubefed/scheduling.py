@@ -154,7 +154,14 @@ def apply_schedules(
         participants = tuple(planned.replicas)
         result[index] = dataclasses.replace(
             template,
-            placement=Placement(template.placement.pointer, names=participants),
+            placement=Placement(
+                template.placement.pointer,
+                names=participants,
+                replaced=template.placement,
+                because=f"{schedule} places it on the clusters its plan includes"
+                + (" (within the template's placement)" if schedule.intersect else ""),
+                because_at=schedule.doc.location("/spec"),
+            ),
             scheduled={c: _replicas_patch(schedule, c, n) for c, n in planned.replicas.items()},
         )
         applied.append(Scheduled(schedule, planned, index))
