@@ -18,8 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -27,9 +26,19 @@ from stat import S_ISREG
 from fanout.cache import ClusterRecord, FileRecord, State, content_digest, file_record
 from fanout.errors import FanoutError, Problem
 from fanout.output import MARKER, Changes, _Folder, _read_marker, marker_content
-from fanout.parallel import ClusterFiles
 
-WRITE_THREADS = 8
+
+@dataclass(frozen=True)
+class ClusterFiles:
+    """One cluster's files: paths relative to its folder (apply order, kustomization last) and digests."""
+
+    name: str
+    paths: tuple[str, ...]
+    digests: tuple[str, ...]  # SHA-256 of each file's content, hex
+
+    @property
+    def objects(self) -> int:
+        return len(self.paths) - 1
 
 
 @dataclass(frozen=True)
@@ -143,14 +152,18 @@ def plan(
         old = state.clusters.get(cluster.name)
         files: dict[str, FileRecord] = {}
         objects += cluster.objects
-        # A cluster folder that does not exist holds nothing to compare with (the common first render).
+        # A cluster folder that does not exist holds nothing to compare with (the common first render),
+        # and no symlink that could lead out of the output folder.
         missing = not os.path.isdir(f"{root}/{cluster.name}")
         for relative, digest in zip(cluster.paths, cluster.digests, strict=True):
             full = f"{cluster.name}/{relative}"
             new_files.add(full)
             parent, _, base = full.rpartition("/")
             if parent not in checked or base in ("", ".", ".."):
-                guard.path(full)  # refuses anything that would leave the output folder
+                if missing and ".." not in full.split("/") and not full.startswith("/"):
+                    guard.path(f"{cluster.name}/_")
+                else:
+                    guard.path(full)  # refuses anything that would leave the output folder
                 checked.add(parent)
             target = f"{root}/{full}"
             stat = None if missing else _stat(target)
@@ -241,8 +254,28 @@ def _file_mode() -> int:
     return 0o666 & ~current
 
 
-def apply(folder: Folder, result: Plan, contents: Mapping[str, bytes]) -> dict[str, ClusterRecord]:
-    """Make the changes; returns the cache records of the clusters in scope, with every file written."""
+# A file to write: (path in the output folder, content digest, whether it is new).
+Write = tuple[str, str, bool]
+Written = list[tuple[str, FileRecord]]
+Writer = Callable[[str, Sequence[Write], int], Written]
+
+
+def write_files(root: str, items: Sequence[Write], mode: int, contents: Mapping[str, bytes]) -> Written:
+    """Write each file under ``root`` (whose folders exist); returns each file's record for the cache."""
+    done = []
+    for path, digest, new in items:
+        target = f"{root}/{path}"
+        data = contents[digest]
+        stat = _write_new(target, data, mode) if new else _replace(target, data, mode)
+        done.append((path, file_record(stat, digest)))
+    return done
+
+
+def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterRecord]:
+    """Make the changes; returns the cache records of the clusters in scope, with every file written.
+
+    ``writer`` writes the files (``write_files`` or worker processes that hold the bytes).
+    """
     out = folder.path
     changes = result.changes
     out.mkdir(parents=True, exist_ok=True)
@@ -253,43 +286,28 @@ def apply(folder: Folder, result: Plan, contents: Mapping[str, bytes]) -> dict[s
         # Own the new files before writing them: an interrupted render must not leave files behind
         # that the next render refuses to overwrite or remove.
         _replace(out / MARKER, marker_content(folder.owned | set(new)), mode)
-    paths = [*changes.added, *changes.changed]
-    # Each folder is checked (not a symlink out of the output folder) and created once, not per file.
-    for folder_path in sorted({p.rpartition("/")[0] for p in paths}):
-        guard.path(folder_path + "/_").parent.mkdir(parents=True, exist_ok=True)
+    root = str(guard.root)
+    # Folders were checked by ``plan`` (none leads out of the output folder); create each one once.
+    for created in sorted({p.rpartition("/")[0] for p in changes.added}):
+        os.makedirs(f"{root}/{created}", exist_ok=True)
     added = set(changes.added)
-    root_text = str(guard.root)
-    batches: dict[str, list[str]] = {}
-    for path in paths:
-        batches.setdefault(path.partition("/")[0], []).append(path)
-
-    def write(batch: list[str]) -> list[tuple[str, os.stat_result]]:
-        done = []
-        for path in batch:
-            data = contents[result.writes[path]]
-            target = f"{root_text}/{path}"
-            stat = _write_new(target, data, mode) if path in added else _replace(target, data, mode)
-            done.append((path, stat))
-        return done
-
-    with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        written = [item for batch in pool.map(write, batches.values()) for item in batch]
-    root = guard.root
+    items = [(p, result.writes[p], p in added) for p in (*changes.added, *changes.changed)]
+    written = writer(root, items, mode) if items else []
     for path in changes.removed:
         target = guard.path(path)
         target.unlink()
         # Remove folders the removal emptied, up to (not including) the output folder.
         parent = target.parent
-        while parent != root and parent.is_dir() and not any(parent.iterdir()):
+        while parent != guard.root and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
     if changes.marker_changed or new:
         _replace(out / MARKER, changes.marker, mode)
 
     by_cluster: dict[str, dict[str, FileRecord]] = {}
-    for path, stat in written:
+    for path, written_record in written:
         name, _, relative = path.partition("/")
-        by_cluster.setdefault(name, {})[relative] = file_record(stat, result.writes[path])
+        by_cluster.setdefault(name, {})[relative] = written_record
     records = {}
     for name, record in result.records.items():
         files = {**record.files, **by_cluster.get(name, {})}

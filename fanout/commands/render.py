@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,14 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fanout import sync
-from fanout.cache import EMPTY, ClusterRecord, State, cluster_digests, code_digest, load_state, save_state
+from fanout.cache import EMPTY, cluster_digests, code_digest, load_state, save_state
 from fanout.commands.common import choose_clusters, open_source
 from fanout.output import Changes
-from fanout.parallel import default_jobs, files_of, render_files
+from fanout.parallel import InProcess, Workers, default_jobs, renderer
 from fanout.pipeline import Rendering, render_plans
 from fanout.place import plan
 from fanout.shard import Shard, select
-from fanout.sync import Folder, open_folder, reusable
+from fanout.sync import open_folder, reusable
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions
@@ -72,10 +72,6 @@ def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable
     echo(f"fanout: Kubernetes schemas: {summary_text(report)}")
 
 
-def _reuse(state: State, folder: Folder, digests: Mapping[str, str]) -> dict[str, ClusterRecord]:
-    return reusable(folder, state, digests) if state.clusters else {}
-
-
 def run(
     source: Path,
     out: Path | None,
@@ -101,32 +97,29 @@ def run(
     digests = cluster_digests(inputs, plans, code)
     # Kubernetes validation needs every object in memory, so it renders every cluster.
     state = load_state(target, code) if use_cache and kube is None else EMPTY
-    reused = _reuse(state, folder, digests)
+    reused = reusable(folder, state, digests) if state.clusters else {}
     todo = [p for p in plans if p.cluster.name not in reused]
-    with _progress(len(todo)) as on_cluster:
+    with ExitStack() as stack:
+        active: InProcess | Workers
         if kube is not None:
-            rendering = render_plans(inputs, tuple(todo), on_cluster)
+            with _progress(len(todo)) as on_cluster:
+                rendering = render_plans(inputs, tuple(todo), on_cluster)
             _validate_kubernetes(rendering, kube, echo)
-            rendered = files_of(rendering)
+            active = InProcess.from_rendering(rendering)
+            rendered = active.render()
         else:
-            rendered = render_files(inputs, todo, jobs or default_jobs(), on_cluster)
-    result = sync.plan(folder, only, rendered.clusters, reused, state, digests)
-    changes = result.changes
-    summary = f"{len(plans)} clusters, {result.objects} objects"
-    if shard is not None:
-        summary += f", shard {shard}"
-    if check:
-        if not changes.any:
-            echo(f"fanout: {target} is up to date ({summary})")
-            return 0
-        echo(f"fanout: {target} is stale: {changes.count} files would change ({summary})")
-        for line in describe(changes):
-            echo(line)
-        if not changes.count:
-            echo("  ~ .fanout-output.json (the list of files fanout wrote)")
-        echo("run `fanout render` to update it")
-        return 1
-    records = sync.apply(folder, result, rendered.contents)
+            # Worker processes start (fork) before the progress bar draws anything.
+            active = stack.enter_context(renderer(inputs, todo, jobs or default_jobs()))
+            with _progress(len(todo)) as on_cluster:
+                rendered = active.render(on_cluster)
+        result = sync.plan(folder, only, rendered, reused, state, digests)
+        changes = result.changes
+        summary = f"{len(plans)} clusters, {result.objects} objects"
+        if shard is not None:
+            summary += f", shard {shard}"
+        if check:
+            return _report_check(target, changes, summary, echo)
+        records = sync.apply(folder, result, active.write)
     if use_cache:
         kept = {n: r for n, r in state.clusters.items() if only is not None and n not in only}
         new_state = {**kept, **records}
@@ -139,3 +132,16 @@ def run(
         f"{changes.unchanged} unchanged{reuse}"
     )
     return 1 if fail_on_change and changes.any else 0
+
+
+def _report_check(target: Path, changes: Changes, summary: str, echo: Callable[[str], None]) -> int:
+    if not changes.any:
+        echo(f"fanout: {target} is up to date ({summary})")
+        return 0
+    echo(f"fanout: {target} is stale: {changes.count} files would change ({summary})")
+    for line in describe(changes):
+        echo(line)
+    if not changes.count:
+        echo("  ~ .fanout-output.json (the list of files fanout wrote)")
+    echo("run `fanout render` to update it")
+    return 1
