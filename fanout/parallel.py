@@ -33,11 +33,11 @@ from fanout.errors import FanoutError
 from fanout.model import Inputs
 from fanout.pipeline import Rendering, render_plans
 from fanout.place import ClusterPlan
-from fanout.sync import ClusterFiles, Write, Written, write_files
+from fanout.sync import ClusterFiles, Requests, Write, Written, write_files
 
 # Below this many clusters per worker, starting processes costs more than it saves.
 MIN_CLUSTERS_PER_JOB = 4
-CHUNKS_PER_JOB = 4
+CHUNKS_PER_JOB = 2
 
 OnCluster = Callable[[str], None] | None
 
@@ -47,8 +47,8 @@ class Renderer(Protocol):
         """Render every cluster; raises FanoutError (the sequential report) on any problem."""
         ...
 
-    def write(self, root: str, items: Sequence[Write], mode: int) -> Written:
-        """Write rendered files (paths relative to ``root``); returns each file's stat."""
+    def write(self, root: str, mode: int, requests: Requests) -> Written:
+        """Write rendered files into the folder ``root``; returns a record of each."""
         ...
 
 
@@ -98,8 +98,14 @@ class InProcess:
             self._done = tuple(_pack(render_plans(self.inputs, self.plans, on_cluster), self.contents))
         return self._done
 
-    def write(self, root: str, items: Sequence[Write], mode: int) -> Written:
-        return write_files(root, items, mode, self.contents)
+    def start(self) -> None:
+        """Nothing to start: this renderer works when asked for results."""
+
+    def stream(self, on_cluster: OnCluster = None) -> Iterator[ClusterFiles]:
+        return iter(self.render(on_cluster))
+
+    def write(self, root: str, mode: int, requests: Requests) -> Written:
+        return write_files(root, mode, requests, self.contents)
 
 
 def _chunks(plans: Sequence[ClusterPlan], count: int) -> list[list[int]]:
@@ -111,9 +117,14 @@ def _chunks(plans: Sequence[ClusterPlan], count: int) -> list[list[int]]:
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 
+def _all_new(files: ClusterFiles) -> list[Write]:
+    return [(path, digest, True) for path, digest in zip(files.paths, files.digests, strict=True)]
+
+
 def _worker(conn: Connection, inputs: Inputs, plans: tuple[ClusterPlan, ...]) -> None:
     """A worker's loop: ("render", indexes), ("write", root, items, mode), ("stop",)."""
     contents: dict[str, bytes] = {}
+    rendered: dict[str, ClusterFiles] = {}
     try:
         while True:
             message = conn.recv()
@@ -123,10 +134,17 @@ def _worker(conn: Connection, inputs: Inputs, plans: tuple[ClusterPlan, ...]) ->
                 except FanoutError:
                     conn.send(("failed",))
                     continue
-                conn.send(("rendered", _pack(rendering, contents)))
+                clusters = _pack(rendering, contents)
+                rendered.update((c.name, c) for c in clusters)
+                conn.send(("rendered", clusters))
             elif message[0] == "write":
-                _, root, items, mode = message
-                conn.send(("written", write_files(root, items, mode, contents)))
+                _, root, mode, requests = message
+                # None stands for "every file of the cluster, all new" (a first render), sent in a word.
+                expanded = {
+                    name: items if items is not None else _all_new(rendered[name])
+                    for name, items in requests.items()
+                }
+                conn.send(("written", write_files(root, mode, expanded, contents)))
             elif message[0] == "contents":
                 conn.send(("contents", contents))
             else:
@@ -158,6 +176,9 @@ class Workers:
             self.conns.append(ours)
             self.processes.append(process)
         self.owner: dict[str, int] = {}  # cluster -> the worker that holds its files
+        self.busy: set[int] = set()  # workers with a request not answered yet
+        self.rendered: dict[str, ClusterFiles] = {}
+        self.pending: deque[list[int]] | None = None  # chunks not sent yet; None before start()
 
     def _receive(self, index: int) -> tuple[Any, ...]:
         try:
@@ -168,15 +189,26 @@ class Workers:
             raise WorkerError(f"worker process {index} failed:\n{message[1]}")
         return message
 
+    def start(self) -> None:
+        """Give every worker its first chunk, so that they render while this process does other work."""
+        if self.pending is None:
+            self.pending = deque(_chunks(self.plans, len(self.conns) * CHUNKS_PER_JOB))
+            for index, conn in enumerate(self.conns):
+                if self.pending:
+                    conn.send(("render", self.pending.popleft()))
+                    self.busy.add(index)
+
     def render(self, on_cluster: OnCluster = None) -> tuple[ClusterFiles, ...]:
-        pending = deque(_chunks(self.plans, len(self.conns) * CHUNKS_PER_JOB))
-        busy: set[int] = set()
+        by_name = {cluster.name: cluster for cluster in self.stream(on_cluster)}
+        return tuple(by_name[p.cluster.name] for p in self.plans)
+
+    def stream(self, on_cluster: OnCluster = None) -> Iterator[ClusterFiles]:
+        """Each cluster's files as soon as a worker has them, in no set order (the caller can work
+        on them while the workers go on); raises FanoutError at the end if any cluster failed."""
+        self.start()
+        pending = self.pending
+        busy = self.busy
         failed = False
-        by_name: dict[str, ClusterFiles] = {}
-        for index, conn in enumerate(self.conns):
-            if pending:
-                conn.send(("render", pending.popleft()))
-                busy.add(index)
         while busy:
             for ready in wait([self.conns[i] for i in busy]):
                 index = next(i for i in busy if self.conns[i] is ready)
@@ -185,29 +217,38 @@ class Workers:
                 message = self._receive(index)
                 if message[0] == "failed":
                     failed = True
-                else:
-                    for cluster in message[1]:
-                        by_name[cluster.name] = cluster
-                        self.owner[cluster.name] = index
-                        if on_cluster is not None:
-                            on_cluster(cluster.name)
-                if pending and not failed:
+                if pending and not failed:  # keep the worker busy before handling its result
                     conn.send(("render", pending.popleft()))
                     busy.add(index)
+                if message[0] == "rendered":
+                    for cluster in message[1]:
+                        self.owner[cluster.name] = index
+                        self.rendered[cluster.name] = cluster
+                        if on_cluster is not None:
+                            on_cluster(cluster.name)
+                        yield cluster
         if failed:
             render_plans(self.inputs, self.plans)  # raises the full, ordered report
             raise AssertionError("a chunk failed to render but the whole render did not")  # pragma: no cover
-        return tuple(by_name[p.cluster.name] for p in self.plans)
 
-    def write(self, root: str, items: Sequence[Write], mode: int) -> Written:
-        shares: dict[int, list[Write]] = {}
-        for item in items:
-            shares.setdefault(self.owner[item[0].partition("/")[0]], []).append(item)
+    def write(self, root: str, mode: int, requests: Requests) -> Written:
+        shares: dict[int, dict[str, Sequence[Write] | None]] = {}
+        for name, items in requests.items():
+            files = self.rendered[name]
+            everything = len(items) == len(files.paths) and all(new for _, _, new in items)
+            shares.setdefault(self.owner[name], {})[name] = None if everything else items
         for index, share in shares.items():
-            self.conns[index].send(("write", root, share, mode))
-        written: Written = []
-        for index in shares:
-            written.extend(self._receive(index)[1])
+            self.conns[index].send(("write", root, mode, share))
+            self.busy.add(index)
+        written: Written = {}
+        for index, share in shares.items():
+            answer: Written = self._receive(index)[1]
+            self.busy.discard(index)
+            for name, records in answer.items():
+                if share[name] is None:  # written in the cluster's own order: put it in the request's
+                    by_path = dict(zip(self.rendered[name].paths, records, strict=True))
+                    records = [by_path[relative] for relative, _, _ in requests[name]]
+                written[name] = records
         return written
 
     def all_contents(self) -> dict[str, bytes]:
@@ -218,9 +259,12 @@ class Workers:
         return found
 
     def close(self) -> None:
-        for conn in self.conns:
-            with contextlib.suppress(OSError):  # the worker may be gone already
-                conn.send(("stop",))
+        for index, (conn, process) in enumerate(zip(self.conns, self.processes, strict=True)):
+            if index in self.busy:  # interrupted mid-render (an error, ^C): its answer is not wanted
+                process.terminate()
+            else:
+                with contextlib.suppress(OSError):  # the worker may be gone already
+                    conn.send(("stop",))
         for process in self.processes:
             process.join(timeout=10)
             if process.is_alive():  # pragma: no cover - a stuck worker

@@ -65,6 +65,7 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
 
     plans = []
     duplicates: dict[tuple[int, int], list[str]] = {}
+    shared_jobs: dict[tuple[int, tuple[Patch, ...]], Job] = {}
     for cluster in inputs.clusters:
         if only is not None and cluster.name not in only:
             continue
@@ -82,7 +83,11 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
                 applicable.sort(key=lambda o: o.sort_key(cluster))
             first_patches = (template.scheduled.get(cluster.name), template.inline.get(cluster.name))
             patches = tuple(p for p in first_patches if p is not None) + tuple(o.patch for o in applicable)
-            jobs.append(Job(template, patches))
+            # Clusters with the same patches share one Job (at 100,000 jobs, building them shows).
+            job = shared_jobs.get((index, patches))
+            if job is None:
+                job = shared_jobs[(index, patches)] = Job(template, patches)
+            jobs.append(job)
         plans.append(ClusterPlan(cluster, tuple(jobs)))
     by_id = {id(t): t for t in inputs.templates}
     for (first_id, index), names in duplicates.items():

@@ -119,6 +119,7 @@ class Plan:
     writes: dict[str, str]  # added or changed path -> content digest
     records: dict[str, ClusterRecord]  # the cache's new state for the clusters in scope
     objects: int
+    listed: frozenset[str]  # the files the new marker lists
 
 
 def plan(
@@ -197,8 +198,8 @@ def plan(
     removed = sorted(
         p for p in folder.owned if p not in new_files and in_scope(p) and (folder.path / p).is_file()
     )
-    kept = {p for p in folder.owned if not in_scope(p)}
-    marker = marker_content(kept | new_files)
+    listed = frozenset(p for p in folder.owned if not in_scope(p)).union(new_files)
+    marker = marker_content(listed)
     changes = Changes(
         tuple(sorted(added)),
         tuple(sorted(changed)),
@@ -207,13 +208,17 @@ def plan(
         marker,
         marker != folder.marker,
     )
-    return Plan(changes, writes, records, objects)
+    return Plan(changes, writes, records, objects, listed)
 
 
 def _write_new(target: str, data: bytes, mode: int) -> os.stat_result:
     """A file that did not exist: written in place (no reader has an older version to keep seeing)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+        fd = os.open(target, flags, mode)
+    except FileNotFoundError:  # the first file of a new folder (``plan`` checked where it leads)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd = os.open(target, flags, mode)
     except FileExistsError:  # appeared since the plan: replace it as a changed file
         return _replace(target, data, mode)
     try:
@@ -254,21 +259,25 @@ def _file_mode() -> int:
     return 0o666 & ~current
 
 
-# A file to write: (path in the output folder, content digest, whether it is new).
+# A file to write: (path in its cluster's folder, content digest, whether it is new).
 Write = tuple[str, str, bool]
-Written = list[tuple[str, FileRecord]]
-Writer = Callable[[str, Sequence[Write], int], Written]
+# What to write, by cluster; and what was written, as a FileRecord per Write, in the same order.
+Requests = Mapping[str, Sequence[Write]]
+Written = dict[str, list[FileRecord]]
+Writer = Callable[[str, int, Requests], Written]
 
 
-def write_files(root: str, items: Sequence[Write], mode: int, contents: Mapping[str, bytes]) -> Written:
-    """Write each file under ``root`` (whose folders exist); returns each file's record for the cache."""
-    done = []
-    for path, digest, new in items:
-        target = f"{root}/{path}"
-        data = contents[digest]
-        stat = _write_new(target, data, mode) if new else _replace(target, data, mode)
-        done.append((path, file_record(stat, digest)))
-    return done
+def write_files(root: str, mode: int, requests: Requests, contents: Mapping[str, bytes]) -> Written:
+    """Write each file under ``root``; returns each file's record for the cache."""
+    written: Written = {}
+    for cluster, items in requests.items():
+        records = written[cluster] = []
+        for relative, digest, new in items:
+            target = f"{root}/{cluster}/{relative}"
+            data = contents[digest]
+            stat = _write_new(target, data, mode) if new else _replace(target, data, mode)
+            records.append(file_record(stat, digest))
+    return written
 
 
 def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterRecord]:
@@ -281,18 +290,20 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
     out.mkdir(parents=True, exist_ok=True)
     guard = _Folder(out)
     mode = _file_mode()
-    new = [p for p in changes.added if p not in folder.owned]
-    if new:
+    new = folder.owned.union(changes.added)
+    final_written = False
+    if len(new) > len(folder.owned):
         # Own the new files before writing them: an interrupted render must not leave files behind
-        # that the next render refuses to overwrite or remove.
-        _replace(out / MARKER, marker_content(folder.owned | set(new)), mode)
+        # that the next render refuses to overwrite or remove. (Often this is already the final list.)
+        final_written = new == result.listed
+        _replace(out / MARKER, changes.marker if final_written else marker_content(new), mode)
     root = str(guard.root)
-    # Folders were checked by ``plan`` (none leads out of the output folder); create each one once.
-    for created in sorted({p.rpartition("/")[0] for p in changes.added}):
-        os.makedirs(f"{root}/{created}", exist_ok=True)
     added = set(changes.added)
-    items = [(p, result.writes[p], p in added) for p in (*changes.added, *changes.changed)]
-    written = writer(root, items, mode) if items else []
+    requests: dict[str, list[Write]] = {}
+    for path in (*changes.added, *changes.changed):
+        cluster, _, relative = path.partition("/")
+        requests.setdefault(cluster, []).append((relative, result.writes[path], path in added))
+    written = writer(root, mode, requests) if requests else {}
     for path in changes.removed:
         target = guard.path(path)
         target.unlink()
@@ -301,15 +312,13 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
         while parent != guard.root and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
-    if changes.marker_changed or new:
+    if (changes.marker_changed or len(new) > len(folder.owned)) and not final_written:
         _replace(out / MARKER, changes.marker, mode)
 
-    by_cluster: dict[str, dict[str, FileRecord]] = {}
-    for path, written_record in written:
-        name, _, relative = path.partition("/")
-        by_cluster.setdefault(name, {})[relative] = written_record
-    records = {}
-    for name, record in result.records.items():
-        files = {**record.files, **by_cluster.get(name, {})}
-        records[name] = ClusterRecord(record.inputs, dict(sorted(files.items())))
+    records = dict(result.records)
+    for cluster, items in requests.items():
+        record = records[cluster]
+        files = dict(record.files)
+        files.update(zip((item[0] for item in items), written[cluster], strict=True))
+        records[cluster] = ClusterRecord(record.inputs, files)
     return records

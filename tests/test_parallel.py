@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 from conftest import Invoke, read_tree, write_tree
 from test_benchmark_generate import make_root
 
+from fanout.cache import code_digest, load_state
 from fanout.commands.common import open_source
 from fanout.parallel import render_files
 from fanout.place import plan
@@ -68,3 +70,14 @@ def test_errors_are_the_same_with_any_number_of_jobs(generated: Path, invoke: In
     assert outputs[0] == outputs[1]
     assert "templates/zz-broken.yaml:4:" in outputs[0]
     assert "undefined for clusters" in outputs[0] and "and 22 more" in outputs[0]
+
+
+def test_the_cache_records_what_the_workers_wrote(generated: Path, invoke: Invoke, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("render", str(generated), "--out", str(out), "--jobs", "2").exit_code == 0
+    state = load_state(out, code_digest())
+    assert sorted(state.clusters) == sorted(p.name for p in out.iterdir() if p.is_dir())
+    for name, record in state.clusters.items():
+        for relative, file in record.files.items():
+            data = (out / name / relative).read_bytes()
+            assert file[0] == len(data) and file[4] == hashlib.sha256(data).hexdigest()

@@ -94,9 +94,10 @@ def run(
     plans = plan(inputs, only)
     folder = open_folder(target)
     code = code_digest()
-    digests = cluster_digests(inputs, plans, code)
     # Kubernetes validation needs every object in memory, so it renders every cluster.
     state = load_state(target, code) if use_cache and kube is None else EMPTY
+    # Without a saved state, the digests are only needed at the end: work them out while workers render.
+    digests = cluster_digests(inputs, plans, code) if state.clusters else {}
     reused = reusable(folder, state, digests) if state.clusters else {}
     todo = [p for p in plans if p.cluster.name not in reused]
     with ExitStack() as stack:
@@ -106,13 +107,14 @@ def run(
                 rendering = render_plans(inputs, tuple(todo), on_cluster)
             _validate_kubernetes(rendering, kube, echo)
             active = InProcess.from_rendering(rendering)
-            rendered = active.render()
         else:
             # Worker processes start (fork) before the progress bar draws anything.
             active = stack.enter_context(renderer(inputs, todo, jobs or default_jobs()))
-            with _progress(len(todo)) as on_cluster:
-                rendered = active.render(on_cluster)
-        result = sync.plan(folder, only, rendered, reused, state, digests)
+            active.start()
+        digests = digests or cluster_digests(inputs, plans, code)
+        # Each cluster is compared with the folder as it arrives, while the workers render the next ones.
+        with _progress(len(todo) if kube is None else 0) as on_cluster:
+            result = sync.plan(folder, only, active.stream(on_cluster), reused, state, digests)
         changes = result.changes
         summary = f"{len(plans)} clusters, {result.objects} objects"
         if shard is not None:

