@@ -53,6 +53,9 @@ class Renderer(Protocol):
 
 
 def default_jobs() -> int:
+    """Every core this process may run on (a container's CPU set, not the whole host's, where known)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
 
 
