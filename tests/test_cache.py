@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, read_tree, write_tree
+from conftest import ROOT, Invoke, read_tree, write_tree
 
 from fanout.cache import EMPTY, RACY_NS, cache_dir, code_digest, load_state, state_path
 from fanout.output import MARKER
@@ -294,3 +294,42 @@ def test_the_output_folder_holds_only_rendered_files(root: Path, invoke: Invoke,
     files = read_tree(out)
     assert MARKER in files
     assert all(path == MARKER or path.endswith(".yaml") for path in files)  # the cache lives elsewhere
+
+
+KUBEFED_EDITS: dict[str, Callable[[Path], None]] = {
+    "replica scheduling": lambda r: _edit(
+        r / "templates/replica-scheduling.yaml", "totalReplicas: 20", "totalReplicas: 9"
+    ),
+    "a cluster joins the schedule": lambda r: write_tree(
+        r,
+        {
+            "clusters/aws-us-west-2.yaml": """
+            apiVersion: core.kubefed.io/v1beta1
+            kind: KubeFedCluster
+            metadata:
+              name: aws-us-west-2
+              namespace: kube-federation-system
+              labels: {cloud: aws, region: us-west-2, env: prod}
+            spec:
+              apiEndpoint: https://10.0.0.9
+              secretRef: {name: aws-us-west-2-token}
+            """
+        },
+    ),
+    # With namespacePlacement: kubefed, the namespace's placement narrows every object inside it.
+    "namespace placement": lambda r: _edit(r / "templates/namespace.yaml", "env: prod", "cloud: aws"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KUBEFED_EDITS))
+def test_kubefed_inputs_that_reach_across_clusters(kind: str, invoke: Invoke, tmp_path: Path) -> None:
+    """Replica scheduling makes one cluster's output depend on the others: the cache must follow."""
+    root = tmp_path / "kubefed"
+    shutil.copytree(ROOT / "examples" / "kubefed", root, ignore=shutil.ignore_patterns("rendered"))
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    before = read_tree(out)
+    KUBEFED_EDITS[kind](root)
+    again = invoke("render", str(root), "--out", str(out))
+    assert again.exit_code == 0, again.output
+    assert read_tree(out) == _cold(invoke, root, tmp_path, "after") != before
