@@ -18,9 +18,7 @@ def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
     """Run git in CWD, fail the test on a non-zero exit, return stdout without the final newline."""
     done = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=False)
     if done.returncode != 0:
-        raise AssertionError(
-            f"git {' '.join(args)} failed in {cwd}:\n{done.stderr.decode(errors='replace')}"
-        )
+        raise AssertionError(f"git {' '.join(args)} failed in {cwd}:\n{done.stderr.decode(errors='replace')}")
     return done.stdout.decode().rstrip("\n")
 
 

@@ -243,7 +243,7 @@ def test_a_folder_deleted_from_the_working_tree_is_still_read_at_a_ref(repo: Pat
     assert resolved.tree.read("fanout.yaml") == b"output: rendered\n"
 
 
-# --- remote URLs ---------------------------------------------------------------------------------------------
+# --- remote URLs ---
 
 
 @pytest.fixture
