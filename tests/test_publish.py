@@ -31,7 +31,7 @@ from tests.gitutil import (
 
 def cluster(name: str, replicas: int = 1) -> dict[str, bytes]:
     return {
-        f"{name}/kustomization.yaml": b"resources:\n- _cluster/namespace_pacman.yaml\n- pacman/deployment.apps_pacman.yaml\n",
+        f"{name}/kustomization.yaml": b"resources:\n- _cluster/namespace_pacman.yaml\n- pacman/deploy.yaml\n",
         f"{name}/_cluster/namespace_pacman.yaml": b"kind: Namespace\nmetadata:\n  name: pacman\n",
         f"{name}/pacman/deployment.apps_pacman.yaml": f"kind: Deployment\nreplicas: {replicas}\n".encode(),
     }
@@ -108,7 +108,12 @@ def test_a_change_makes_one_commit_naming_exactly_the_changed_clusters(repo: Pat
 
     assert second.commit is not None and second.previous == first.commit
     assert git(repo, "rev-parse", f"{second.commit}^") == first.commit
-    assert second.changed_clusters == ("aws-us-east-1", "azure-westeurope", "gcp-asia-east1", "gcp-europe-west1")
+    assert second.changed_clusters == (
+        "aws-us-east-1",
+        "azure-westeurope",
+        "gcp-asia-east1",
+        "gcp-europe-west1",
+    )
     assert tree_files(repo, "rendered") == files  # stale files and clusters are gone
     assert commit_count(repo, "rendered") == 2
     assert changed_paths(repo, second.commit) == sorted(
@@ -231,7 +236,11 @@ def test_keep_with_into_matches_paths_from_the_branch_root(repo: Path) -> None:
 def test_per_cluster_branches(repo: Path) -> None:
     files = {**BASE, "top-level-file.yaml": b"belongs to no cluster\n"}
     result = run(repo, files, branch=None, per_cluster_prefix="env/")
-    assert [b.branch for b in result.branches] == ["env/aws-us-east-1", "env/azure-westeurope", "env/gcp-europe-west1"]
+    assert [b.branch for b in result.branches] == [
+        "env/aws-us-east-1",
+        "env/azure-westeurope",
+        "env/gcp-europe-west1",
+    ]
     for b in result.branches:
         name = b.branch.removeprefix("env/")
         assert b.changed_clusters == (name,)
@@ -316,7 +325,9 @@ def test_push_lands_on_the_remote(tmp_path: Path, repo: Path, remote: str) -> No
     assert again.up_to_date and again.pushed and head(bare, "rendered") == result.tip
 
 
-def test_a_local_only_publish_is_pushed_later_even_when_up_to_date(tmp_path: Path, repo: Path, remote: str) -> None:
+def test_a_local_only_publish_is_pushed_later_even_when_up_to_date(
+    tmp_path: Path, repo: Path, remote: str
+) -> None:
     local = run(repo, BASE).branches[0]
     assert not ref_exists(tmp_path / "remote.git", "refs/heads/rendered")
     pushed = run(repo, BASE, push=True).branches[0]
@@ -355,7 +366,9 @@ def test_racing_publishers_one_after_another_both_land(tmp_path: Path, repo: Pat
     assert reflog_size(bob, "rendered") == 2
 
     # Alice is stale now; her next publish is rejected once and lands on top of Bob's.
-    a2 = publish(alice, rendered(aws=1), branch="rendered", source_commit=head(alice), into="team-a", push=True)
+    a2 = publish(
+        alice, rendered(aws=1), branch="rendered", source_commit=head(alice), into="team-a", push=True
+    )
     assert a2.branches[0].previous == bob_result.tip
 
     files = tree_files(bare, "rendered")
@@ -408,7 +421,9 @@ def test_force_overwrites_and_the_retry_is_bounded(tmp_path: Path, repo: Path, r
     alice_tip = head(bare, "rendered")
 
     with pytest.raises(FanoutError) as err:
-        publish(bob, BASE, branch="rendered", source_commit=head(bob), into="team-b", push=True, max_attempts=1)
+        publish(
+            bob, BASE, branch="rendered", source_commit=head(bob), into="team-b", push=True, max_attempts=1
+        )
     assert "rejected 1 times" in str(err.value)
     assert head(bare, "rendered") == alice_tip
 
@@ -433,8 +448,8 @@ def test_pushing_per_cluster_branches(tmp_path: Path, repo: Path, remote: str) -
     alice, bob = two_clones(tmp_path, remote)
     bare = tmp_path / "remote.git"
     publish(alice, BASE, branch=None, per_cluster_prefix="env/", source_commit=head(alice), push=True)
-    # Bob's render changes one cluster; he has not fetched, so all three pushes are rejected and rebuilt on the
-    # remote tips: only the changed cluster gets a commit.
+    # Bob's render changes one cluster; he has not fetched, so all three pushes are rejected and rebuilt on
+    # the remote tips: only the changed cluster gets a commit.
     changed = rendered(aws_us_east_1=1, azure_westeurope=1, gcp_europe_west1=7)
     write_files(bob, {"src/fanout.yaml": "output: bob\n"})
     source = commit_all(bob, "bob's source change")
