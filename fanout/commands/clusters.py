@@ -1,0 +1,42 @@
+"""``fanout clusters``: the inventory as a table, or which template lands on which cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from fanout.commands.common import open_source
+from fanout.place import plan
+
+
+def table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Plain aligned columns: stable for scripts and tests, readable on a terminal."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def run(source: Path, matrix: bool, echo: Callable[[str], None]) -> int:
+    inputs = open_source(source).inputs
+    plans = plan(inputs)
+    if not matrix:
+        rows = [["NAME", "LABELS", "OBJECTS"]]
+        for cluster_plan in plans:
+            cluster = cluster_plan.cluster
+            labels = ",".join(f"{k}={v}" for k, v in sorted(cluster.labels.items()))
+            rows.append([cluster.name, labels or "-", str(len(cluster_plan.jobs))])
+        for line in table(rows):
+            echo(line)
+        return 0
+    placed = {p.cluster.name: {id(job.template) for job in p.jobs} for p in plans}
+    names = [p.cluster.name for p in plans]
+    # Cluster names run down the columns' headers as numbers to keep wide inventories legible.
+    rows = [["TEMPLATE", *[str(i + 1) for i in range(len(names))]]]
+    for template in inputs.templates:
+        marks = ["x" if id(template) in placed[n] else "." for n in names]
+        rows.append([f"{template.ident} ({template.doc.label})", *marks])
+    for line in table(rows):
+        echo(line)
+    echo("")
+    for index, name in enumerate(names):
+        echo(f"{index + 1:>3}  {name}")
+    return 0

@@ -1,0 +1,169 @@
+"""Plain data passed between the stages. Nothing here does I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from fanout.errors import Location
+from fanout.load import Document
+from fanout.selectors import Selector
+
+
+@dataclass(frozen=True)
+class Config:
+    clusters: str = "clusters"
+    templates: str = "templates"
+    overrides: str = "overrides"
+    output: str = "rendered"
+    namespace_placement: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Cluster:
+    name: str
+    labels: Mapping[str, str]
+    values: Mapping[str, Any]
+    doc: Document
+
+
+class ObjectId(NamedTuple):
+    """What makes two rendered objects the same object in one cluster."""
+
+    group: str
+    kind: str
+    namespace: str  # "" for cluster-scoped objects
+    name: str
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        return f"{kind} {self.namespace}/{self.name}" if self.namespace else f"{kind} {self.name}"
+
+
+@dataclass(frozen=True, eq=False)
+class PatchOp:
+    op: str
+    path: str
+    pointer: str  # where the op is written in its document
+    value: Any = None
+    has_value: bool = False
+    from_: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Patch:
+    """One step applied to a rendered object: an inline KubeFed override or an Override document."""
+
+    key: str  # unique and stable, e.g. "overrides/prod.yaml#2"
+    label: str  # for people: "overrides/prod.yaml (prod-replicas)"
+    doc: Document
+    ops: tuple[PatchOp, ...]
+    merge: Any = None
+    merge_pointer: str | None = None  # where the merge patch is written, when there is one
+    refs: Mapping[str, str] = field(default_factory=dict)  # ${cluster...} reference -> pointer of first use
+    escapes: bool = False  # holds a "$${" that substitution must turn into "${"
+
+    @property
+    def location(self) -> Location:
+        return self.doc.location(self.merge_pointer or (self.ops[0].pointer if self.ops else ""))
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """Which clusters a template goes to: listed names decide when present, else the selector."""
+
+    pointer: str  # where it is written in the template's document
+    names: tuple[str, ...] | None = None
+    selector: Selector | None = None
+    everywhere: bool = False
+
+    def selects(self, cluster: Cluster) -> bool:
+        if self.everywhere:
+            return True
+        if self.names is not None and cluster.name in self.names:
+            return True
+        return self.selector is not None and self.selector.matches(cluster.labels)
+
+    def __str__(self) -> str:
+        if self.everywhere:
+            return "every cluster"
+        parts = []
+        if self.names is not None:
+            parts.append("clusters [" + ", ".join(self.names) + "]")
+        if self.selector is not None:
+            parts.append(f"selector {self.selector}")
+        return " or ".join(parts) or "no cluster"
+
+
+@dataclass(frozen=True, eq=False)
+class Template:
+    doc: Document
+    obj: Mapping[str, Any]  # the target object before substitution; never mutated
+    ident: ObjectId
+    api_version: str
+    namespaced: bool
+    placement: Placement
+    federated: bool
+    inline: Mapping[str, Patch]  # cluster name -> its inline overrides
+    refs: Mapping[str, str]  # ${cluster...} reference -> pointer (into obj) of first use
+    escapes: bool
+
+    def source_pointer(self, pointer: str) -> str:
+        """Where in the template's document the value at ``pointer`` of the target object is written."""
+        if not self.federated:
+            return pointer
+        if pointer in ("/apiVersion", "/kind"):
+            return "/kind"
+        if pointer in ("/metadata/name", "/metadata/namespace"):
+            return pointer
+        return "/spec/template" + pointer
+
+    def location_of(self, pointer: str) -> Location:
+        return self.doc.location(self.source_pointer(pointer))
+
+
+class ResourceRef(NamedTuple):
+    kind: str
+    name: str  # "*" for every object of the kind
+    namespace: str | None
+    api_version: str | None
+
+    def matches(self, template: Template) -> bool:
+        ident = template.ident
+        return (
+            self.kind == ident.kind
+            and self.name in ("*", ident.name)
+            and (self.namespace is None or self.namespace == ident.namespace)
+            and (self.api_version is None or self.api_version == template.api_version)
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Override:
+    doc: Document
+    name: str
+    names: tuple[str, ...]
+    selector: Selector | None
+    resources: tuple[ResourceRef, ...]
+    priority: int
+    patch: Patch
+
+    def selects(self, cluster: Cluster) -> bool:
+        return cluster.name in self.names or (
+            self.selector is not None and self.selector.matches(cluster.labels)
+        )
+
+    def sort_key(self, cluster: Cluster) -> tuple[int, int, str, int]:
+        """Order of application: priority, then selector-only before naming, then file and document."""
+        return (self.priority, int(cluster.name in self.names), self.doc.path, self.doc.index)
+
+
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """Everything a render needs, validated."""
+
+    config: Config
+    clusters: tuple[Cluster, ...]
+    templates: tuple[Template, ...]
+    overrides: tuple[Override, ...]

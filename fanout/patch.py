@@ -1,0 +1,90 @@
+"""Stage 5, patch: substitute ``${cluster.…}`` references, then apply each override in order."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+
+from fanout.model import Patch, PatchOp, Template
+from fanout.substitute import substitute
+
+
+class PatchFailure(Exception):
+    """A patch that cannot be applied; ``pointer`` is where in its document the failing part is written."""
+
+    def __init__(self, patch: Patch, pointer: str, message: str) -> None:
+        super().__init__(message)
+        self.patch = patch
+        self.pointer = pointer
+        self.message = message
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge recursively, ``null`` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _exists(document: Any, pointer: str) -> bool:
+    try:
+        jsonpointer.resolve_pointer(document, pointer)
+    except jsonpointer.JsonPointerException:
+        return False
+    return True
+
+
+def _explain(document: Any, op: PatchOp, error: Exception) -> str:
+    text = f"{op.op} {op.path}"
+    parent = op.path.rsplit("/", 1)[0]
+    if op.op == "add" and parent and not _exists(document, parent):
+        return (
+            f"{text}: the parent {parent} does not exist; add the whole parent,"
+            " or use a merge patch, which creates missing parents"
+        )
+    if op.op in ("replace", "remove", "test") and not _exists(document, op.path):
+        return f"{text}: the path does not exist (use add to create it)"
+    return f"{text}: {error}"
+
+
+def apply_patch(obj: dict[str, Any], patch: Patch, resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply one patch (merge first, then JSON Patch ops) to ``obj``, which the caller owns."""
+    needs_substitution = bool(patch.refs) or patch.escapes
+    if patch.merge is not None:
+        merge = substitute(patch.merge, resolved) if needs_substitution else patch.merge
+        obj = merge_patch(obj, merge)
+    for op in patch.ops:
+        raw: dict[str, Any] = {"op": op.op, "path": op.path}
+        if op.has_value:
+            value = substitute(op.value, resolved) if needs_substitution else op.value
+            raw["value"] = copy.deepcopy(value)
+        if op.from_ is not None:
+            raw["from"] = op.from_
+        try:
+            obj = jsonpatch.JsonPatch([raw]).apply(obj, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise PatchFailure(patch, op.pointer, _explain(obj, op, exc)) from None
+    return obj
+
+
+def render_object(
+    template: Template, patches: tuple[Patch, ...], resolved: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The final object for one cluster; ``resolved`` holds the values of every reference used."""
+    if template.refs or template.escapes:
+        obj: dict[str, Any] = substitute(template.obj, resolved)
+    else:
+        obj = copy.deepcopy(dict(template.obj)) if patches else dict(template.obj)
+    for patch in patches:
+        obj = apply_patch(obj, patch, resolved)
+    return obj

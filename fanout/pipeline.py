@@ -1,0 +1,207 @@
+"""The whole pipeline, source -> load -> validate -> place -> patch -> emit, as two pure-ish calls.
+
+``load_inputs`` reads and validates a source tree; ``render`` turns inputs into per-cluster files.
+Objects that come out the same in many clusters (same template, same patches, same referenced
+values) are rendered and serialised once and shared.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fanout.emit import KUSTOMIZATION, header, kustomization, object_path, serialize
+from fanout.errors import Location, Problem, Problems
+from fanout.kinds import apply_order
+from fanout.load import RawSource, read_source
+from fanout.model import Cluster, Inputs, ObjectId, Patch, Template
+from fanout.patch import PatchFailure, render_object
+from fanout.place import ClusterPlan, Job, plan
+from fanout.source import SourceTree
+from fanout.substitute import Unresolved, resolve
+from fanout.templates import build_templates
+from fanout.validate import build_clusters, build_config, build_overrides
+
+
+@dataclass(frozen=True, eq=False)
+class RenderedObject:
+    """One rendered object; shared by every cluster where it comes out the same."""
+
+    ident: ObjectId
+    template: Template
+    patches: tuple[Patch, ...]
+    obj: Mapping[str, Any]
+    path: str  # relative to the cluster's folder
+    content: bytes
+    order: int
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterOutput:
+    cluster: Cluster
+    objects: tuple[RenderedObject, ...]  # in apply order
+
+    def files(self) -> dict[str, bytes]:
+        files = {o.path: o.content for o in self.objects}
+        files[KUSTOMIZATION] = kustomization(o.path for o in self.objects)
+        return files
+
+
+@dataclass(frozen=True, eq=False)
+class Rendering:
+    inputs: Inputs
+    clusters: tuple[ClusterOutput, ...]
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def files(self) -> dict[str, bytes]:
+        """Every output file, keyed ``<cluster>/<path>``."""
+        return {f"{c.cluster.name}/{path}": data for c in self.clusters for path, data in c.files().items()}
+
+    @property
+    def object_count(self) -> int:
+        return sum(len(c.objects) for c in self.clusters)
+
+
+def validate_inputs(raw: RawSource) -> Inputs:
+    problems = Problems()
+    problems.extend(raw.problems)
+    config = build_config(raw.config, problems)
+    clusters = build_clusters(raw.clusters, problems)
+    known = {c.name for c in clusters}
+    templates = build_templates(raw.templates, known, problems)
+    overrides = build_overrides(raw.overrides, known, problems)
+    problems.raise_if_any()
+    return Inputs(config, clusters, templates, overrides)
+
+
+def load_inputs(tree: SourceTree) -> Inputs:
+    """Read and validate a source tree; raises FanoutError listing every problem."""
+    return validate_inputs(read_source(tree))
+
+
+_Key = tuple[int, tuple[str, ...], tuple[tuple[str, str], ...]]
+
+
+class _Renderer:
+    """Renders jobs with memoisation; lives for one render call only."""
+
+    def __init__(self) -> None:
+        self.memo: dict[_Key, RenderedObject | None] = {}
+        self.unresolved: dict[tuple[Location, str, str], list[str]] = defaultdict(list)
+        self.failures: dict[tuple[Location, str], list[str]] = defaultdict(list)
+
+    def resolve_all(self, job: Job, cluster: Cluster, cache: dict[str, Any]) -> dict[str, Any] | None:
+        wanted: list[tuple[str, Location]] = [
+            (r, job.template.location_of(p)) for r, p in job.template.refs.items()
+        ]
+        for patch in job.patches:
+            wanted.extend((r, patch.doc.location(p)) for r, p in patch.refs.items())
+        resolved: dict[str, Any] = {}
+        ok = True
+        for ref, where in wanted:
+            if ref in resolved:
+                continue
+            if ref not in cache:
+                try:
+                    cache[ref] = resolve(ref, cluster.name, cluster.labels, cluster.values)
+                except Unresolved as exc:
+                    cache[ref] = exc
+            value = cache[ref]
+            if isinstance(value, Unresolved):
+                self.unresolved[(where, ref, str(value))].append(cluster.name)
+                ok = False
+            else:
+                resolved[ref] = value
+        return resolved if ok else None
+
+    def render(self, job: Job, cluster: Cluster, cache: dict[str, Any]) -> RenderedObject | None:
+        resolved = self.resolve_all(job, cluster, cache)
+        if resolved is None:
+            return None
+        tokens = tuple(sorted((ref, json.dumps(value, sort_keys=True)) for ref, value in resolved.items()))
+        key: _Key = (id(job.template), tuple(p.key for p in job.patches), tokens)
+        if key in self.memo:
+            rendered = self.memo[key]
+            if rendered is None:  # failed before: name this cluster too
+                self._attempt(job, cluster, resolved)
+            return rendered
+        rendered = self._attempt(job, cluster, resolved)
+        self.memo[key] = rendered
+        return rendered
+
+    def _attempt(self, job: Job, cluster: Cluster, resolved: Mapping[str, Any]) -> RenderedObject | None:
+        """Render the job; on failure, record it against this cluster and return None."""
+        template = job.template
+        try:
+            obj = render_object(template, job.patches, resolved)
+        except PatchFailure as exc:
+            message = f"patch failed on {template.ident}: {exc.message}"
+            self.failures[(exc.patch.doc.location(exc.pointer), message)].append(cluster.name)
+            return None
+        content = serialize(obj, header(template.doc.label, (p.label for p in job.patches)))
+        return RenderedObject(
+            template.ident,
+            template,
+            job.patches,
+            obj,
+            object_path(template.ident),
+            content,
+            apply_order(template.ident.kind, template.namespaced),
+        )
+
+    def problems(self) -> list[Problem]:
+        found = []
+        for (where, ref, why), names in self.unresolved.items():
+            found.append(Problem(f"${{{ref}}} is undefined for {_clusters(names)}: {why}", where))
+        for (where, message), names in self.failures.items():
+            found.append(Problem(f"{message} (in {_clusters(names)})", where))
+        return found
+
+
+def _clusters(names: list[str]) -> str:
+    unique = sorted(set(names))
+    shown = ", ".join(unique[:8]) + (f" and {len(unique) - 8} more" if len(unique) > 8 else "")
+    return f"cluster {shown}" if len(unique) == 1 else f"clusters {shown}"
+
+
+def render_plans(
+    inputs: Inputs, plans: tuple[ClusterPlan, ...], on_cluster: Callable[[str], None] | None = None
+) -> Rendering:
+    renderer = _Renderer()
+    outputs = []
+    for cluster_plan in plans:
+        cache: dict[str, Any] = {}
+        objects = []
+        for job in cluster_plan.jobs:
+            rendered = renderer.render(job, cluster_plan.cluster, cache)
+            if rendered is not None:
+                objects.append(rendered)
+        objects.sort(key=lambda o: (o.order, o.path))
+        _check_paths(objects, cluster_plan.cluster, renderer)
+        outputs.append(ClusterOutput(cluster_plan.cluster, tuple(objects)))
+        if on_cluster is not None:
+            on_cluster(cluster_plan.cluster.name)
+    problems = Problems()
+    problems.extend(renderer.problems())
+    problems.raise_if_any()
+    return Rendering(inputs, tuple(outputs))
+
+
+def _check_paths(objects: list[RenderedObject], cluster: Cluster, renderer: _Renderer) -> None:
+    """Two objects whose kinds differ only in case would share a file: refuse rather than overwrite."""
+    seen: dict[str, RenderedObject] = {}
+    for rendered in objects:
+        other = seen.setdefault(rendered.path.lower(), rendered)
+        if other is not rendered:
+            message = f"{rendered.ident} and {other.ident} would both be written to {rendered.path}"
+            renderer.failures[(rendered.template.doc.location(), message)].append(cluster.name)
+
+
+def render(
+    inputs: Inputs, only: Collection[str] | None = None, on_cluster: Callable[[str], None] | None = None
+) -> Rendering:
+    """Render every cluster (or the clusters named in ``only``); raises FanoutError on any problem."""
+    return render_plans(inputs, plan(inputs, only), on_cluster)

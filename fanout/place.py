@@ -1,0 +1,118 @@
+"""Stage 4, place: which templates go to which cluster, and which overrides apply, in which order."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from fanout.errors import Problem, Problems
+from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Template
+
+
+@dataclass(frozen=True, eq=False)
+class Job:
+    """One object to render in one cluster: its template and the patches to apply, in order."""
+
+    template: Template
+    patches: tuple[Patch, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterPlan:
+    cluster: Cluster
+    jobs: tuple[Job, ...]
+
+
+def placed_clusters(template: Template, clusters: Collection[Cluster]) -> list[Cluster]:
+    return [c for c in clusters if template.placement.selects(c)]
+
+
+def _matching_overrides(inputs: Inputs) -> dict[int, list[tuple[Override, frozenset[str]]]]:
+    """For each template (by index), the overrides that name it, with the clusters each selects."""
+    selected = {id(o): frozenset(c.name for c in inputs.clusters if o.selects(c)) for o in inputs.overrides}
+    result: dict[int, list[tuple[Override, frozenset[str]]]] = {}
+    for index, template in enumerate(inputs.templates):
+        result[index] = [
+            (o, selected[id(o)])
+            for o in inputs.overrides
+            if any(ref.matches(template) for ref in o.resources)
+        ]
+    return result
+
+
+def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPlan, ...]:
+    """The render plan for every cluster (or those in ``only``); raises on placement problems."""
+    problems = Problems()
+    placements = [frozenset(c.name for c in placed_clusters(t, inputs.clusters)) for t in inputs.templates]
+    overrides_of = _matching_overrides(inputs)
+
+    # An override that reaches no rendered object anywhere is almost always a typo.
+    used: set[int] = set()
+    for index, candidates in overrides_of.items():
+        for override, clusters in candidates:
+            if clusters & placements[index]:
+                used.add(id(override))
+    for override in inputs.overrides:
+        if id(override) not in used:
+            wanted = ", ".join(
+                f"{r.kind} {r.namespace + '/' if r.namespace else ''}{r.name}" for r in override.resources
+            )
+            problems.add(
+                f"override {override.name!r} matches no rendered object in the clusters it selects"
+                f" (resources: {wanted})",
+                override.doc.location("/spec/resources"),
+            )
+
+    plans = []
+    duplicates: dict[tuple[int, int], list[str]] = {}
+    for cluster in inputs.clusters:
+        if only is not None and cluster.name not in only:
+            continue
+        jobs = []
+        owner: dict[ObjectId, Template] = {}
+        for index, template in enumerate(inputs.templates):
+            if cluster.name not in placements[index]:
+                continue
+            first = owner.setdefault(template.ident, template)
+            if first is not template:
+                duplicates.setdefault((id(first), index), []).append(cluster.name)
+                continue
+            applicable = sorted(
+                (o for o, clusters in overrides_of[index] if cluster.name in clusters),
+                key=lambda o: o.sort_key(cluster),
+            )
+            inline = template.inline.get(cluster.name)
+            patches = ((inline,) if inline is not None else ()) + tuple(o.patch for o in applicable)
+            jobs.append(Job(template, patches))
+        plans.append(ClusterPlan(cluster, tuple(jobs)))
+    by_id = {id(t): t for t in inputs.templates}
+    for (first_id, index), names in duplicates.items():
+        template, first = inputs.templates[index], by_id[first_id]
+        where = (
+            names[0]
+            if len(names) == 1
+            else f"{len(names)} clusters ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+        )
+        problems.add(
+            f"{template.ident} is also rendered by {first.doc.location()}, in {where}",
+            template.doc.location(),
+        )
+    problems.raise_if_any()
+    return tuple(plans)
+
+
+def warnings(inputs: Inputs) -> list[Problem]:
+    """Things that are legal but probably not meant: they do not stop a render, ``validate`` prints them."""
+    found = []
+    for template in inputs.templates:
+        for name, patch in template.inline.items():
+            cluster = next(c for c in inputs.clusters if c.name == name)
+            if not template.placement.selects(cluster):
+                found.append(
+                    Problem(
+                        f"inline override for cluster {name!r} has no effect:"
+                        f" {template.ident} is not placed there",
+                        patch.location,
+                    )
+                )
+    return found

@@ -1,0 +1,264 @@
+"""Stage 3, validate: every input document against its JSON Schema, every problem located."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from jsonschema import ValidationError
+
+from fanout.errors import Problem, Problems
+from fanout.load import Document, escape
+from fanout.model import Cluster, Config, Override, Patch, PatchOp, ResourceRef
+from fanout.schemas import validator
+from fanout.selectors import Selector, SelectorSyntaxError, from_label_selector
+from fanout.substitute import Scan
+
+
+def _leaf_errors(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
+    """For anyOf/oneOf failures, report the branches' own errors: they say what to fix."""
+    for error in errors:
+        if error.context and error.validator in ("anyOf", "oneOf"):
+            # The branch errors overlap; the deepest ones are the most specific.
+            deepest = max(len(e.absolute_path) for e in error.context)
+            if deepest > len(error.absolute_path):
+                yield from _leaf_errors(e for e in error.context if len(e.absolute_path) == deepest)
+                continue
+        yield error
+
+
+def _schema(error: ValidationError) -> Mapping[str, Any]:
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _message(error: ValidationError) -> str:
+    schema = _schema(error)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = schema.get("properties", {})
+        unknown = sorted(k for k in error.instance if k not in allowed)
+        if unknown:
+            return f"unknown field {unknown[0]!r}" + (
+                f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
+            )
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    if error.validator == "pattern" and schema.get("$comment"):
+        return f"{error.instance!r} {schema['$comment']}"
+    return error.message
+
+
+def _pointer(error: ValidationError) -> str:
+    parts = [escape(str(p)) for p in error.absolute_path]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = _schema(error).get("properties", {})
+        unknown = sorted(k for k in error.instance if k not in allowed)
+        if unknown:
+            parts.append(escape(unknown[0]))  # point at the unknown field itself
+    return "".join("/" + p for p in parts)
+
+
+def check(document: Document, schema: str) -> list[Problem]:
+    """Problems of ``document`` against ``schemas/<schema>.schema.json``."""
+    errors = validator(schema).iter_errors(document.data)
+    problems = []
+    for error in _leaf_errors(errors):
+        what = _pointer(error)
+        where = f" at {what}" if what and error.validator not in ("additionalProperties",) else ""
+        problems.append(Problem(f"{_message(error)}{where}", document.location(what)))
+    return problems
+
+
+# --- from checked documents to the model -------------------------------------------------
+
+FANOUT_API = "fanout.dev/v1alpha1"
+KUBEFED_TYPES_API = "types.kubefed.io/v1beta1"
+ANNOTATION_PREFIX = "fanout.dev/"
+PLACEMENT_ANNOTATION = "fanout.dev/placement"
+CLUSTERS_ANNOTATION = "fanout.dev/clusters"
+# KubeFed refused overrides of these: they would change which object is being overridden.
+PROTECTED_PATHS = ("/metadata/name", "/metadata/namespace", "/metadata/generateName", "/kind", "/apiVersion")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def is_dns_label(name: str) -> bool:
+    return len(name) <= 63 and bool(_DNS_LABEL.match(name))
+
+
+def is_dns_subdomain(name: str) -> bool:
+    return len(name) <= 253 and bool(_DNS_SUBDOMAIN.match(name))
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _kind_of(doc: Document) -> tuple[str, str]:
+    data = doc.data
+    if not isinstance(data, dict):
+        return "", ""
+    return str(data.get("apiVersion", "")), str(data.get("kind", ""))
+
+
+def not_a_mapping(doc: Document, problems: Problems) -> bool:
+    if isinstance(doc.data, dict):
+        return False
+    problems.add(
+        f"expected a mapping (a Kubernetes-style object), found {type(doc.data).__name__}", doc.location()
+    )
+    return True
+
+
+def build_config(doc: Document | None, problems: Problems) -> Config:
+    if doc is None:
+        return Config()
+    found = check(doc, "config")
+    problems.extend(found)
+    if found or not isinstance(doc.data, dict):
+        return Config()
+    data = doc.data
+    return Config(
+        clusters=data.get("clusters", "clusters").strip("/"),
+        templates=data.get("templates", "templates").strip("/"),
+        overrides=data.get("overrides", "overrides").strip("/"),
+        output=data.get("output", "rendered").strip("/"),
+        namespace_placement=data.get("namespacePlacement"),
+    )
+
+
+def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluster, ...]:
+    clusters: dict[str, Cluster] = {}
+    for doc in docs:
+        if not_a_mapping(doc, problems):
+            continue
+        api, kind = _kind_of(doc)
+        if (api, kind) != (FANOUT_API, "Cluster"):
+            problems.add(
+                f"expected apiVersion {FANOUT_API}, kind Cluster here, found {api or '?'} {kind or '?'}",
+                doc.location(),
+            )
+            continue
+        found = check(doc, "cluster")
+        if found:
+            problems.extend(found)
+            continue
+        name = doc.data["metadata"]["name"]
+        if name in clusters:
+            first = clusters[name].doc.location("/metadata/name")
+            problems.add(
+                f"cluster {name!r} is defined twice (first at {first})", doc.location("/metadata/name")
+            )
+            continue
+        clusters[name] = Cluster(
+            name=name,
+            labels=dict(doc.data["metadata"].get("labels") or {}),
+            values=dict((doc.data.get("spec") or {}).get("values") or {}),
+            doc=doc,
+        )
+    return tuple(sorted(clusters.values(), key=lambda c: c.name))
+
+
+def check_names(names: Iterable[tuple[str, str]], known: set[str], doc: Document, problems: Problems) -> None:
+    """Each (name, pointer) must be a known cluster."""
+    for name, pointer in names:
+        if name not in known:
+            problems.add(f"unknown cluster {name!r}{did_you_mean(name, known)}", doc.location(pointer))
+
+
+def make_selector(
+    data: Mapping[str, Any], doc: Document, pointer: str, problems: Problems
+) -> Selector | None:
+    try:
+        return from_label_selector(data)
+    except SelectorSyntaxError as exc:
+        problems.add(f"invalid selector: {exc}", doc.location(pointer))
+        return None
+
+
+def make_ops(raw_ops: list[dict[str, Any]], base: str, default_op: str) -> tuple[PatchOp, ...]:
+    ops = []
+    for index, raw in enumerate(raw_ops):
+        ops.append(
+            PatchOp(
+                op=raw.get("op", default_op),
+                path=raw["path"],
+                pointer=f"{base}/{index}",
+                value=raw.get("value"),
+                has_value="value" in raw,
+                from_=raw.get("from"),
+            )
+        )
+    return tuple(ops)
+
+
+def check_ops(ops: Iterable[PatchOp], doc: Document, problems: Problems) -> None:
+    for op in ops:
+        if op.op in ("add", "replace", "test") and not op.has_value:
+            problems.add(f"{op.op} {op.path}: a value is required", doc.location(op.pointer))
+        if op.op in ("move", "copy") and op.from_ is None:
+            problems.add(f"{op.op} {op.path}: 'from' is required", doc.location(op.pointer))
+        for protected in PROTECTED_PATHS:
+            if op.path == protected or op.path.startswith(protected + "/"):
+                problems.add(
+                    f"overrides may not change {protected} (it identifies the object)",
+                    doc.location(op.pointer + "/path"),
+                )
+
+
+def make_patch(
+    key: str, label: str, doc: Document, ops: tuple[PatchOp, ...], merge: Any, merge_pointer: str | None
+) -> Patch:
+    scan = Scan()
+    for op in ops:
+        if op.has_value:
+            scan.walk(op.value, op.pointer + "/value")
+    if merge is not None and merge_pointer is not None:
+        scan.walk(merge, merge_pointer)
+    return Patch(key, label, doc, ops, merge, merge_pointer, scan.refs, scan.escapes)
+
+
+def build_overrides(docs: Iterable[Document], known: set[str], problems: Problems) -> tuple[Override, ...]:
+    overrides = []
+    for doc in docs:
+        if not_a_mapping(doc, problems):
+            continue
+        api, kind = _kind_of(doc)
+        if (api, kind) != (FANOUT_API, "Override"):
+            problems.add(
+                f"expected apiVersion {FANOUT_API}, kind Override here, found {api or '?'} {kind or '?'}",
+                doc.location(),
+            )
+            continue
+        found = check(doc, "override")
+        if found:
+            problems.extend(found)
+            continue
+        spec = doc.data["spec"]
+        names = tuple(spec["clusters"].get("names") or ())
+        check_names(((n, f"/spec/clusters/names/{i}") for i, n in enumerate(names)), known, doc, problems)
+        selector = None
+        if "clusterSelector" in spec["clusters"]:
+            selector = make_selector(
+                spec["clusters"]["clusterSelector"], doc, "/spec/clusters/clusterSelector", problems
+            )
+        ops = make_ops(spec.get("patch") or [], "/spec/patch", "replace")  # the schema requires op here
+        check_ops(ops, doc, problems)
+        name = doc.data["metadata"]["name"]
+        patch = make_patch(
+            doc.label,
+            f"{doc.label} ({name})",
+            doc,
+            ops,
+            spec.get("merge"),
+            "/spec/merge" if "merge" in spec else None,
+        )
+        resources = tuple(
+            ResourceRef(r["kind"], r["name"], r.get("namespace"), r.get("apiVersion"))
+            for r in spec["resources"]
+        )
+        overrides.append(Override(doc, name, names, selector, resources, int(spec.get("priority", 0)), patch))
+    return tuple(overrides)

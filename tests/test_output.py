@@ -1,0 +1,197 @@
+"""The output folder: deterministic, incremental, and never touching what fanout did not write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Invoke, read_tree, write_tree
+
+from fanout.errors import FanoutError
+from fanout.output import MARKER, plan_changes
+
+
+def test_rendering_twice_is_byte_identical_and_writes_nothing(
+    source: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    first = invoke("render", str(source), "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0
+    second = invoke("render", str(source), "--out", str(tmp_path / "b"))
+    assert read_tree(tmp_path / "a") == read_tree(tmp_path / "b")
+    again = invoke("render", str(source), "--out", str(tmp_path / "a"))
+    assert "0 added, 0 changed, 0 removed, 6 unchanged" in again.stdout
+    assert second.exit_code == again.exit_code == 0
+
+
+def test_layout_and_marker(source: Path, invoke: Invoke) -> None:
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    files = sorted(read_tree(out))
+    assert files == [
+        MARKER,
+        "aws-east/kustomization.yaml",
+        "aws-east/shop/deployment.apps_web.yaml",
+        "azure-west/kustomization.yaml",
+        "azure-west/shop/deployment.apps_web.yaml",
+        "gcp-dev/kustomization.yaml",
+        "gcp-dev/shop/deployment.apps_web.yaml",
+    ]
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["files"] == files[1:]
+    first_line = (out / "aws-east/shop/deployment.apps_web.yaml").read_text().splitlines()[0]
+    assert first_line.startswith("# Rendered by fanout from templates/web.yaml.")
+
+
+def test_files_of_removed_templates_and_clusters_are_removed(source: Path, invoke: Invoke) -> None:
+    write_tree(
+        source,
+        {"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: other}\n"},
+    )
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    assert (out / "gcp-dev/other/configmap_x.yaml").is_file()
+
+    (source / "templates/cm.yaml").unlink()
+    result = invoke("render", str(source))
+    assert result.exit_code == 0
+    assert "3 removed" in result.stdout
+    assert not (out / "gcp-dev/other").exists()  # emptied folders go too
+
+    text = (source / "clusters/all.yaml").read_text()
+    (source / "clusters/all.yaml").write_text(text.split("---")[0])  # keep only aws-east
+    assert invoke("render", str(source)).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "aws-east"]
+
+
+def test_files_fanout_did_not_write_are_kept(source: Path, invoke: Invoke) -> None:
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    notes = out / "aws-east" / "shop" / "NOTES.md"
+    notes.write_text("hand-written")
+    write_tree(
+        source,
+        {"templates/web.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shop}\n"},
+    )
+    assert invoke("render", str(source)).exit_code == 0
+    assert notes.read_text() == "hand-written"
+    assert not (out / "aws-east/shop/deployment.apps_web.yaml").exists()
+
+
+def test_refuses_a_non_empty_folder_it_did_not_create(source: Path, invoke: Invoke, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    write_tree(foreign, {"important.txt": "keep me"})
+    result = invoke("render", str(source), "--out", str(foreign))
+    assert result.exit_code == 1
+    assert "it is not empty and fanout did not create it" in result.stderr
+    assert read_tree(foreign) == {"important.txt": b"keep me"}
+
+
+def test_an_empty_existing_folder_is_fine(source: Path, invoke: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert invoke("render", str(source), "--out", str(tmp_path / "empty")).exit_code == 0
+
+
+def test_refuses_to_overwrite_a_file_it_did_not_write(source: Path, invoke: Invoke) -> None:
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    write_tree(
+        source,
+        {"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shop}\n"},
+    )
+    (out / "aws-east/shop/configmap_x.yaml").write_text("mine")
+    before = read_tree(out)
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert "configmap_x.yaml: fanout did not write it" in result.stderr
+    assert read_tree(out) == before
+
+
+def test_output_that_is_a_file(source: Path, invoke: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    result = invoke("render", str(source), "--out", str(tmp_path / "file"))
+    assert result.exit_code == 1
+    assert "exists and is not a folder" in result.stderr
+
+
+def test_a_broken_marker_is_reported(source: Path, invoke: Invoke) -> None:
+    assert invoke("render", str(source)).exit_code == 0
+    (source / "rendered" / MARKER).write_text("{not json")
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert "not a fanout marker file" in result.stderr
+
+
+def test_paths_outside_the_output_folder_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(FanoutError, match="refusing to write outside the output folder"):
+        plan_changes(tmp_path / "out", {"../escape.yaml": b"x"})
+    assert not (tmp_path / "escape.yaml").exists()
+
+
+def test_cluster_and_selector_replace_only_those_folders(source: Path, invoke: Invoke) -> None:
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    before = read_tree(out)
+    web = source / "templates/web.yaml"
+    web.write_text(web.read_text().replace("web:1", "web:2"))
+
+    result = invoke("render", str(source), "--cluster", "gcp-dev")
+    assert result.exit_code == 0
+    after = read_tree(out)
+    assert b"web:2" in after["gcp-dev/shop/deployment.apps_web.yaml"]
+    assert after["aws-east/shop/deployment.apps_web.yaml"] == before["aws-east/shop/deployment.apps_web.yaml"]
+    assert after[MARKER] == before[MARKER]  # the other clusters' files are still fanout's
+
+    assert invoke("render", str(source), "--selector", "env=prod").exit_code == 0
+    assert b"web:2" in read_tree(out)["aws-east/shop/deployment.apps_web.yaml"]
+
+
+def test_unknown_cluster_and_bad_selector_on_the_command_line(source: Path, invoke: Invoke) -> None:
+    result = invoke("render", str(source), "--cluster", "aws-eats", "--selector", "env in (")
+    assert result.exit_code == 1
+    assert "--cluster: unknown cluster 'aws-eats' (did you mean 'aws-east'?)" in result.stderr
+    assert "--selector: cannot parse 'env in ('" in result.stderr
+    nothing = invoke("render", str(source), "--selector", "env=qa")
+    assert nothing.exit_code == 1
+    assert "--selector 'env=qa' matches no cluster" in nothing.stderr
+
+
+def test_check_reports_stale_output_and_writes_nothing(source: Path, invoke: Invoke) -> None:
+    missing = invoke("render", str(source), "--check")
+    assert missing.exit_code == 1
+    assert not (source / "rendered").exists()
+
+    assert invoke("render", str(source)).exit_code == 0
+    current = invoke("render", str(source), "--check")
+    assert current.exit_code == 0
+    assert "is up to date" in current.stdout
+
+    out = source / "rendered"
+    before = read_tree(out)
+    write_tree(
+        source,
+        {"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: shop}\n"},
+    )
+    web = source / "templates/web.yaml"
+    web.write_text(web.read_text().replace("replicas: 1", "replicas: 2"))
+    stale = invoke("render", str(source), "--check")
+    assert stale.exit_code == 1
+    assert "  + aws-east/shop/configmap_x.yaml" in stale.stdout
+    assert "  ~ gcp-dev/shop/deployment.apps_web.yaml" in stale.stdout
+    assert read_tree(out) == before
+
+
+def test_check_notices_a_hand_edited_and_a_deleted_file(source: Path, invoke: Invoke) -> None:
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    (out / "aws-east/shop/deployment.apps_web.yaml").write_text("edited")
+    (out / "gcp-dev/kustomization.yaml").unlink()
+    stale = invoke("render", str(source), "--check")
+    assert stale.exit_code == 1
+    assert "  ~ aws-east/shop/deployment.apps_web.yaml" in stale.stdout
+    assert "  + gcp-dev/kustomization.yaml" in stale.stdout
+
+
+def test_fail_on_change_for_pre_commit(source: Path, invoke: Invoke) -> None:
+    assert invoke("render", str(source), "--fail-on-change").exit_code == 1
+    assert invoke("render", str(source), "--fail-on-change").exit_code == 0

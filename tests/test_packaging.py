@@ -1,0 +1,53 @@
+"""The built wheel carries the JSON Schemas, so an installed fanout works from any folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from conftest import ROOT
+
+
+def test_wheel_contains_the_schemas_and_works_when_installed_elsewhere(tmp_path: Path, source: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("fanout-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(n for n in names if n.startswith("fanout/schemas/"))
+    expected = sorted(f"fanout/schemas/{p.name}" for p in (ROOT / "schemas").glob("*.json"))
+    assert shipped == expected
+
+    # Unpacked alone (no source checkout beside it), the package still finds its schemas.
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv.pop(1)); import fanout; assert fanout.__file__.startswith(sys.path[0]); from fanout.cli import main; main()",
+            str(site),
+            "validate",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "is valid" in done.stdout
