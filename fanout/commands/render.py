@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fanout.commands.common import choose_clusters, open_source
+from fanout.errors import FanoutError
 from fanout.output import Changes, apply_changes, plan_changes
 from fanout.pipeline import render
 
@@ -38,21 +39,28 @@ def describe(changes: Changes) -> list[str]:
 
 
 def run(
-    source: Path,
+    source: Path | str,
     out: Path | None,
     clusters: Sequence[str],
     selector: str | None,
     check: bool,
     fail_on_change: bool,
     echo: Callable[[str], None],
+    ref: str | None = None,
+    cache_dir: Path | None = None,
 ) -> int:
-    opened = open_source(source)
+    opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
+    if out is not None:
+        target = out
+    elif opened.root is not None:
+        target = opened.root / inputs.config.output
+    else:
+        raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --out DIR")
     only = choose_clusters(inputs, clusters, selector)
     total = len(only) if only is not None else len(inputs.clusters)
     with _progress(total) as on_cluster:
         rendering = render(inputs, only, on_cluster)
-    target = out if out is not None else opened.root / inputs.config.output
     files = rendering.files()
     changes = plan_changes(target, files, only)
     summary = f"{len(rendering.clusters)} clusters, {rendering.object_count} objects"

@@ -10,14 +10,18 @@ from fanout.pipeline import render
 from fanout.place import warnings
 
 
-def run(source: Path, echo: Callable[[str], None]) -> int:
-    opened = open_source(source)
+def run(
+    source: Path | str, echo: Callable[[str], None], ref: str | None = None, cache_dir: Path | None = None
+) -> int:
+    opened = open_source(source, ref, cache_dir)
     rendering = render(opened.inputs)
     for warning in (*rendering.warnings, *warnings(opened.inputs)):
         echo(f"warning: {warning}")
     inputs = opened.inputs
+    # At a commit, say which one was valid.
+    name = opened.tree.description if opened.resolved.commit else source
     echo(
-        f"fanout: {source} is valid: {len(inputs.clusters)} clusters, {len(inputs.templates)} templates, "
+        f"fanout: {name} is valid: {len(inputs.clusters)} clusters, {len(inputs.templates)} templates, "
         f"{len(inputs.overrides)} overrides, {rendering.object_count} objects rendered"
     )
     return 0
