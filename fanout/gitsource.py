@@ -256,9 +256,13 @@ def _find_repo(path: Path) -> git.Repo | None:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     try:
-        return git.Repo(probe, search_parent_directories=True)
+        repo = git.Repo(probe, search_parent_directories=True)
     except (InvalidGitRepositoryError, NoSuchPathError):
         return None
+    if repo.working_tree_dir is not None and "GIT_WORK_TREE" in os.environ:
+        # Git exports GIT_WORK_TREE to hooks; it must not pair another working tree with this repository.
+        repo.git.update_environment(GIT_WORK_TREE=os.fspath(repo.working_tree_dir))
+    return repo
 
 
 def _is_dirty(repo: git.Repo, subdir: str) -> bool:
@@ -300,6 +304,10 @@ def _resolve_local(source: str, ref: str | None, check_dirty: bool) -> ResolvedS
     try:
         subdir = absolute.relative_to(repo_root).as_posix()
     except ValueError:
+        # Only when GIT_DIR / GIT_WORK_TREE point elsewhere (as inside a git hook). The folder itself can
+        # still be read from disk; a commit of it cannot be found.
+        if ref is None and not check_dirty and absolute.is_dir():
+            return ResolvedSource(DirectorySource(path), None, "", None, None)
         raise FanoutError.at(f"{source}: not inside the working tree of {repo_root}") from None
     subdir = "" if subdir == "." else subdir
     if subdir == ".git" or subdir.startswith(".git/"):

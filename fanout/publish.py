@@ -460,6 +460,12 @@ def _commit_target(
     repo: git.Repo, writer: _ObjectWriter, target: _Target, plan: _Plan, base: str | None, local: str | None
 ) -> _Outcome:
     """Commit TARGET on BASE unless that changes nothing; move the local branch (at LOCAL) to the result."""
+    if base is not None and _is_ancestor(repo, plan.source_commit, base):
+        # An output branch never contains source commits; replacing this one's tree would wipe the source.
+        raise FanoutError.at(
+            f"branch {target.branch} contains the source commit {plan.source_commit[:12]}: it holds the "
+            "source, not rendered output; publish to another branch"
+        )
     base_tree = bytes(repo.commit(base).tree.binsha) if base else None
     tree = _build(repo, writer, target, plan, base_tree)
     if base is not None and tree == base_tree:

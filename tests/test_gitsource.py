@@ -376,3 +376,22 @@ def test_the_default_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "fanout"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "fanout"
+
+
+def test_git_variables_of_another_repository_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo: Path
+) -> None:
+    # Git exports GIT_DIR and GIT_WORK_TREE to hooks; fanout may run in one on another repository's source.
+    other = init_repo(tmp_path / "other", {"src/fanout.yaml": "output: other\n"})
+    other_head = head(other)
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo))
+
+    at_head = resolve_source(str(other / "src"), ref="HEAD", check_dirty=True)
+    assert at_head.tree.read("fanout.yaml") == b"output: other\n"
+    assert at_head.commit == other_head
+    assert at_head.dirty is False  # other's clean working tree, not repo's files against other's index
+    resolved = resolve_source(str(other / "src"), check_dirty=True)
+    assert isinstance(resolved.tree, DirectorySource) and resolved.dirty is False
+    write_files(other, {"src/new.yaml": "x: 1\n"})
+    assert resolve_source(str(other / "src"), check_dirty=True).dirty is True

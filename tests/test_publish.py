@@ -290,6 +290,14 @@ def test_mistakes_are_one_line_errors(tmp_path: Path, repo: Path) -> None:
     assert "not inside a git repository" in str(err.value)
 
 
+def test_a_source_branch_is_never_overwritten(repo: Path) -> None:
+    git(repo, "branch", "source-copy")  # not checked out, but it holds the source commit
+    with pytest.raises(FanoutError) as err:
+        run(repo, BASE, branch="source-copy")
+    assert "contains the source commit" in str(err.value)
+    assert head(repo, "source-copy") == head(repo)
+
+
 def test_a_branch_checked_out_in_another_worktree_is_refused(tmp_path: Path, repo: Path) -> None:
     run(repo, BASE)
     git(repo, "worktree", "add", "--quiet", str(tmp_path / "wt"), "rendered")
