@@ -6,13 +6,17 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, ParamSpec
+from typing import TYPE_CHECKING, Annotated, ParamSpec
 
 import typer
 
 from fanout import __version__
 from fanout.errors import FanoutError
+
+if TYPE_CHECKING:
+    from fanout.kubecheck import KubeOptions
 
 app = typer.Typer(
     name="fanout",
@@ -45,6 +49,11 @@ def reporting(command: Callable[P, int]) -> Callable[P, None]:
                 _errors(str(problem))
             _errors(f"fanout: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found")
             raise typer.Exit(1) from None
+        except BrokenPipeError:
+            # The reader went away (`fanout diff | head`): stop quietly, as git does. Point stdout
+            # at /dev/null so that flushing it at exit does not fail a second time.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as exc:
             _errors(f"fanout: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
             raise typer.Exit(1) from None
@@ -91,6 +100,64 @@ SelectorOpt = Annotated[
 ]
 
 
+# Kubernetes schema validation options, shared by `validate --kubernetes` and `render --validate-kubernetes`.
+KubeVersionOpt = Annotated[
+    str | None,
+    typer.Option("--kubernetes-version", help="Kubernetes minor version to validate against (default 1.31)."),
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Reject fields the Kubernetes schema does not know (recommended).")
+]
+SkipOpt = Annotated[
+    list[str], typer.Option("--skip", help="Do not validate these kinds: KIND[,KIND...] (repeatable).")
+]
+IgnoreMissingOpt = Annotated[
+    bool,
+    typer.Option("--ignore-missing-schemas", help="Skip (and list) objects whose kind has no schema."),
+]
+SchemaDirOpt = Annotated[
+    list[Path],
+    typer.Option("--schema-dir", help="Folder of extra JSON Schemas, kubeconform naming (repeatable)."),
+]
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+def _kube_options(
+    enabled: bool,
+    flag: str,
+    version: str | None,
+    strict: bool,
+    skip: list[str],
+    ignore_missing_schemas: bool,
+    schema_dirs: list[Path],
+    extra: tuple[tuple[str, bool], ...] = (),
+) -> KubeOptions | None:
+    """The Kubernetes validation options, or None when ``flag`` is off (then none may be given)."""
+    if not enabled:
+        given = (
+            ("--kubernetes-version", version is not None),
+            ("--strict", strict),
+            ("--skip", bool(skip)),
+            ("--ignore-missing-schemas", ignore_missing_schemas),
+            ("--schema-dir", bool(schema_dirs)),
+            *extra,
+        )
+        used = [name for name, present in given if present]
+        if used:
+            raise typer.BadParameter(f"only works with {flag}", param_hint=" / ".join(used))
+        return None
+    from fanout.kubecheck import KubeOptions
+
+    return KubeOptions(
+        version, strict, KubeOptions.parse_skip(skip), ignore_missing_schemas, tuple(schema_dirs)
+    )
+
+
 @app.command()
 @reporting
 def render(
@@ -106,22 +173,73 @@ def render(
     fail_on_change: Annotated[
         bool, typer.Option("--fail-on-change", help="Exit 1 when files changed (for pre-commit).")
     ] = False,
+    validate_kubernetes: Annotated[
+        bool,
+        typer.Option(
+            "--validate-kubernetes",
+            help="Check objects against Kubernetes schemas first; write nothing if bad.",
+        ),
+    ] = False,
+    kubernetes_version: KubeVersionOpt = None,
+    strict: StrictOpt = False,
+    skip: SkipOpt = [],  # noqa: B006
+    ignore_missing_schemas: IgnoreMissingOpt = False,
+    schema_dir: SchemaDirOpt = [],  # noqa: B006
     ref: RefOpt = None,
     cache_dir: CacheDirOpt = None,
 ) -> int:
     """Render every cluster into OUT/<cluster>/."""
     from fanout.commands import render as command
 
-    return command.run(source, out, cluster, selector, check, fail_on_change, echo, ref, cache_dir)
+    kube = _kube_options(
+        validate_kubernetes,
+        "--validate-kubernetes",
+        kubernetes_version,
+        strict,
+        skip,
+        ignore_missing_schemas,
+        schema_dir,
+    )
+    return command.run(source, out, cluster, selector, check, fail_on_change, echo, kube, ref, cache_dir)
 
 
 @app.command()
 @reporting
-def validate(source: SourceArg = ".", ref: RefOpt = None, cache_dir: CacheDirOpt = None) -> int:
+def validate(
+    source: SourceArg = ".",
+    kubernetes: Annotated[
+        bool,
+        typer.Option(
+            "--kubernetes",
+            help="Also check every rendered object against its Kubernetes JSON Schema (offline; "
+            "needs the 'kubernetes' extra).",
+        ),
+    ] = False,
+    kubernetes_version: KubeVersionOpt = None,
+    strict: StrictOpt = False,
+    skip: SkipOpt = [],  # noqa: B006
+    ignore_missing_schemas: IgnoreMissingOpt = False,
+    schema_dir: SchemaDirOpt = [],  # noqa: B006
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", help="Report format of --kubernetes.")
+    ] = ReportFormat.text,
+    ref: RefOpt = None,
+    cache_dir: CacheDirOpt = None,
+) -> int:
     """Check every input against its schema and render in memory, writing nothing."""
     from fanout.commands import validate as command
 
-    return command.run(source, echo, ref, cache_dir)
+    kube = _kube_options(
+        kubernetes,
+        "--kubernetes",
+        kubernetes_version,
+        strict,
+        skip,
+        ignore_missing_schemas,
+        schema_dir,
+        (("--format", report_format is not ReportFormat.text),),
+    )
+    return command.run(source, echo, kube, report_format.value, _errors, ref, cache_dir)
 
 
 @app.command()
@@ -183,6 +301,94 @@ def publish(
         branch, per_cluster_prefix, ref, cache_dir, into, keep, push, remote, force, from_dir
     )
     return command.run(source, options, echo)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+# A string, not a Path: SOURCE may also be a git URL.
+GitSourceArg = Annotated[
+    str, typer.Argument(help="The source root: a folder (inside a git repository for refs) or a git URL.")
+]
+
+
+@app.command()
+@reporting
+def diff(
+    source: GitSourceArg = ".",
+    clusters_pair: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--clusters", metavar="A B", help="Compare cluster B's objects with cluster A's."),
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option("--base", metavar="REF", help="Compare every cluster at REF with --head.")
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", metavar="REF", help="The newer side (default: the working tree)."),
+    ] = None,
+    cluster: ClusterOpt = [],  # noqa: B006 - Typer reads the default, never mutates it
+    selector: SelectorOpt = None,
+    stat: Annotated[bool, typer.Option("--stat", help="Print the summary table only.")] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, json (stable shape) or markdown (for PRs).")
+    ] = OutputFormat.text,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when there is any difference.")
+    ] = False,
+) -> int:
+    """Show how two clusters differ, or what changes in every cluster between two revisions."""
+    if (clusters_pair is None) == (base is None):
+        raise typer.BadParameter("give either --clusters A B or --base REF")
+    if clusters_pair is not None and (cluster or selector is not None):
+        raise typer.BadParameter("--cluster and --selector narrow --base; --clusters names its two clusters")
+    from fanout.commands import diff as command
+
+    return command.run(
+        source, clusters_pair, base, head, cluster, selector, stat, output_format.value, exit_code, echo
+    )
+
+
+@app.command()
+@reporting
+def explain(
+    cluster: Annotated[str, typer.Argument(help="The cluster.")],
+    target: Annotated[str, typer.Argument(metavar="KIND/NAME", help="e.g. deployment/pacman.")],
+    source: GitSourceArg = ".",
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="The object's namespace.")
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option(
+            "--field", metavar="POINTER", help="Show this field's value after each step (JSON Pointer)."
+        ),
+    ] = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="Read the source at this git revision.")] = None,
+) -> int:
+    """Tell where one object of one cluster comes from, and why it is there, or not."""
+    from fanout.commands import explain as command
+
+    return command.run(source, cluster, target, namespace, field, ref, echo)
+
+
+@app.command()
+@reporting
+def federate(
+    files: Annotated[
+        list[Path], typer.Argument(help="Plain Kubernetes manifests (YAML, several documents each).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one file per input here (default: print them).")
+    ] = None,
+) -> int:
+    """Convert plain manifests into KubeFed Federated<Kind> objects placed on every cluster."""
+    from fanout.commands import federate as command
+
+    return command.run(files, out, echo)
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from fanout.errors import Location
+from fanout.errors import Location, Problem
 from fanout.load import Document
 from fanout.selectors import Selector
 
@@ -77,6 +77,12 @@ class Placement:
     names: tuple[str, ...] | None = None
     selector: Selector | None = None
     everywhere: bool = False
+    # Set when KubeFed's rules replaced the placement written in the template (replica scheduling, the
+    # namespace's FederatedNamespace, a Disabled type): the placement replaced, and why, so that
+    # ``fanout explain`` can tell the whole story rather than only the list of names it ended with.
+    replaced: Placement | None = None
+    because: str = ""
+    because_at: Location | None = None
 
     def selects(self, cluster: Cluster) -> bool:
         if self.everywhere:
@@ -108,6 +114,8 @@ class Template:
     inline: Mapping[str, Patch]  # cluster name -> its inline overrides
     refs: Mapping[str, str]  # ${cluster...} reference -> pointer (into obj) of first use
     escapes: bool
+    # cluster name -> a patch applied before the inline overrides (KubeFed's replica scheduling)
+    scheduled: Mapping[str, Patch] = field(default_factory=dict)
 
     def source_pointer(self, pointer: str) -> str:
         """Where in the template's document the value at ``pointer`` of the target object is written."""
@@ -167,3 +175,4 @@ class Inputs:
     clusters: tuple[Cluster, ...]
     templates: tuple[Template, ...]
     overrides: tuple[Override, ...]
+    warnings: tuple[Problem, ...] = ()  # not errors, but worth saying (``validate`` prints them)

@@ -62,13 +62,28 @@ def _read_marker(out: Path) -> list[str] | None:
     return files
 
 
-def _inside(out: Path, relative: str) -> Path:
-    """The absolute path of ``relative`` in ``out``; refuses anything that would leave the folder."""
-    target = (out / relative).resolve()
-    root = out.resolve()
-    if relative.startswith("/") or ".." in relative.split("/") or not target.is_relative_to(root):
-        raise FanoutError.at(f"refusing to write outside the output folder: {relative}")
-    return target
+class _Folder:
+    """The output folder, with a guard against any path that would leave it.
+
+    Resolving every file's path is slow with 100,000 files; resolving each parent folder once
+    still catches a symlinked folder that points elsewhere.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.root = out.resolve()
+        self._parents: dict[str, bool] = {}
+
+    def path(self, relative: str) -> Path:
+        parent, _, name = relative.rpartition("/")
+        if relative.startswith("/") or ".." in relative.split("/") or not name or not self._inside(parent):
+            raise FanoutError.at(f"refusing to write outside the output folder: {relative}")
+        return self.root / relative
+
+    def _inside(self, parent: str) -> bool:
+        known = self._parents.get(parent)
+        if known is None:
+            known = self._parents[parent] = (self.root / parent).resolve().is_relative_to(self.root)
+        return known
 
 
 def marker_content(files: Collection[str]) -> bytes:
@@ -95,10 +110,11 @@ def plan_changes(out: Path, files: Mapping[str, bytes], scope: Collection[str] |
     def in_scope(path: str) -> bool:
         return scope is None or path.split("/", 1)[0] in scope
 
+    folder = _Folder(out)
     added, changed, foreign = [], [], []
     unchanged = 0
     for path in sorted(files):
-        target = _inside(out, path)
+        target = folder.path(path)
         if not target.is_file():
             if target.exists():
                 foreign.append(Problem(f"refusing to replace {target}: it is not a file"))
@@ -134,11 +150,12 @@ def _write(target: Path, data: bytes) -> None:
 
 def apply_changes(out: Path, files: Mapping[str, bytes], changes: Changes) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    folder = _Folder(out)
     for path in (*changes.added, *changes.changed):
-        _write(_inside(out, path), files[path])
-    root = out.resolve()
+        _write(folder.path(path), files[path])
+    root = folder.root
     for path in changes.removed:
-        target = _inside(out, path)
+        target = folder.path(path)
         target.unlink()
         # Remove folders the removal emptied, up to (not including) the output folder.
         parent = target.parent

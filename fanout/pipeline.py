@@ -16,13 +16,14 @@ from typing import Any
 from fanout.emit import KUSTOMIZATION, header, kustomization, object_path, serialize
 from fanout.errors import Location, Problem, Problems
 from fanout.kinds import apply_order
+from fanout.kubefed.compat import build_kubefed_templates
+from fanout.kubefed.documents import expand_lists
 from fanout.load import RawSource, read_source
 from fanout.model import Cluster, Inputs, ObjectId, Patch, Template
 from fanout.patch import PatchFailure, render_object
 from fanout.place import ClusterPlan, Job, plan
 from fanout.source import SourceTree
 from fanout.substitute import Unresolved, resolve
-from fanout.templates import build_templates
 from fanout.validate import build_clusters, build_config, build_overrides
 
 
@@ -69,12 +70,12 @@ def validate_inputs(raw: RawSource) -> Inputs:
     problems = Problems()
     problems.extend(raw.problems)
     config = build_config(raw.config, problems)
-    clusters = build_clusters(raw.clusters, problems)
+    clusters = build_clusters(expand_lists(raw.clusters), problems)
     known = {c.name for c in clusters}
-    templates = build_templates(raw.templates, known, problems)
+    templates, warnings = build_kubefed_templates(raw.templates, config, clusters, problems)
     overrides = build_overrides(raw.overrides, known, problems)
     problems.raise_if_any()
-    return Inputs(config, clusters, templates, overrides)
+    return Inputs(config, clusters, templates, overrides, warnings)
 
 
 def load_inputs(tree: SourceTree) -> Inputs:
@@ -187,7 +188,7 @@ def render_plans(
     problems = Problems()
     problems.extend(renderer.problems())
     problems.raise_if_any()
-    return Rendering(inputs, tuple(outputs))
+    return Rendering(inputs, tuple(outputs), inputs.warnings)
 
 
 def _check_paths(objects: list[RenderedObject], cluster: Cluster, renderer: _Renderer) -> None:

@@ -81,8 +81,8 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
                 (o for o, clusters in overrides_of[index] if cluster.name in clusters),
                 key=lambda o: o.sort_key(cluster),
             )
-            inline = template.inline.get(cluster.name)
-            patches = ((inline,) if inline is not None else ()) + tuple(o.patch for o in applicable)
+            first_patches = (template.scheduled.get(cluster.name), template.inline.get(cluster.name))
+            patches = tuple(p for p in first_patches if p is not None) + tuple(o.patch for o in applicable)
             jobs.append(Job(template, patches))
         plans.append(ClusterPlan(cluster, tuple(jobs)))
     by_id = {id(t): t for t in inputs.templates}

@@ -74,6 +74,7 @@ def check(document: Document, schema: str) -> list[Problem]:
 
 FANOUT_API = "fanout.dev/v1alpha1"
 KUBEFED_TYPES_API = "types.kubefed.io/v1beta1"
+KUBEFED_CORE_API = "core.kubefed.io/v1beta1"
 ANNOTATION_PREFIX = "fanout.dev/"
 PLACEMENT_ANNOTATION = "fanout.dev/placement"
 CLUSTERS_ANNOTATION = "fanout.dev/clusters"
@@ -136,13 +137,15 @@ def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluste
         if not_a_mapping(doc, problems):
             continue
         api, kind = _kind_of(doc)
-        if (api, kind) != (FANOUT_API, "Cluster"):
+        # KubeFed's cluster registrations are accepted as they are: their name and labels are read.
+        kubefed = (api, kind) == (KUBEFED_CORE_API, "KubeFedCluster")
+        if (api, kind) != (FANOUT_API, "Cluster") and not kubefed:
             problems.add(
                 f"expected apiVersion {FANOUT_API}, kind Cluster here, found {api or '?'} {kind or '?'}",
                 doc.location(),
             )
             continue
-        found = check(doc, "cluster")
+        found = check(doc, "kubefedcluster" if kubefed else "cluster")
         if found:
             problems.extend(found)
             continue
@@ -156,7 +159,7 @@ def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluste
         clusters[name] = Cluster(
             name=name,
             labels=dict(doc.data["metadata"].get("labels") or {}),
-            values=dict((doc.data.get("spec") or {}).get("values") or {}),
+            values={} if kubefed else dict((doc.data.get("spec") or {}).get("values") or {}),
             doc=doc,
         )
     return tuple(sorted(clusters.values(), key=lambda c: c.name))

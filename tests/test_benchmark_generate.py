@@ -15,6 +15,8 @@ import jsonpatch
 import pytest
 import yaml
 
+from fanout.patch import merge_patch
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "generate.py"
 
@@ -104,19 +106,6 @@ def target_object(doc: Doc) -> Doc:
     metadata = {"name": doc["metadata"]["name"], "namespace": doc["metadata"]["namespace"]}
     metadata.update(template.pop("metadata", {}))
     return {"apiVersion": TARGET_API_VERSIONS[kind], "kind": kind, "metadata": metadata, **template}
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def resource_matches(ref: Doc, obj: Doc) -> bool:

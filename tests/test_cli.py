@@ -65,3 +65,29 @@ def test_clusters_table_and_matrix(source: Path) -> None:
         "Deployment.apps shop/web (templates/web.yaml)  x  x  x",
     ]
     assert "  1  aws-east" in matrix.stdout
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `fanout diff ... | head`: the reader goes away early; no "Broken pipe" message, no traceback.
+    # The diff is far larger than a pipe's buffer, so fanout is still writing when the pipe closes.
+    lines = "".join(f"    line {i} in ${{cluster.name}}\n" for i in range(20000))
+    (tmp_path / "clusters").mkdir()
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "clusters/c.yaml").write_text(
+        "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n---\n"
+        "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: b}\n"
+    )
+    (tmp_path / "templates/cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: x}\ndata:\n  text: |\n" + lines
+    )
+    fanout = subprocess.Popen(
+        [sys.executable, "-m", "fanout", "diff", "--clusters", "a", "b", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert fanout.stdout is not None and fanout.stderr is not None
+    fanout.stdout.readline()
+    fanout.stdout.close()
+    stderr = fanout.stderr.read().decode()
+    assert fanout.wait() == 0
+    assert stderr == ""

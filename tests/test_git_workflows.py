@@ -37,6 +37,13 @@ LOAD_BALANCERS = "sample-repo/overrides/cloud/load-balancers.yaml"
 AWS = ["aws-eu-west-1", "aws-us-east-1", "aws-us-west-2"]
 
 
+def sample_clusters() -> list[str]:
+    return sorted(p.name for p in (SAMPLE / "rendered").iterdir() if p.is_dir())
+
+
+N = len(sample_clusters())
+
+
 def sample_output() -> dict[str, bytes]:
     """The committed output of sample-repo (kept fresh by the core's tests), without fanout's marker."""
     return {k: v for k, v in read_tree(SAMPLE / "rendered").items() if k != MARKER}
@@ -86,12 +93,12 @@ def test_publish_creates_the_branch_and_touches_nothing(invoke: Invoke, platform
     assert tree_files(platform, "rendered") == sample_output()
     top = {p.split("/")[0] for p in tree_files(platform, "rendered")}
     assert top == {p.name for p in (SAMPLE / "rendered").iterdir() if p.is_dir()}
-    assert len(top) == 9
+    assert sorted(top) == sample_clusters()
     tip = head(platform, "rendered")
     assert (
         result.stdout.strip()
-        == f"fanout: rendered: committed {tip[:12]} (new branch), 9 clusters changed "
-        + ("(" + ", ".join(sorted(top)[:8]) + " and 1 more)")
+        == f"fanout: rendered: committed {tip[:12]} (new branch), {N} clusters changed "
+        + ("(" + ", ".join(sorted(top)[:8]) + f" and {N - 8} more)")
     )
     assert trailers(platform, "rendered") == {
         "Fanout-Source-Commit": head(platform),
@@ -168,7 +175,7 @@ def test_publish_options_through_the_cli(invoke: Invoke, platform: Path, tmp_pat
     )  # fmt: skip
 
     assert result.exit_code == 0, result.output
-    assert "(stale-cluster)" not in result.stdout and "10 clusters changed" in result.stdout
+    assert "(stale-cluster)" not in result.stdout and f"{N + 1} clusters changed" in result.stdout
     assert result.stdout.rstrip().endswith(", pushed to upstream")
     files = tree_files(bare, "deploy")
     assert files["README.md"] == b"the deploy branch\n"
@@ -179,7 +186,7 @@ def test_publish_options_through_the_cli(invoke: Invoke, platform: Path, tmp_pat
 
     per_cluster = invoke("publish", sample, "--per-cluster-prefix", "env/", "--push", "--remote", "upstream")
     assert per_cluster.exit_code == 0, per_cluster.output
-    assert len(per_cluster.stdout.splitlines()) == 9
+    assert len(per_cluster.stdout.splitlines()) == N
     assert tree_files(bare, "env/aws-us-east-1") == {
         k.removeprefix("aws-us-east-1/"): v
         for k, v in sample_output().items()
@@ -304,12 +311,12 @@ def test_validate_and_clusters_at_a_ref(invoke: Invoke, platform: Path) -> None:
     assert invoke("validate", str(platform / "sample-repo")).exit_code == 1
     valid = invoke("validate", str(platform / "sample-repo"), "--ref", "HEAD")
     assert valid.exit_code == 0, valid.output
-    assert f"sample-repo@{head(platform)[:12]} is valid: 10 clusters" in valid.stdout
+    assert f"sample-repo@{head(platform)[:12]} is valid: {N + 1} clusters" in valid.stdout
 
     old = invoke("clusters", str(platform / "sample-repo"), "--ref", first)
     now = invoke("clusters", str(platform / "sample-repo"), "--ref", "HEAD")
     assert old.exit_code == 0 and now.exit_code == 0
-    assert len(old.stdout.splitlines()) == 1 + 9 and len(now.stdout.splitlines()) == 1 + 10
+    assert len(old.stdout.splitlines()) == 1 + N and len(now.stdout.splitlines()) == 1 + N + 1
     assert "onprem-lab" not in old.stdout and "onprem-lab" in now.stdout
 
 
@@ -346,7 +353,7 @@ def test_url_sources_are_cloned_into_the_cache(invoke: Invoke, platform: Path, t
 
     listed = invoke("clusters", url, "--cache-dir", cache)
     assert listed.exit_code == 0, listed.output
-    assert len(listed.stdout.splitlines()) == 10
+    assert len(listed.stdout.splitlines()) == 1 + N
     out = tmp_path / "X"
     assert invoke("render", url, "--cache-dir", cache, "--out", str(out)).exit_code == 0
     assert read_tree(out) == read_tree(SAMPLE / "rendered")

@@ -195,3 +195,21 @@ def test_check_notices_a_hand_edited_and_a_deleted_file(source: Path, invoke: In
 def test_fail_on_change_for_pre_commit(source: Path, invoke: Invoke) -> None:
     assert invoke("render", str(source), "--fail-on-change").exit_code == 1
     assert invoke("render", str(source), "--fail-on-change").exit_code == 0
+
+
+def test_a_symlinked_folder_pointing_outside_is_refused(source: Path, invoke: Invoke, tmp_path: Path) -> None:
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shop = out / "aws-east" / "shop"
+    for child in shop.iterdir():
+        child.unlink()
+    shop.rmdir()
+    shop.symlink_to(elsewhere)
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert (
+        "refusing to write outside the output folder: aws-east/shop/deployment.apps_web.yaml" in result.stderr
+    )
+    assert list(elsewhere.iterdir()) == []

@@ -26,4 +26,4 @@ def test_rendering_twice_gives_identical_trees(invoke: Invoke, tmp_path: Path) -
 def test_sample_validates(invoke: Invoke) -> None:
     result = invoke("validate", str(SAMPLE))
     assert result.exit_code == 0, result.output
-    assert "9 clusters" in result.stdout
+    assert "10 clusters" in result.stdout

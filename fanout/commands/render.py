@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,7 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fanout.commands.common import choose_clusters, open_source
 from fanout.errors import FanoutError
 from fanout.output import Changes, apply_changes, plan_changes
-from fanout.pipeline import render
+from fanout.pipeline import Rendering, render
+
+if TYPE_CHECKING:
+    from fanout.kubecheck import KubeOptions
 
 # Below this many clusters a render is over before a bar would be worth drawing.
 PROGRESS_MIN_CLUSTERS = 20
@@ -38,6 +42,19 @@ def describe(changes: Changes) -> list[str]:
     return lines
 
 
+def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable[[str], None]) -> None:
+    """Raise (so nothing is written) when a rendered object fails its Kubernetes schema."""
+    from fanout.kubecheck import as_error, check_rendering
+    from fanout.kubereport import skipped_text, summary_text
+
+    report = check_rendering(rendering, kube)
+    for skip in report.sorted_skipped:
+        echo(skipped_text(skip, len(report.checked)))
+    if not report.valid:
+        raise as_error(report)
+    echo(f"fanout: Kubernetes schemas: {summary_text(report)}")
+
+
 def run(
     source: Path | str,
     out: Path | None,
@@ -46,6 +63,7 @@ def run(
     check: bool,
     fail_on_change: bool,
     echo: Callable[[str], None],
+    kube: KubeOptions | None = None,
     ref: str | None = None,
     cache_dir: Path | None = None,
 ) -> int:
@@ -61,6 +79,8 @@ def run(
     total = len(only) if only is not None else len(inputs.clusters)
     with _progress(total) as on_cluster:
         rendering = render(inputs, only, on_cluster)
+    if kube is not None:
+        _validate_kubernetes(rendering, kube, echo)
     files = rendering.files()
     changes = plan_changes(target, files, only)
     summary = f"{len(rendering.clusters)} clusters, {rendering.object_count} objects"

@@ -4,19 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fanout.commands.common import open_source
 from fanout.pipeline import render
 from fanout.place import warnings
 
+if TYPE_CHECKING:
+    from fanout.kubecheck import KubeOptions
+
 
 def run(
-    source: Path | str, echo: Callable[[str], None], ref: str | None = None, cache_dir: Path | None = None
+    source: Path | str,
+    echo: Callable[[str], None],
+    kube: KubeOptions | None = None,
+    report_format: str = "text",
+    warn: Callable[[str], None] | None = None,
+    ref: str | None = None,
+    cache_dir: Path | None = None,
 ) -> int:
     opened = open_source(source, ref, cache_dir)
     rendering = render(opened.inputs)
+    # JSON and JUnit reports own stdout, so warnings go to stderr then.
+    notify = warn if warn is not None and report_format != "text" else echo
     for warning in (*rendering.warnings, *warnings(opened.inputs)):
-        echo(f"warning: {warning}")
+        notify(f"warning: {warning}")
+    if kube is not None:
+        # Imported here: only this option needs the schema machinery.
+        from fanout.kubecheck import check_rendering
+        from fanout.kubereport import FORMATTERS
+
+        report = check_rendering(rendering, kube)
+        echo(FORMATTERS[report_format](report).rstrip("\n"))
+        if report_format != "text" or not report.valid:
+            return 0 if report.valid else 1
     inputs = opened.inputs
     # At a commit, say which one was valid.
     name = opened.tree.description if opened.resolved.commit else source

@@ -1,0 +1,135 @@
+"""Check a rendering against Kubernetes schemas: each distinct object once, each problem at its source line.
+
+``check_rendering`` is what ``validate --kubernetes`` and ``render --validate-kubernetes`` call. Objects
+that come out the same in several clusters are validated once (first by identity, since the renderer
+shares them, then by content); each violation is then reported for every cluster that has the object, at
+the template or override line that last wrote the offending field (see ``fanout.provenance``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fanout.errors import FanoutError, Problem
+from fanout.kubereport import (
+    ClusterFinding,
+    ObjectRef,
+    Report,
+    finding_text,
+    group_findings,
+    group_skipped,
+)
+from fanout.kubeschema import KubernetesSchemas, MissingSchema, Violation
+from fanout.pipeline import RenderedObject, Rendering
+from fanout.provenance import last_writer
+
+
+@dataclass(frozen=True)
+class KubeOptions:
+    """The command-line options of Kubernetes schema validation."""
+
+    version: str | None = None
+    strict: bool = False
+    skip: tuple[str, ...] = ()  # kinds (``Widget``) or apiVersion/kind (``example.com/v1/Widget``)
+    ignore_missing_schemas: bool = False
+    schema_dirs: tuple[Path, ...] = ()
+
+    @staticmethod
+    def parse_skip(values: Iterable[str]) -> tuple[str, ...]:
+        """``--skip A,B --skip C`` -> ("A", "B", "C")."""
+        return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+    def skips(self, ref: ObjectRef) -> bool:
+        for entry in self.skip:
+            api_version, _, kind = entry.rpartition("/")
+            if kind.lower() == ref.kind.lower() and api_version in ("", ref.api_version):
+                return True
+        return False
+
+
+def _missing_message(exc: MissingSchema) -> str:
+    return (
+        f"{exc}: add its CustomResourceDefinition to the templates or a schema to a --schema-dir, "
+        f"or pass --skip {exc.kind} or --ignore-missing-schemas"
+    )
+
+
+def _crds(rendering: Rendering) -> list[RenderedObject]:
+    seen: dict[int, RenderedObject] = {}
+    for output in rendering.clusters:
+        for rendered in output.objects:
+            if rendered.obj.get("kind") == "CustomResourceDefinition":
+                seen.setdefault(id(rendered), rendered)
+    return list(seen.values())
+
+
+def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: bool = True) -> Report:
+    """Validate every rendered object of every cluster; ``deduplicate=False`` is for benchmarks only."""
+    schemas = KubernetesSchemas(
+        options.version,
+        strict=options.strict,
+        schema_dirs=options.schema_dirs,
+        crds=[r.obj for r in _crds(rendering)],
+    )
+    by_identity: dict[int, list[Violation] | MissingSchema] = {}
+    by_content: dict[str, list[Violation] | MissingSchema] = {}
+
+    def outcome(rendered: RenderedObject) -> list[Violation] | MissingSchema:
+        if not deduplicate:
+            return _validate(schemas, rendered)
+        if id(rendered) not in by_identity:
+            key = json.dumps(rendered.obj, sort_keys=True, separators=(",", ":"), default=str)
+            if key not in by_content:
+                by_content[key] = _validate(schemas, rendered)
+            by_identity[id(rendered)] = by_content[key]
+        return by_identity[id(rendered)]
+
+    findings: list[ClusterFinding] = []
+    skipped: list[tuple[str, ObjectRef, str]] = []
+    checked: dict[str, list[ObjectRef]] = {}
+    validated = 0
+    for output in rendering.clusters:
+        cluster = output.cluster.name
+        refs = checked.setdefault(cluster, [])
+        for rendered in output.objects:
+            ref = ObjectRef.of(rendered.obj)
+            refs.append(ref)
+            if options.skips(ref):
+                skipped.append((cluster, ref, f"kind {ref.kind} skipped by --skip"))
+                continue
+            validated += not deduplicate
+            result = outcome(rendered)
+            if isinstance(result, MissingSchema):
+                if options.ignore_missing_schemas:
+                    skipped.append((cluster, ref, f"{result} (--ignore-missing-schemas)"))
+                else:
+                    where = rendered.template.doc.location()
+                    findings.append(ClusterFinding(cluster, ref, "", _missing_message(result), where))
+                continue
+            for violation in result:
+                where = last_writer(rendered.template, rendered.patches, rendered.obj, violation.pointer)
+                findings.append(ClusterFinding(cluster, ref, violation.pointer, violation.message, where))
+    return Report(
+        kubernetes_version=schemas.version,
+        strict=schemas.strict,
+        checked=checked,
+        findings=group_findings(findings),
+        skipped=group_skipped(skipped),
+        distinct_objects=len(by_content) if deduplicate else validated,
+    )
+
+
+def _validate(schemas: KubernetesSchemas, rendered: RenderedObject) -> list[Violation] | MissingSchema:
+    try:
+        return schemas.validate(rendered.obj)
+    except MissingSchema as exc:
+        return exc
+
+
+def as_error(report: Report) -> FanoutError:
+    """The report's findings as a FanoutError, printed like the text format (for ``render``)."""
+    total = len(report.checked)
+    return FanoutError(Problem(finding_text(f, total), f.location) for f in report.sorted_findings)

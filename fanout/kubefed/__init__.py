@@ -1,0 +1,1 @@
+"""KubeFed compatibility: replica scheduling, ``federate`` and (later) KubeFed-specific render rules."""

@@ -1,0 +1,76 @@
+"""Which source line wrote a field of a rendered object: the last patch that wrote it, else the template.
+
+The renderer applies, in order, the template (after substitution) and then each patch: first its merge
+patch, then its JSON Patch ops. Walking those steps backwards, the first one whose written value covers
+the field is the one that produced it; its position comes from the positions recorded when the YAML was
+loaded. A field deeper than anything written in the source (say inside a ``${cluster.values.x}`` that
+became a whole mapping) resolves to the nearest written ancestor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fanout.errors import Location
+from fanout.load import escape, split_pointer
+from fanout.model import Patch, PatchOp, Template
+
+
+def _join(tokens: Sequence[str]) -> str:
+    return "".join("/" + escape(t) for t in tokens)
+
+
+def _array_length(obj: Any, tokens: Sequence[str]) -> int | None:
+    current = obj
+    for token in tokens:
+        if isinstance(current, dict) and token in current:
+            current = current[token]
+        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
+            current = current[int(token)]
+        else:
+            return None
+    return len(current) if isinstance(current, list) else None
+
+
+def _op_writes(op: PatchOp, field: Sequence[str], obj: Any) -> Sequence[str] | None:
+    """The part of ``field`` below the value ``op`` wrote, when it wrote ``field`` or an ancestor of it."""
+    if op.op not in ("add", "replace", "move", "copy"):
+        return None
+    target = split_pointer(op.path)
+    if len(target) > len(field):
+        return None
+    if target and target[-1] == "-" and op.op == "add":
+        # "append" wrote what is now the last element, unless later steps appended more: a best guess.
+        length = _array_length(obj, target[:-1])
+        target = [*target[:-1], str(length - 1 if length else 0)]
+    if list(field[: len(target)]) != target:
+        return None
+    return field[len(target) :]
+
+
+def _merge_writes(merge: Any, field: Sequence[str]) -> bool:
+    """Whether an RFC 7386 merge patch wrote ``field`` (or replaced an ancestor of it wholesale)."""
+    current = merge
+    for token in field:
+        if not isinstance(current, dict):
+            return True  # a non-mapping value replaces the whole subtree below it
+        if token not in current:
+            return False
+        current = current[token]
+    return current is not None
+
+
+def last_writer(template: Template, patches: Sequence[Patch], obj: Any, pointer: str) -> Location:
+    """Where the value at ``pointer`` in the rendered ``obj`` was written in the source."""
+    field = split_pointer(pointer)
+    for patch in reversed(patches):
+        for op in reversed(patch.ops):
+            rest = _op_writes(op, field, obj)
+            if rest is not None:
+                if op.op in ("move", "copy"):
+                    return patch.doc.location(op.pointer)
+                return patch.doc.location(f"{op.pointer}/value{_join(rest)}")
+        if patch.merge is not None and patch.merge_pointer is not None and _merge_writes(patch.merge, field):
+            return patch.doc.location(patch.merge_pointer + pointer)
+    return template.location_of(pointer)
