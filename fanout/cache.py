@@ -208,17 +208,22 @@ class State:
 EMPTY = State({}, 0)
 
 
-def cache_dir() -> Path:
-    explicit = os.environ.get("FANOUT_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fanout"
+def cache_dir(explicit: Path | None = None) -> Path:
+    """``--cache-dir``, else ``$FANOUT_CACHE_DIR``, else fanout's cache folder (beside the git clones)."""
+    if explicit is not None:
+        return explicit
+    variable = os.environ.get("FANOUT_CACHE_DIR")
+    if variable:
+        return Path(variable)
+    from fanout.gitsource import default_cache_dir
+
+    return default_cache_dir()
 
 
 def state_path(out: Path, folder: Path | None = None) -> Path:
+    """The state file of output folder ``out``, in ``cache_dir(folder)/render/``."""
     key = hashlib.sha256(str(out.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return (folder if folder is not None else cache_dir()) / "render" / f"{key}.state"
+    return cache_dir(folder) / "render" / f"{key}.state"
 
 
 def load_state(out: Path, code: bytes, folder: Path | None = None) -> State:

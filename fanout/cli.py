@@ -77,7 +77,26 @@ def _main(
     """fanout: one set of manifests, many clusters' worth of GitOps output."""
 
 
-SourceArg = Annotated[Path, typer.Argument(help="The source root (a folder with fanout.yaml).")]
+# A string, not a Path: SOURCE may be a git URL, which Path would mangle ("https://" -> "https:/").
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="The source root: a folder with fanout.yaml, or a git URL (add #sub/folder if needed)."
+    ),
+]
+RefOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ref", help="Read the source from this commit (branch, tag, SHA, HEAD~2...), not the working tree."
+    ),
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Where URL sources are cloned and render keeps its cache (default: $XDG_CACHE_HOME/fanout).",
+    ),
+]
 ClusterOpt = Annotated[list[str], typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
 SelectorOpt = Annotated[
     str | None, typer.Option("--selector", "-l", help="Only clusters matching this label selector.")
@@ -145,7 +164,7 @@ def _kube_options(
 @app.command()
 @reporting
 def render(
-    source: SourceArg = Path("."),
+    source: SourceArg = ".",
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder (default: from fanout.yaml).")
     ] = None,
@@ -169,6 +188,8 @@ def render(
     skip: SkipOpt = [],  # noqa: B006
     ignore_missing_schemas: IgnoreMissingOpt = False,
     schema_dir: SchemaDirOpt = [],  # noqa: B006
+    ref: RefOpt = None,
+    cache_dir: CacheDirOpt = None,
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Render with this many processes (default: every core)."),
@@ -204,14 +225,26 @@ def render(
     except FanoutError as exc:
         raise typer.BadParameter(exc.problems[0].message, param_hint="--shard") from None
     return command.run(
-        source, out, cluster, selector, check, fail_on_change, echo, kube, jobs, chosen, not no_cache
+        source,
+        out,
+        cluster,
+        selector,
+        check,
+        fail_on_change,
+        echo,
+        kube,
+        ref,
+        cache_dir,
+        jobs,
+        chosen,
+        not no_cache,
     )
 
 
 @app.command()
 @reporting
 def validate(
-    source: SourceArg = Path("."),
+    source: SourceArg = ".",
     kubernetes: Annotated[
         bool,
         typer.Option(
@@ -228,6 +261,8 @@ def validate(
     report_format: Annotated[
         ReportFormat, typer.Option("--format", help="Report format of --kubernetes.")
     ] = ReportFormat.text,
+    ref: RefOpt = None,
+    cache_dir: CacheDirOpt = None,
 ) -> int:
     """Check every input against its schema and render in memory, writing nothing."""
     from fanout.commands import validate as command
@@ -242,21 +277,68 @@ def validate(
         schema_dir,
         (("--format", report_format is not ReportFormat.text),),
     )
-    return command.run(source, echo, kube, report_format.value, _errors)
+    return command.run(source, echo, kube, report_format.value, _errors, ref, cache_dir)
 
 
 @app.command()
 @reporting
 def clusters(
-    source: SourceArg = Path("."),
+    source: SourceArg = ".",
     matrix: Annotated[
         bool, typer.Option("--matrix", help="Show which template lands on which cluster.")
     ] = False,
+    ref: RefOpt = None,
+    cache_dir: CacheDirOpt = None,
 ) -> int:
     """List the cluster inventory with labels and the number of objects placed."""
     from fanout.commands import clusters as command
 
-    return command.run(source, matrix, echo)
+    return command.run(source, matrix, echo, ref, cache_dir)
+
+
+@app.command()
+@reporting
+def publish(
+    source: SourceArg = ".",
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Commit the output to this branch.")
+    ] = None,
+    per_cluster_prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--per-cluster-prefix", help="Instead of --branch: one branch PREFIX<cluster> per cluster."
+        ),
+    ] = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="The source commit to render (default: HEAD).")
+    ] = None,
+    into: Annotated[
+        str | None, typer.Option("--into", help="Replace only this folder of the branch, keep the rest.")
+    ] = None,
+    keep: Annotated[
+        list[str],
+        typer.Option("--keep", help="Carry files of the previous tip matching this glob (repeatable)."),
+    ] = [],  # noqa: B006 - Typer reads the default, never mutates it
+    push: Annotated[bool, typer.Option("--push", help="Push the branches to --remote.")] = False,
+    remote: Annotated[str, typer.Option("--remote", help="The remote to push to.")] = "origin",
+    force: Annotated[
+        bool, typer.Option("--force", help="Force-push instead of rebuilding on a newer remote tip.")
+    ] = False,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option("--from-dir", help="Publish this already rendered output folder instead of rendering."),
+    ] = None,
+    cache_dir: CacheDirOpt = None,
+) -> int:
+    """Render the source at a commit and commit the output to a branch, without touching the checkout."""
+    from fanout.commands import publish as command
+
+    if (branch is None) == (per_cluster_prefix is None):
+        raise typer.BadParameter("give exactly one of --branch NAME and --per-cluster-prefix PREFIX")
+    options = command.Options(
+        branch, per_cluster_prefix, ref, cache_dir, into, keep, push, remote, force, from_dir
+    )
+    return command.run(source, options, echo)
 
 
 class OutputFormat(str, Enum):

@@ -230,13 +230,16 @@ class ResolvedSource:
     subdir: str
     # The commit read, or None when the working tree is read.
     commit: str | None
-    # The source root has uncommitted or untracked changes in the working tree.
-    dirty: bool
+    # The source root has uncommitted or untracked changes in the working tree; None when not asked for
+    # (``check_dirty``), as `git status` costs time in a large repository.
+    dirty: bool | None
     # The URL (password removed) for a remote source.
     url: str | None = None
 
 
-def resolve_source(source: str, *, ref: str | None = None, cache_dir: Path | None = None) -> ResolvedSource:
+def resolve_source(
+    source: str, *, ref: str | None = None, cache_dir: Path | None = None, check_dirty: bool = False
+) -> ResolvedSource:
     """Decide what SOURCE (a folder, or a git URL with an optional ``#sub/folder``) at REF means.
 
     Without REF a local folder is read from disk. With REF, or for a URL, the source root is read from the
@@ -244,7 +247,7 @@ def resolve_source(source: str, *, ref: str | None = None, cache_dir: Path | Non
     """
     if is_git_url(source):
         return _resolve_url(source, ref, cache_dir if cache_dir is not None else default_cache_dir())
-    return _resolve_local(source, ref)
+    return _resolve_local(source, ref, check_dirty)
 
 
 def _find_repo(path: Path) -> git.Repo | None:
@@ -253,9 +256,13 @@ def _find_repo(path: Path) -> git.Repo | None:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     try:
-        return git.Repo(probe, search_parent_directories=True)
+        repo = git.Repo(probe, search_parent_directories=True)
     except (InvalidGitRepositoryError, NoSuchPathError):
         return None
+    if repo.working_tree_dir is not None and "GIT_WORK_TREE" in os.environ:
+        # Git exports GIT_WORK_TREE to hooks; it must not pair another working tree with this repository.
+        repo.git.update_environment(GIT_WORK_TREE=os.fspath(repo.working_tree_dir))
+    return repo
 
 
 def _is_dirty(repo: git.Repo, subdir: str) -> bool:
@@ -274,7 +281,7 @@ def _is_dirty(repo: git.Repo, subdir: str) -> bool:
     return bool(out.strip("\0\n"))
 
 
-def _resolve_local(source: str, ref: str | None) -> ResolvedSource:
+def _resolve_local(source: str, ref: str | None, check_dirty: bool) -> ResolvedSource:
     path = Path(source).expanduser()
     absolute = path.resolve()
     repo = _find_repo(absolute)
@@ -297,6 +304,10 @@ def _resolve_local(source: str, ref: str | None) -> ResolvedSource:
     try:
         subdir = absolute.relative_to(repo_root).as_posix()
     except ValueError:
+        # Only when GIT_DIR / GIT_WORK_TREE point elsewhere (as inside a git hook). The folder itself can
+        # still be read from disk; a commit of it cannot be found.
+        if ref is None and not check_dirty and absolute.is_dir():
+            return ResolvedSource(DirectorySource(path), None, "", None, None)
         raise FanoutError.at(f"{source}: not inside the working tree of {repo_root}") from None
     subdir = "" if subdir == "." else subdir
     if subdir == ".git" or subdir.startswith(".git/"):
@@ -304,10 +315,11 @@ def _resolve_local(source: str, ref: str | None) -> ResolvedSource:
     if ref is None:
         if not absolute.is_dir():
             raise FanoutError.at(f"{source}: no such folder")
-        return ResolvedSource(DirectorySource(path), repo_root, subdir, None, _is_dirty(repo, subdir))
+        dirty = _is_dirty(repo, subdir) if check_dirty else None
+        return ResolvedSource(DirectorySource(path), repo_root, subdir, None, dirty)
     commit = resolve_commit(repo, ref)
     tree = GitTreeSource(repo, commit, subdir, source)
-    return ResolvedSource(tree, repo_root, subdir, commit, _is_dirty(repo, subdir))
+    return ResolvedSource(tree, repo_root, subdir, commit, _is_dirty(repo, subdir) if check_dirty else None)
 
 
 def cache_path(cache_dir: Path, url: str) -> Path:

@@ -74,7 +74,7 @@ def test_reads_a_commit_while_the_working_tree_is_dirty_and_touches_nothing(repo
     make_dirty(repo)
     before = snapshot(repo)
 
-    resolved = resolve_source(str(repo / "src"), ref="HEAD~1")
+    resolved = resolve_source(str(repo / "src"), ref="HEAD~1", check_dirty=True)
     tree = resolved.tree
     assert isinstance(tree, GitTreeSource)
     assert resolved.commit == first
@@ -163,16 +163,17 @@ def test_symlinks_are_followed_inside_the_commit(repo: Path) -> None:
 
 
 def test_without_ref_the_working_tree_is_read(repo: Path) -> None:
-    resolved = resolve_source(str(repo / "src"))
+    resolved = resolve_source(str(repo / "src"), check_dirty=True)
     assert isinstance(resolved.tree, DirectorySource)
     assert resolved.commit is None
     assert resolved.dirty is False
+    assert resolve_source(str(repo / "src")).dirty is None  # not asked for: no `git status`
     assert resolved.subdir == "src"
     # Changes outside the source root do not make it dirty; any change inside does, untracked files too.
     write_files(repo, {"README.md": "edited\n", "other/new.txt": "x\n"})
-    assert resolve_source(str(repo / "src")).dirty is False
+    assert resolve_source(str(repo / "src"), check_dirty=True).dirty is False
     write_files(repo, {"src/clusters/new.yaml": "name: new\n"})
-    resolved = resolve_source(str(repo / "src"))
+    resolved = resolve_source(str(repo / "src"), check_dirty=True)
     assert resolved.dirty is True
     assert resolved.tree.read("clusters/new.yaml") == b"name: new\n"
 
@@ -183,8 +184,8 @@ def test_the_dirty_check_does_not_rewrite_the_index(repo: Path) -> None:
     stat = path.stat()
     os.utime(path, (stat.st_atime + 100, stat.st_mtime + 100))
     before = snapshot(repo)
-    assert resolve_source(str(repo / "src")).dirty is False
-    assert resolve_source(str(repo / "src"), ref="HEAD").dirty is False
+    assert resolve_source(str(repo / "src"), check_dirty=True).dirty is False
+    assert resolve_source(str(repo / "src"), ref="HEAD", check_dirty=True).dirty is False
     assert snapshot(repo) == before
 
 
@@ -243,7 +244,7 @@ def test_a_folder_deleted_from_the_working_tree_is_still_read_at_a_ref(repo: Pat
     assert resolved.tree.read("fanout.yaml") == b"output: rendered\n"
 
 
-# --- remote URLs ---------------------------------------------------------------------------------------------
+# --- remote URLs ---
 
 
 @pytest.fixture
@@ -375,3 +376,22 @@ def test_the_default_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "fanout"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "fanout"
+
+
+def test_git_variables_of_another_repository_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo: Path
+) -> None:
+    # Git exports GIT_DIR and GIT_WORK_TREE to hooks; fanout may run in one on another repository's source.
+    other = init_repo(tmp_path / "other", {"src/fanout.yaml": "output: other\n"})
+    other_head = head(other)
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo))
+
+    at_head = resolve_source(str(other / "src"), ref="HEAD", check_dirty=True)
+    assert at_head.tree.read("fanout.yaml") == b"output: other\n"
+    assert at_head.commit == other_head
+    assert at_head.dirty is False  # other's clean working tree, not repo's files against other's index
+    resolved = resolve_source(str(other / "src"), check_dirty=True)
+    assert isinstance(resolved.tree, DirectorySource) and resolved.dirty is False
+    write_files(other, {"src/new.yaml": "x: 1\n"})
+    assert resolve_source(str(other / "src"), check_dirty=True).dirty is True

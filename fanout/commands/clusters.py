@@ -15,8 +15,14 @@ def table(rows: Sequence[Sequence[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def run(source: Path, matrix: bool, echo: Callable[[str], None]) -> int:
-    inputs = open_source(source).inputs
+def run(
+    source: Path | str,
+    matrix: bool,
+    echo: Callable[[str], None],
+    ref: str | None = None,
+    cache_dir: Path | None = None,
+) -> int:
+    inputs = open_source(source, ref, cache_dir).inputs
     plans = plan(inputs)
     if not matrix:
         rows = [["NAME", "LABELS", "OBJECTS"]]

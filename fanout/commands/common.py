@@ -7,31 +7,38 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.errors import FanoutError, Problem
+from fanout.gitsource import ResolvedSource, is_git_url, resolve_source
 from fanout.load import CONFIG_FILE
 from fanout.model import Inputs
 from fanout.pipeline import load_inputs
 from fanout.selectors import SelectorSyntaxError, parse
-from fanout.source import DirectorySource, SourceTree
+from fanout.source import SourceTree
 from fanout.validate import did_you_mean
 
 
 @dataclass(frozen=True)
 class OpenSource:
     tree: SourceTree
-    root: Path  # the source root on disk; the default output folder is relative to it
+    # The source root on disk; the default output folder is relative to it. None for a URL source.
+    root: Path | None
     inputs: Inputs
+    resolved: ResolvedSource  # where the tree came from: the working tree, or a commit (``--ref``, URLs)
 
 
-def open_source(source: Path) -> OpenSource:
-    if not source.is_dir():
-        raise FanoutError.at(f"{source}: no such folder")
-    tree = DirectorySource(source)
-    if tree.read(CONFIG_FILE) is None and not (source / "clusters").is_dir():
+def open_source(source: Path | str, ref: str | None = None, cache_dir: Path | None = None) -> OpenSource:
+    """Read SOURCE (a folder or a git URL) from the working tree, or from commit REF."""
+    return open_resolved(str(source), resolve_source(str(source), ref=ref, cache_dir=cache_dir))
+
+
+def open_resolved(source: str, resolved: ResolvedSource) -> OpenSource:
+    tree = resolved.tree
+    if tree.read(CONFIG_FILE) is None and not tree.list_files("clusters"):
         raise FanoutError.at(f"{source}: not a fanout source root (no {CONFIG_FILE} and no clusters/ folder)")
     inputs = load_inputs(tree)
     if not inputs.clusters:
         raise FanoutError.at(f"{source}: no clusters found in {inputs.config.clusters}/")
-    return OpenSource(tree, source, inputs)
+    root = None if is_git_url(source) else Path(source)
+    return OpenSource(tree, root, inputs, resolved)
 
 
 def choose_clusters(inputs: Inputs, names: Sequence[str], selector: str | None) -> set[str] | None:

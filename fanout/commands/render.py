@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fanout import sync
 from fanout.cache import EMPTY, cluster_digests, code_digest, load_state, save_state
 from fanout.commands.common import choose_clusters, open_source
+from fanout.errors import FanoutError
 from fanout.output import Changes
 from fanout.parallel import InProcess, Workers, default_jobs, renderer
 from fanout.pipeline import Rendering, render_plans
@@ -73,7 +74,7 @@ def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable
 
 
 def run(
-    source: Path,
+    source: Path | str,
     out: Path | None,
     clusters: Sequence[str],
     selector: str | None,
@@ -81,13 +82,20 @@ def run(
     fail_on_change: bool,
     echo: Callable[[str], None],
     kube: KubeOptions | None = None,
+    ref: str | None = None,
+    cache_dir: Path | None = None,
     jobs: int | None = None,
     shard: Shard | None = None,
     use_cache: bool = True,
 ) -> int:
-    opened = open_source(source)
+    opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
-    target = out if out is not None else opened.root / inputs.config.output
+    if out is not None:
+        target = out
+    elif opened.root is not None:
+        target = opened.root / inputs.config.output
+    else:
+        raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --out DIR")
     only = choose_clusters(inputs, clusters, selector)
     if shard is not None:
         only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
@@ -95,7 +103,7 @@ def run(
     folder = open_folder(target)
     code = code_digest()
     # Kubernetes validation needs every object in memory, so it renders every cluster.
-    state = load_state(target, code) if use_cache and kube is None else EMPTY
+    state = load_state(target, code, cache_dir) if use_cache and kube is None else EMPTY
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
     digests = cluster_digests(inputs, plans, code) if state.clusters else {}
     reused = reusable(folder, state, digests) if state.clusters else {}
@@ -126,7 +134,7 @@ def run(
         kept = {n: r for n, r in state.clusters.items() if only is not None and n not in only}
         new_state = {**kept, **records}
         if new_state != state.clusters:
-            save_state(target, code, new_state)
+            save_state(target, code, new_state, cache_dir)
     reuse = f" ({len(reused)} clusters unchanged since the last render, not rendered again)" if reused else ""
     echo(
         f"fanout: rendered {summary} into {target}: "

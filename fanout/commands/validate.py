@@ -15,13 +15,15 @@ if TYPE_CHECKING:
 
 
 def run(
-    source: Path,
+    source: Path | str,
     echo: Callable[[str], None],
     kube: KubeOptions | None = None,
     report_format: str = "text",
     warn: Callable[[str], None] | None = None,
+    ref: str | None = None,
+    cache_dir: Path | None = None,
 ) -> int:
-    opened = open_source(source)
+    opened = open_source(source, ref, cache_dir)
     rendering = render(opened.inputs)
     # JSON and JUnit reports own stdout, so warnings go to stderr then.
     notify = warn if warn is not None and report_format != "text" else echo
@@ -37,8 +39,10 @@ def run(
         if report_format != "text" or not report.valid:
             return 0 if report.valid else 1
     inputs = opened.inputs
+    # At a commit, say which one was valid.
+    name = opened.tree.description if opened.resolved.commit else source
     echo(
-        f"fanout: {source} is valid: {len(inputs.clusters)} clusters, {len(inputs.templates)} templates, "
+        f"fanout: {name} is valid: {len(inputs.clusters)} clusters, {len(inputs.templates)} templates, "
         f"{len(inputs.overrides)} overrides, {rendering.object_count} objects rendered"
     )
     return 0
