@@ -426,7 +426,7 @@ def federate(
     """Convert plain manifests into KubeFed Federated<Kind> objects placed on every cluster."""
     from fanout.commands import federate as command
 
-    return command.run(files, out, echo)
+    return command.run(files, out, echo, _errors)
 
 
 def main() -> None:

@@ -130,10 +130,8 @@ def place_story(template: Template, cluster: Cluster) -> PlacementStory:
     )
     placed = template.placement.selects(cluster)
     reasons: list[str] = []
-    if placement.everywhere:
-        reasons.append("a plain manifest without fanout.dev/placement or fanout.dev/clusters goes everywhere")
-    elif placement.names is None and placement.selector is None:
-        reasons.append("no placement: a federated object without spec.placement goes to no cluster")
+    if placement.note:
+        reasons.append(placement.note)
     if placement.names is not None:
         if cluster.name in placement.names:
             reasons.append(f"cluster {cluster.name} is listed by name")
@@ -150,7 +148,7 @@ def place_story(template: Template, cluster: Cluster) -> PlacementStory:
             has = f"{requirement.key}={value}" if value is not None else f"no {requirement.key} label"
             verdict = "matches" if requirement.matches(cluster.labels) else "fails"
             reasons.append(f"{requirement} {verdict} (the cluster has {has})")
-    where = template.doc.location(placement.pointer)
+    where = placement.location(template.doc)
     return PlacementStory(placed, str(placement), where, tuple(reasons), _labels(cluster.labels), narrowed)
 
 
@@ -185,9 +183,9 @@ def _why(patch: Patch, template: Template, cluster: Cluster, override: Override 
     if patch is template.scheduled.get(cluster.name):
         # The label reads "<file> (replica scheduling: 3 of 10)"; the file is shown beside it already.
         detail = patch.label[len(patch.doc.label) :].strip(" ()")
-        return f"{patch.doc.data.get('kind', 'replica scheduling')} ({detail}), applied first as KubeFed did"
+        return f"{patch.doc.data.get('kind', 'schedule')} ({detail}), applied after the inline overrides"
     if override is None:
-        return f"inline KubeFed override for cluster {cluster.name} (spec.overrides)"
+        return f"inline override for cluster {cluster.name} (spec.overrides)"
     how = (
         f"names cluster {cluster.name}"
         if cluster.name in override.names

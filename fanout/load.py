@@ -47,6 +47,7 @@ class Document:
     index: int
     data: Any
     positions: Mapping[str, tuple[int, int]] = field(repr=False)
+    item: int | None = None  # the position in the ``items`` of a ``kind: List`` document it came from
 
     def location(self, pointer: str = "") -> Location:
         """Where ``pointer`` is written, or its nearest written ancestor."""
@@ -60,8 +61,15 @@ class Document:
 
     @property
     def label(self) -> str:
-        """``file.yaml`` for the first document of a file, ``file.yaml#2`` (1-based) for later ones."""
-        return self.path if self.index == 0 else f"{self.path}#{self.index + 1}"
+        """``file.yaml`` for the first document of a file, ``file.yaml#2`` (1-based) for later ones;
+        ``file.yaml[0]`` for the first item of a ``kind: List`` document."""
+        base = self.path if self.index == 0 else f"{self.path}#{self.index + 1}"
+        return base if self.item is None else f"{base}[{self.item}]"
+
+    @property
+    def order(self) -> tuple[str, int, int]:
+        """Sorts documents as they are written: by file, then document, then List item."""
+        return (self.path, self.index, -1 if self.item is None else self.item)
 
 
 class _Builder:

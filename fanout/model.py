@@ -18,6 +18,10 @@ class Config:
     overrides: str = "overrides"
     output: str = "rendered"
     namespace_placement: str | None = None
+    # How plain manifests are read: None (fanout's own rules) or "federation-v1" (its annotations).
+    format: str | None = None
+    # The namespace of namespaced objects written without one (Federation v1: "default").
+    default_namespace: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +53,11 @@ class PatchOp:
     value: Any = None
     has_value: bool = False
     from_: str | None = None
+    # ``replace`` that adds the key when the parent mapping exists but lacks it (the JSON Patch
+    # library KubeFed used, evanphx/json-patch v4, did this).
+    upsert: bool = False
+    # ``add`` that creates missing parent mappings (federation-v2's dotted override paths).
+    parents: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,12 +80,19 @@ class Patch:
 
 @dataclass(frozen=True, eq=False)
 class Placement:
-    """Which clusters a template goes to: listed names decide when present, else the selector."""
+    """Which clusters a template goes to: listed names or the selector (either matches), or everywhere.
 
-    pointer: str  # where it is written in the template's document
+    With ``names_decide`` a written list of names decides alone, even when empty, and the selector is
+    kept only for rules that read it on its own (KubeFed's ``intersectWithClusterSelector``).
+    """
+
+    pointer: str  # where it is written, in ``doc`` or else in the template's document
     names: tuple[str, ...] | None = None
     selector: Selector | None = None
     everywhere: bool = False
+    names_decide: bool = False
+    doc: Document | None = None  # set when the placement is written in a document of its own
+    note: str = ""  # the source format's rule, for people: "no placement goes to no cluster"
     # Set when KubeFed's rules replaced the placement written in the template (replica scheduling, the
     # namespace's FederatedNamespace, a Disabled type): the placement replaced, and why, so that
     # ``fanout explain`` can tell the whole story rather than only the list of names it ended with.
@@ -87,13 +103,21 @@ class Placement:
     def selects(self, cluster: Cluster) -> bool:
         if self.everywhere:
             return True
-        if self.names is not None and cluster.name in self.names:
-            return True
+        if self.names is not None:
+            if cluster.name in self.names:
+                return True
+            if self.names_decide:
+                return False
         return self.selector is not None and self.selector.matches(cluster.labels)
+
+    def location(self, template_doc: Document) -> Location:
+        return (self.doc or template_doc).location(self.pointer)
 
     def __str__(self) -> str:
         if self.everywhere:
             return "every cluster"
+        if self.names is not None and self.names_decide:
+            return "clusters [" + ", ".join(self.names) + "]"
         parts = []
         if self.names is not None:
             parts.append("clusters [" + ", ".join(self.names) + "]")
@@ -102,30 +126,43 @@ class Placement:
         return " or ".join(parts) or "no cluster"
 
 
+# How a namespaced template depends on the placement of its namespace (see ``fanout.namespaces``).
+NS_FREE = ""  # not at all
+NS_KUBEFED = "kubefed"  # only where its namespace goes, and nowhere when the namespace has no placement
+NS_OWN = "own"  # only where its namespace goes; its own placement when the namespace has none
+
+
 @dataclass(frozen=True, eq=False)
 class Template:
+    """One object to render, whatever source format it was written in (see ``fanout.formats``)."""
+
     doc: Document
     obj: Mapping[str, Any]  # the target object before substitution; never mutated
     ident: ObjectId
     api_version: str
     namespaced: bool
     placement: Placement
-    federated: bool
     inline: Mapping[str, Patch]  # cluster name -> its inline overrides
     refs: Mapping[str, str]  # ${cluster...} reference -> pointer (into obj) of first use
     escapes: bool
-    # cluster name -> a patch applied before the inline overrides (KubeFed's replica scheduling)
+    # Where the object's body is written in ``doc``: "" for a plain manifest, "/spec/template" for a
+    # federated object (whose identity is written in its own metadata and kind).
+    body_pointer: str = ""
+    namespace_rule: str = NS_FREE
+    # Its placement is the placement of the namespace it renders (a FederatedNamespace).
+    defines_namespace: bool = False
+    # cluster name -> the replica plan's patch, applied after the inline overrides (see fanout.scheduling)
     scheduled: Mapping[str, Patch] = field(default_factory=dict)
 
     def source_pointer(self, pointer: str) -> str:
         """Where in the template's document the value at ``pointer`` of the target object is written."""
-        if not self.federated:
+        if not self.body_pointer:
             return pointer
         if pointer in ("/apiVersion", "/kind"):
             return "/kind"
         if pointer in ("/metadata/name", "/metadata/namespace"):
             return pointer
-        return "/spec/template" + pointer
+        return self.body_pointer + pointer
 
     def location_of(self, pointer: str) -> Location:
         return self.doc.location(self.source_pointer(pointer))
@@ -162,9 +199,9 @@ class Override:
             self.selector is not None and self.selector.matches(cluster.labels)
         )
 
-    def sort_key(self, cluster: Cluster) -> tuple[int, int, str, int]:
+    def sort_key(self, cluster: Cluster) -> tuple[int, int, tuple[str, int, int]]:
         """Order of application: priority, then selector-only before naming, then file and document."""
-        return (self.priority, int(cluster.name in self.names), self.doc.path, self.doc.index)
+        return (self.priority, int(cluster.name in self.names), self.doc.order)
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,4 +212,4 @@ class Inputs:
     clusters: tuple[Cluster, ...]
     templates: tuple[Template, ...]
     overrides: tuple[Override, ...]
-    warnings: tuple[Problem, ...] = ()  # not errors, but worth saying (``validate`` prints them)
+    warnings: tuple[Problem, ...] = ()  # not errors, but worth saying (printed on stderr)

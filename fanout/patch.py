@@ -9,6 +9,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
+from fanout.load import escape, split_pointer
 from fanout.model import Patch, PatchOp, Template
 from fanout.substitute import substitute
 
@@ -57,6 +58,32 @@ def _explain(document: Any, op: PatchOp, error: Exception) -> str:
     return f"{text}: {error}"
 
 
+def _prepare(document: Any, op: PatchOp) -> str:
+    """The JSON Patch op to run for ``op``: its lenient forms become a plain ``add`` where they may."""
+    if op.upsert and op.op == "replace" and not _exists(document, op.path):
+        parent, _, _ = op.path.rpartition("/")
+        if isinstance(_value(document, parent), dict):
+            return "add"  # evanphx/json-patch v4 set a key missing from an existing mapping
+    if op.parents and op.op == "add":
+        tokens = split_pointer(op.path)[:-1]
+        current = document
+        for index, token in enumerate(tokens):
+            if not isinstance(current, dict):
+                at = "".join("/" + escape(t) for t in tokens[:index]) or "/"
+                raise ValueError(f"cannot set {op.path}: {at} is not a mapping")
+            current = current.setdefault(token, {})  # SetNestedField made missing parents
+        if not isinstance(current, dict):
+            raise ValueError(f"cannot set {op.path}: its parent is not a mapping")
+    return op.op
+
+
+def _value(document: Any, pointer: str) -> Any:
+    try:
+        return jsonpointer.resolve_pointer(document, pointer)
+    except jsonpointer.JsonPointerException:
+        return None
+
+
 def apply_patch(obj: dict[str, Any], patch: Patch, resolved: Mapping[str, Any]) -> dict[str, Any]:
     """Apply one patch (merge first, then JSON Patch ops) to ``obj``, which the caller owns."""
     needs_substitution = bool(patch.refs) or patch.escapes
@@ -64,7 +91,11 @@ def apply_patch(obj: dict[str, Any], patch: Patch, resolved: Mapping[str, Any]) 
         merge = substitute(patch.merge, resolved) if needs_substitution else patch.merge
         obj = merge_patch(obj, merge)
     for op in patch.ops:
-        raw: dict[str, Any] = {"op": op.op, "path": op.path}
+        try:
+            name = _prepare(obj, op)
+        except ValueError as exc:
+            raise PatchFailure(patch, op.pointer, str(exc)) from None
+        raw: dict[str, Any] = {"op": name, "path": op.path}
         if op.has_value:
             value = substitute(op.value, resolved) if needs_substitution else op.value
             raw["value"] = copy.deepcopy(value)

@@ -15,9 +15,9 @@ from typing import Any
 
 from fanout.emit import KUSTOMIZATION, header, kustomization, object_path, serialize
 from fanout.errors import Location, Problem, Problems
+from fanout.formats import build_templates
+from fanout.formats.lists import expand_lists
 from fanout.kinds import apply_order
-from fanout.kubefed.compat import build_kubefed_templates
-from fanout.kubefed.documents import expand_lists
 from fanout.load import RawSource, read_source
 from fanout.model import Cluster, Inputs, ObjectId, Patch, Template
 from fanout.patch import PatchFailure, render_object
@@ -70,10 +70,10 @@ def validate_inputs(raw: RawSource) -> Inputs:
     problems = Problems()
     problems.extend(raw.problems)
     config = build_config(raw.config, problems)
-    clusters = build_clusters(expand_lists(raw.clusters), problems)
+    clusters = build_clusters(expand_lists(raw.clusters, problems), problems)
     known = {c.name for c in clusters}
-    templates, warnings = build_kubefed_templates(raw.templates, config, clusters, problems)
-    overrides = build_overrides(raw.overrides, known, problems)
+    templates, warnings = build_templates(expand_lists(raw.templates, problems), config, clusters, problems)
+    overrides = build_overrides(expand_lists(raw.overrides, problems), known, problems)
     problems.raise_if_any()
     return Inputs(config, clusters, templates, overrides, warnings)
 

@@ -81,7 +81,8 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             applicable = [o for o, clusters in overrides_of[index] if cluster.name in clusters]
             if len(applicable) > 1:
                 applicable.sort(key=lambda o: o.sort_key(cluster))
-            first_patches = (template.scheduled.get(cluster.name), template.inline.get(cluster.name))
+            # The inline overrides, then the replica plan (which replaced inline overrides of its fields).
+            first_patches = (template.inline.get(cluster.name), template.scheduled.get(cluster.name))
             patches = tuple(p for p in first_patches if p is not None) + tuple(o.patch for o in applicable)
             # Clusters with the same patches share one Job (at 100,000 jobs, building them shows).
             job = shared_jobs.get((index, patches))

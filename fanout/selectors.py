@@ -15,7 +15,7 @@ class SelectorSyntaxError(ValueError):
 @dataclass(frozen=True)
 class Requirement:
     key: str
-    operator: str  # In, NotIn, Exists, DoesNotExist
+    operator: str  # In, NotIn, Exists, DoesNotExist; Gt, Lt (Federation v1's cluster selector)
     values: tuple[str, ...] = ()
 
     def matches(self, labels: Mapping[str, str]) -> bool:
@@ -25,6 +25,13 @@ class Requirement:
             return labels.get(self.key) not in self.values
         if self.operator == "Exists":
             return self.key in labels
+        if self.operator in ("Gt", "Lt"):
+            # As Kubernetes: the label must be there and read as an integer.
+            try:
+                have, bound = int(labels[self.key]), int(self.values[0])
+            except (KeyError, ValueError):
+                return False
+            return have > bound if self.operator == "Gt" else have < bound
         return self.key not in labels
 
     def __str__(self) -> str:
@@ -32,6 +39,8 @@ class Requirement:
             return self.key
         if self.operator == "DoesNotExist":
             return f"!{self.key}"
+        if self.operator in ("Gt", "Lt"):
+            return f"{self.key} {'>' if self.operator == 'Gt' else '<'} {self.values[0]}"
         if len(self.values) == 1:
             return f"{self.key}{'=' if self.operator == 'In' else '!='}{self.values[0]}"
         op = "in" if self.operator == "In" else "notin"

@@ -75,6 +75,16 @@ def check(document: Document, schema: str) -> list[Problem]:
 FANOUT_API = "fanout.dev/v1alpha1"
 KUBEFED_TYPES_API = "types.kubefed.io/v1beta1"
 KUBEFED_CORE_API = "core.kubefed.io/v1beta1"
+# Cluster registrations of KubeFed (and its 0.1.0 release candidates), Federation v1 and the Cluster Registry.
+FOREIGN_CLUSTERS = frozenset(
+    {
+        (KUBEFED_CORE_API, "KubeFedCluster"),
+        ("core.kubefed.k8s.io/v1beta1", "KubeFedCluster"),
+        ("core.federation.k8s.io/v1alpha1", "FederatedCluster"),
+        ("federation/v1beta1", "Cluster"),
+        ("clusterregistry.k8s.io/v1alpha1", "Cluster"),
+    }
+)
 ANNOTATION_PREFIX = "fanout.dev/"
 PLACEMENT_ANNOTATION = "fanout.dev/placement"
 CLUSTERS_ANNOTATION = "fanout.dev/clusters"
@@ -128,6 +138,8 @@ def build_config(doc: Document | None, problems: Problems) -> Config:
         overrides=data.get("overrides", "overrides").strip("/"),
         output=data.get("output", "rendered").strip("/"),
         namespace_placement=data.get("namespacePlacement"),
+        format=data.get("format"),
+        default_namespace=data.get("defaultNamespace"),
     )
 
 
@@ -137,15 +149,16 @@ def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluste
         if not_a_mapping(doc, problems):
             continue
         api, kind = _kind_of(doc)
-        # KubeFed's cluster registrations are accepted as they are: their name and labels are read.
-        kubefed = (api, kind) == (KUBEFED_CORE_API, "KubeFedCluster")
-        if (api, kind) != (FANOUT_API, "Cluster") and not kubefed:
+        # The federation systems' cluster registrations are accepted as they are: name and labels are read.
+        foreign = (api, kind) in FOREIGN_CLUSTERS
+        if (api, kind) != (FANOUT_API, "Cluster") and not foreign:
             problems.add(
-                f"expected apiVersion {FANOUT_API}, kind Cluster here, found {api or '?'} {kind or '?'}",
+                f"expected apiVersion {FANOUT_API}, kind Cluster here (or a KubeFedCluster, a Federation v1"
+                f" or Cluster Registry Cluster), found {api or '?'} {kind or '?'}",
                 doc.location(),
             )
             continue
-        found = check(doc, "kubefedcluster" if kubefed else "cluster")
+        found = check(doc, "foreigncluster" if foreign else "cluster")
         if found:
             problems.extend(found)
             continue
@@ -159,7 +172,7 @@ def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluste
         clusters[name] = Cluster(
             name=name,
             labels=dict(doc.data["metadata"].get("labels") or {}),
-            values={} if kubefed else dict((doc.data.get("spec") or {}).get("values") or {}),
+            values={} if foreign else dict((doc.data.get("spec") or {}).get("values") or {}),
             doc=doc,
         )
     return tuple(sorted(clusters.values(), key=lambda c: c.name))

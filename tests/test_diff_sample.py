@@ -266,7 +266,7 @@ def test_explain_on_the_sample(sample: Path) -> None:
     )
     assert code == 0
     assert "templates/frontend/deployment.yaml" in out
-    assert "inline KubeFed override for cluster gcp-asia-northeast1 (spec.overrides)" in out
+    assert "inline override for cluster gcp-asia-northeast1 (spec.overrides)" in out
     code, out, _ = fanout("explain", "aws-ap-southeast-1", "deployment/pacman", str(sample))
     assert code == 1
     assert "  - !quarantine fails (the cluster has quarantine=true)" in out.splitlines()

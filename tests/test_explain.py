@@ -56,7 +56,7 @@ def test_the_whole_story_of_a_rendered_object(root: Path) -> None:
         "  - cloud in (aws,gcp) matches (the cluster has cloud=aws)",
         "  cluster labels: cloud=aws, env=prod",
         "overrides, in the order applied:",
-        f"  1. templates/web.yaml:{line_of(WEB, '- path')}: inline KubeFed override for cluster prod-east"
+        f"  1. templates/web.yaml:{line_of(WEB, '- path')}: inline override for cluster prod-east"
         " (spec.overrides)",
         f"       replace /spec/replicas (templates/web.yaml:{line_of(WEB, '- path')})",
         f"  2. overrides/prod.yaml:{line_of(PROD, '- {op')}: Override prod-replicas (its selector env=prod matches)",

@@ -13,7 +13,7 @@ import yaml
 
 from fanout.commands.federate import federate_command
 from fanout.errors import FanoutError
-from fanout.kubefed.federate import check, federate
+from fanout.federate import check, federate
 
 
 def write(path: Path, text: str) -> Path:
@@ -57,10 +57,8 @@ class TestFederate:
             "metadata": {"name": "pacman", "namespace": "pacman"},
             "spec": {
                 "template": {
-                    "metadata": {
-                        "labels": {"app": "pacman"},
-                        "annotations": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
-                    },
+                    # As kubefedctl: only labels; KubeFed did not propagate a template's annotations.
+                    "metadata": {"labels": {"app": "pacman"}},
                     "spec": {
                         "type": "LoadBalancer",
                         "selector": {"app": "pacman"},
@@ -363,7 +361,17 @@ def test_run_prints_through_echo(tmp_path: Path) -> None:
 
     src = write(tmp_path / "svc.yaml", yaml.safe_dump(SERVICE, sort_keys=False))
     lines: list[str] = []
-    assert run([src], None, lines.append) == 0
+    notes: list[str] = []
+    assert run([src], None, lines.append, notes.append) == 0
     assert yaml.safe_load(lines[0] + "\n") == federate(SERVICE)
-    assert run([src], tmp_path / "fed", lines.append) == 0
+    assert run([src], tmp_path / "fed", lines.append, notes.append) == 0
     assert lines[1] == f"fanout: federated 1 file into {tmp_path / 'fed'}"
+    # What is not carried is said, located, once per run.
+    assert (
+        notes
+        == [
+            f"{src}:13:3: warning: annotations service.beta.kubernetes.io/aws-load-balancer-type are not carried:"
+            " KubeFed did not propagate a template's annotations (set them with an Override)"
+        ]
+        * 2
+    )

@@ -113,7 +113,10 @@ def minus_dropped(obj: dict[str, Any]) -> dict[str, Any]:
     expected = copy.deepcopy(obj)
     expected.pop("status", None)
     expected["metadata"] = {
-        k: v for k, v in obj["metadata"].items() if k in ("name", "namespace", "labels", "annotations")
+        # Annotations are not carried, as kubefedctl did not carry them (KubeFed did not propagate them).
+        k: v
+        for k, v in obj["metadata"].items()
+        if k in ("name", "namespace", "labels")
     }
     kind = obj["kind"]
     if kind == "Service" and expected["spec"].get("clusterIP") != "None":

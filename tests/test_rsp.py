@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanout.kubefed.rsp import ClusterPreference, PlanRequest, distribute, fnv1_32, plan
+from fanout.replicas import ClusterPreference, PlanRequest, distribute, fnv1_32, plan
 
 P = ClusterPreference
 
@@ -93,8 +93,8 @@ class TestKubeFedUnitTestVectors:
 
     def test_big_weight_takes_everything(self) -> None:
         result = distribute({"A": P(weight=10000), "B": P(weight=1)}, 50, "ABC", "")
-        assert dict(result.replicas) == {"A": 50, "B": 0}
-        assert result.not_participating == ("C",)
+        # KubeFed's own vector: C, without an entry, is in the plan with 0.
+        assert dict(result.replicas) == {"A": 50, "B": 0, "C": 0}
 
 
 class TestDefaults:
@@ -105,10 +105,10 @@ class TestDefaults:
         # Rounding every share up favours the clusters served first: 3, 3, 1 rather than 3, 2, 2.
         assert [empty.replicas[c] for c in empty.order] == [3, 3, 1]
 
-    def test_cluster_without_entry_and_without_star_gets_nothing(self) -> None:
+    def test_cluster_without_entry_and_without_star_gets_zero(self) -> None:
         result = plan(request({"A": P(weight=1)}, 5, "ABC"))
-        assert dict(result.replicas) == {"A": 5}
-        assert result.not_participating == ("B", "C")
+        assert dict(result.replicas) == {"A": 5, "B": 0, "C": 0}
+        assert result.order == ("A",)
 
     def test_own_entry_beats_star(self) -> None:
         result = plan(request({"*": P(weight=1), "C": P(weight=1, max_replicas=2)}, 12, "ABC"))

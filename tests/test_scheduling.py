@@ -46,8 +46,9 @@ def test_weights_split_the_total(tmp_path: Path, invoke: Invoke) -> None:
         tmp_path, {"templates/web.yaml": federated_deployment("web"), "templates/rsp.yaml": rsp(9, clusters)}
     )
     out = render(invoke, source)
-    # gcp-dev has neither its own entry nor "*": it takes no part and gets no copy.
-    assert replicas(out) == {"aws-east": 3, "azure-west": 6}
+    # gcp-dev has neither its own entry nor "*": KubeFed's planner gave it 0 (plan[cluster] = 0) and
+    # placed the object there with 0 replicas (pkg/controller/util/planner at v0.8.1).
+    assert replicas(out) == {"aws-east": 3, "azure-west": 6, "gcp-dev": 0}
     header = (out / "azure-west" / DEPLOY).read_text().splitlines()[1]
     assert header == "# Overrides applied, in order: templates/rsp.yaml (replica scheduling: 6 of 9)"
     assert "rsp" not in " ".join(objects(out, "aws-east"))  # the RSP itself is never rendered
@@ -116,10 +117,13 @@ def test_inline_overrides_and_override_files_apply_afterwards(tmp_path: Path, in
         tmp_path,
         {"templates/web.yaml": deployment, "templates/rsp.yaml": rsp(3), "overrides/aws.yaml": override},
     )
-    assert replicas(render(invoke, source)) == {"aws-east": 10, "azure-west": 1, "gcp-dev": 7}
+    # KubeFed's scheduler rewrote the inline /spec/replicas override with its plan (updateOverridesMap),
+    # so gcp-dev runs its planned 1, not 7; fanout's own Override documents apply after all of it.
+    assert replicas(render(invoke, source)) == {"aws-east": 10, "azure-west": 1, "gcp-dev": 1}
     assert warnings(invoke, source) == [
-        "templates/web.yaml:15:8: this override of /spec/replicas for 'gcp-dev' is applied after"
-        " ReplicaSchedulingPreference shop/web and wins; KubeFed's scheduler replaced it"
+        "templates/web.yaml:15:8: this override of /spec/replicas for 'gcp-dev' has no effect:"
+        " ReplicaSchedulingPreference shop/web sets it from its plan, as KubeFed's scheduler replaced such"
+        " overrides"
     ]
 
 
@@ -182,7 +186,7 @@ def test_mistakes_are_errors(tmp_path: Path, invoke: Invoke) -> None:
         " shop/nothere, which is not among the templates",
         "templates/c.yaml:3:12: a second ReplicaSchedulingPreference shop/web (first at templates/a.yaml:1:1)",
         "templates/d.yaml:5:3: 'FederatedStatefulSet' is not one of ['FederatedDeployment',"
-        " 'FederatedReplicaSet'] at /spec/targetKind",
+        " 'FederatedReplicaSet', 'Deployment', 'ReplicaSet', 'StatefulSet'] at /spec/targetKind",
     ]
 
 
@@ -205,8 +209,15 @@ def test_no_cluster_takes_part(tmp_path: Path, invoke: Invoke) -> None:
             "templates/rsp.yaml": rsp(3, clusters, intersect=True),
         },
     )
-    assert placed(render(invoke, source), DEPLOY) == set()
+    # With intersectWithClusterSelector KubeFed planned over the clusters the target's clusterSelector
+    # selects (GetResourceClusters with selectorOnly); a target placed by names alone has none, and the
+    # RSP did nothing: the object keeps its own placement and replicas.
+    out = render(invoke, source)
+    assert placed(out, DEPLOY) == {"aws-east"}
+    assert objects(out, "aws-east")[DEPLOY]["spec"]["replicas"] == 1
     assert warnings(invoke, source) == [
-        "templates/rsp.yaml:6:3: ReplicaSchedulingPreference shop/web: 3 of 3 replicas are not placed:"
-        ' no eligible cluster has an entry in spec.clusters, nor does "*"'
+        "templates/rsp.yaml:6:3: ReplicaSchedulingPreference shop/web does nothing: with"
+        " intersectWithClusterSelector, KubeFed planned over the clusters Deployment.apps shop/web selects with"
+        " its clusterSelector (within its namespace's placement), and there are none; the object keeps its"
+        " own placement"
     ]

@@ -14,16 +14,21 @@ from typing import Any, TextIO
 
 from fanout.emit import dump
 from fanout.errors import Location, Problems
-from fanout.kubefed.federate import check, federate
+from fanout.federate import check, dropped_annotations, federate
 from fanout.load import Document, load_documents
 
 
-def federate_command(files: list[Path], out: Path | None, stdout: TextIO | None = None) -> int:
+def federate_command(
+    files: list[Path],
+    out: Path | None,
+    stdout: TextIO | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> int:
     """Federate ``files`` into ``out`` (or print to ``stdout``); the exit code.
 
-    User mistakes raise ``FanoutError`` before anything is written.
+    User mistakes raise ``FanoutError`` before anything is written; ``warn`` hears what is not carried.
     """
-    rendered = federate_files(files)
+    rendered = federate_files(files, warn)
     if out is None:
         stream = stdout if stdout is not None else sys.stdout
         stream.write("---\n".join(text for _, text in rendered if text))
@@ -35,19 +40,19 @@ def federate_command(files: list[Path], out: Path | None, stdout: TextIO | None 
     return 0
 
 
-def run(files: list[Path], out: Path | None, echo: Callable[[str], None]) -> int:
+def run(files: list[Path], out: Path | None, echo: Callable[[str], None], warn: Callable[[str], None]) -> int:
     """The CLI's entry point: like ``federate_command``, printing through ``echo`` when there is no --out."""
     if out is not None:
-        code = federate_command(files, out)
+        code = federate_command(files, out, warn=warn)
         echo(f"fanout: federated {len(files)} file{'s' if len(files) != 1 else ''} into {out}")
         return code
-    text = "---\n".join(text for _, text in federate_files(files) if text)
+    text = "---\n".join(text for _, text in federate_files(files, warn) if text)
     if text:
         echo(text.removesuffix("\n"))
     return 0
 
 
-def federate_files(files: list[Path]) -> list[tuple[Path, str]]:
+def federate_files(files: list[Path], warn: Callable[[str], None] | None = None) -> list[tuple[Path, str]]:
     """Each input path with the YAML text of its federated documents; all problems at once."""
     problems = Problems()
     results: list[tuple[Path, str]] = []
@@ -65,6 +70,13 @@ def federate_files(files: list[Path]) -> list[tuple[Path, str]]:
                 problems.add(issue.message, where(issue.pointer))
             if not issues:
                 federated.append(federate(obj))
+                dropped = dropped_annotations(obj)
+                if dropped and warn is not None:
+                    warn(
+                        f"{where('/metadata/annotations')}: warning: annotations {', '.join(dropped)} are not"
+                        " carried: KubeFed did not propagate a template's annotations (set them with an"
+                        " Override)"
+                    )
         results.append((path, dump_all(federated)))
     problems.raise_if_any()
     return results

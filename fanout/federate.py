@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 FEDERATED_API_VERSION = "types.kubefed.io/v1beta1"
 FEDERATED_GROUP = "types.kubefed.io"
 
-# Of an object's own metadata only these reach the template. KubeFed kept only labels, because its
-# sync controller never propagated template annotations; fanout renders annotations, so keeps them.
+# Of an object's own metadata only labels reach the template, as in kubefedctl: KubeFed's sync
+# controller did not propagate template annotations, and fanout renders KubeFed objects as KubeFed did.
 # Nested metadata (a Deployment's pod template) is the user's and stays as written, as in kubefedctl.
-KEPT_METADATA = ("labels", "annotations")
+KEPT_METADATA = ("labels",)
 
 
 # In a template, "${cluster.…}" is substituted and "$${" writes "${"; text exported from a cluster means
@@ -62,6 +62,13 @@ def check(obj: Any) -> list[Issue]:
     if namespace is not None and not isinstance(namespace, str):
         issues.append(Issue("/metadata/namespace", "metadata.namespace must be a string"))
     return issues
+
+
+def dropped_annotations(obj: Mapping[str, Any]) -> list[str]:
+    """The object's own annotations, which its Federated<Kind> does not carry (say so to the user)."""
+    metadata = obj.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    return sorted(annotations) if isinstance(annotations, Mapping) else []
 
 
 def federated_kind(kind: str) -> str:

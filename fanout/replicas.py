@@ -1,15 +1,18 @@
-"""KubeFed's ReplicaSchedulingPreference planner, as a pure function.
+"""The replica planner of Federation v1 and KubeFed, as a pure function.
 
-fanout has no live cluster state, so this is the planner as KubeFed ran it with ``rebalance: true``,
-no replicas currently running and unlimited capacity. With those inputs KubeFed's plan is fully
-determined by the preferences, the eligible cluster names and the ``namespace/name`` key, which is
-what makes it reproducible in a GitOps render.
+Both systems ran the same planner (Federation v1's ``pkg/federation-controller/util/planner`` became
+KubeFed's ``pkg/controller/util/planner``). fanout has no live cluster state, so this is the planner
+with no replicas currently running and unlimited capacity; ``rebalance`` then makes no difference.
+With those inputs the plan is fully determined by the preferences, the eligible cluster names and
+the ``namespace/name`` key, which is what makes it reproducible in a GitOps render. Where the two
+systems differ (what the total is, which clusters are eligible, where a 0 goes) is decided by the
+caller (``fanout.scheduling``), not here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 WILDCARD = "*"
 
@@ -61,15 +64,15 @@ class PlanRequest:
 class Plan:
     """The planner's answer.
 
-    ``replicas`` holds every participating cluster (0 included), in cluster-name order;
-    ``order`` is the order the planner served them in (weight desc, then hash asc);
+    ``replicas`` holds every eligible cluster, in cluster-name order: a cluster with neither an entry
+    of its own nor a ``"*"`` entry gets 0, as both planners did (``plan[cluster] = 0``);
+    ``order`` is the order the planner served the others in (weight desc, then hash asc);
     ``unassigned`` counts replicas no cluster could take because all were at their maximum.
     """
 
     replicas: Mapping[str, int]
     order: tuple[str, ...]
     unassigned: int
-    not_participating: tuple[str, ...] = field(default=())
 
 
 @dataclass
@@ -92,11 +95,11 @@ def distribute(
     prefs = dict(preferences) if preferences else {WILDCARD: ClusterPreference(weight=1)}
 
     slots: list[_Slot] = []
-    left_out: list[str] = []
+    planned: dict[str, int] = {}
     for cluster in dict.fromkeys(clusters):  # de-duplicated, first occurrence wins
         pref = prefs.get(cluster, prefs.get(WILDCARD))
         if pref is None:
-            left_out.append(cluster)
+            planned[cluster] = 0  # eligible, but without a preference: placed with no replicas
             continue
         slots.append(_Slot(cluster, pref, fnv1_32((cluster + key).encode("utf-8"))))
     # Hashing the name with the object key spreads the odd replica of many small workloads
@@ -132,9 +135,9 @@ def distribute(
                 changed = True
         active = still_open
 
+    planned.update((s.cluster, s.planned) for s in slots)
     return Plan(
-        replicas={s.cluster: s.planned for s in sorted(slots, key=lambda s: s.cluster)},
+        replicas=dict(sorted(planned.items())),
         order=tuple(s.cluster for s in slots),
         unassigned=max(remaining, 0),
-        not_participating=tuple(sorted(left_out)),
     )

@@ -1,0 +1,220 @@
+"""What every source format's front end needs: the context it reads in, and the checks they share.
+
+A front end turns documents of one format into ``Template``s (and ``Schedule``s); it reports
+problems into ``Context.problems`` and never raises, so that every mistake in every file is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fanout.errors import Problem, Problems
+from fanout.kinds import CLUSTER_SCOPED, NAMESPACED, TargetType, group_of
+from fanout.load import Document, escape
+from fanout.model import NS_FREE, Cluster, Config, ObjectId, Patch, PatchOp, Placement, Template
+from fanout.scheduling import Schedule
+from fanout.substitute import Scan
+from fanout.validate import (
+    ANNOTATION_PREFIX,
+    check_names,
+    check_ops,
+    is_dns_label,
+    is_dns_subdomain,
+    make_patch,
+)
+
+
+@dataclass
+class Context:
+    """What a front end reads documents against, and where it reports."""
+
+    config: Config
+    clusters: Sequence[Cluster]
+    scopes: Mapping[tuple[str, str], bool]  # (group, kind) -> namespaced, from CRDs among the templates
+    types: Mapping[str, TargetType]  # federated target kind -> its type (built in, or a type config)
+    problems: Problems
+    warnings: list[Problem] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
+
+    @property
+    def known(self) -> set[str]:
+        return {c.name for c in self.clusters}
+
+    def namespaced(self, api_version: str, kind: str, namespace: str | None) -> bool:
+        scope = self.scopes.get((group_of(api_version), kind))
+        if scope is not None:
+            return scope
+        if kind in CLUSTER_SCOPED:
+            return False
+        if kind in NAMESPACED:
+            return True
+        return namespace is not None  # a kind fanout does not know: trust the manifest
+
+    def namespace_of(self, written: Any) -> str | None:
+        """The namespace an object is in: the one written, else the configured default."""
+        return written if isinstance(written, str) else self.config.default_namespace
+
+    def identity(
+        self,
+        doc: Document,
+        api: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        namespaced: bool,
+        ns_pointer: str = "/metadata/namespace",
+    ) -> ObjectId | None:
+        """The rendered object's identity, or None (and a problem) when its name or namespace is unusable."""
+        ok = True
+        if "${" in name or not is_dns_subdomain(name):
+            self.problems.add(
+                f"object name {name!r} is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')",
+                doc.location("/metadata/name"),
+            )
+            ok = False
+        if namespaced:
+            if namespace is None:
+                self.problems.add(
+                    f"{kind} {name!r} is namespaced but has no namespace"
+                    " (write metadata.namespace, or set defaultNamespace in fanout.yaml)",
+                    doc.location("/metadata"),
+                )
+                ok = False
+            elif "${" in namespace or not is_dns_label(namespace):
+                self.problems.add(
+                    f"namespace {namespace!r} is not a DNS-1123 label", doc.location(ns_pointer)
+                )
+                ok = False
+        if not ok:
+            return None
+        return ObjectId(group_of(api), kind, (namespace or "") if namespaced else "", name)
+
+    def names(self, names: Sequence[str], doc: Document, pointer_of: Any) -> tuple[str, ...]:
+        """Cluster names written in ``doc`` (``pointer_of(i)`` locates the i-th); unknown ones are errors."""
+        check_names(((n, pointer_of(i)) for i, n in enumerate(names)), self.known, doc, self.problems)
+        return tuple(names)
+
+
+def strip_fanout_annotations(metadata: dict[str, Any]) -> None:
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, dict):
+        kept = {k: v for k, v in annotations.items() if not k.startswith(ANNOTATION_PREFIX)}
+        if kept:
+            metadata["annotations"] = kept
+        else:
+            del metadata["annotations"]
+
+
+def template(
+    doc: Document,
+    obj: dict[str, Any],
+    ident: ObjectId,
+    api: str,
+    namespaced: bool,
+    placement: Placement,
+    inline: Mapping[str, Patch] | None = None,
+    body_pointer: str = "",
+    namespace_rule: str = NS_FREE,
+    defines_namespace: bool = False,
+) -> Template:
+    scan = Scan().walk(obj, "")
+    return Template(
+        doc,
+        obj,
+        ident,
+        api,
+        namespaced,
+        placement,
+        dict(inline or {}),
+        scan.refs,
+        scan.escapes,
+        body_pointer,
+        namespace_rule,
+        defines_namespace,
+    )
+
+
+def crd_scopes(docs: Iterable[Document]) -> dict[tuple[str, str], bool]:
+    """(group, kind) -> namespaced, for every CustomResourceDefinition among the templates."""
+    scopes: dict[tuple[str, str], bool] = {}
+    for doc in docs:
+        data = doc.data
+        if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
+            spec = data.get("spec")
+            if isinstance(spec, dict) and isinstance(spec.get("names"), dict):
+                scopes[(str(spec.get("group", "")), str(spec["names"].get("kind", "")))] = (
+                    spec.get("scope") != "Cluster"
+                )
+    return scopes
+
+
+# --- per-cluster overrides written inside a federated object -----------------------------------
+
+
+def dotted_pointer(path: str) -> str | None:
+    """federation-v2's ``spec.replicas`` as the JSON Pointer ``/spec/replicas``; None if it cannot be one."""
+    parts = path.split(".")
+    if not path or any(not p for p in parts):
+        return None
+    return "".join("/" + escape(p) for p in parts)
+
+
+def override_ops(
+    raw_ops: Sequence[Mapping[str, Any]], base: str, ctx: Context, doc: Document
+) -> tuple[PatchOp, ...]:
+    """One cluster's ``clusterOverrides``, as the federation controllers applied them.
+
+    A path written as a JSON Pointer is a JSON Patch op (``replace`` by default, which also adds a key
+    its parent lacks, as KubeFed's JSON Patch library did). A dotted path (``spec.replicas``, federation-v2
+    before KubeFed 0.1.0-rc3) set the value, creating missing parent mappings, as ``SetNestedField`` did.
+    """
+    ops = []
+    for index, raw in enumerate(raw_ops):
+        pointer = f"{base}/{index}"
+        path = str(raw["path"])
+        if path.startswith("/"):
+            op = str(raw.get("op", "replace"))
+            ops.append(PatchOp(op, path, pointer, raw.get("value"), "value" in raw, upsert=op == "replace"))
+            continue
+        converted = dotted_pointer(path)
+        if converted is None or "op" in raw:
+            why = "an op needs a JSON Pointer path" if converted is not None else "it is not a dotted path"
+            ctx.problems.add(f"override path {path!r} cannot be read: {why}", doc.location(pointer + "/path"))
+            continue
+        # federation-v2 always set the value; a missing value was JSON null.
+        ops.append(PatchOp("add", converted, pointer, raw.get("value"), True, parents=True))
+    result = tuple(ops)
+    check_ops(result, doc, ctx.problems)
+    return result
+
+
+def inline_overrides(
+    entries: Sequence[Mapping[str, Any]], base: str, ctx: Context, doc: Document
+) -> dict[str, Patch]:
+    """``[{clusterName, clusterOverrides}]`` as one patch per cluster (KubeFed's ``spec.overrides``)."""
+    inline: dict[str, Patch] = {}
+    for index, entry in enumerate(entries):
+        cluster = entry["clusterName"]
+        pointer = f"{base}/{index}"
+        ctx.names([cluster], doc, lambda _i, p=pointer: p + "/clusterName")
+        if cluster in inline:
+            ctx.problems.add(
+                f"cluster {cluster!r} has two override entries in this object",
+                doc.location(pointer + "/clusterName"),
+            )
+            continue
+        ops = override_ops(entry.get("clusterOverrides") or [], pointer + "/clusterOverrides", ctx, doc)
+        seen: set[str] = set()
+        for op in ops:
+            if op.path in seen:  # KubeFed refused an object that overrides a path twice for a cluster
+                ctx.problems.add(
+                    f"path {op.path} is overridden twice for cluster {cluster!r}",
+                    doc.location(op.pointer + "/path"),
+                )
+            seen.add(op.path)
+        inline[cluster] = make_patch(
+            f"{doc.label}@{cluster}", f"{doc.label} (inline override for {cluster})", doc, ops, None, None
+        )
+    return inline

@@ -1,1 +1,0 @@
-"""KubeFed compatibility: replica scheduling, ``federate`` and (later) KubeFed-specific render rules."""
