@@ -238,6 +238,7 @@ def render(
         jobs,
         chosen,
         not no_cache,
+        _errors,
     )
 
 

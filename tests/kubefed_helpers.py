@@ -81,8 +81,9 @@ def placed(out: Path, path: str) -> set[str]:
 def warnings(invoke: Invoke, source: Path) -> list[str]:
     result = invoke("validate", str(source))
     assert result.exit_code == 0, result.output
+    # Warnings go to stderr as ``path:line:col: warning: message``; compared here without "warning: ".
     return [
-        line.removeprefix("warning: ") for line in result.stdout.splitlines() if line.startswith("warning: ")
+        line.replace(": warning: ", ": ", 1) for line in result.stderr.splitlines() if ": warning: " in line
     ]
 
 

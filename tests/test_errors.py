@@ -293,7 +293,11 @@ def test_validate_warns_about_an_inline_override_for_an_unplaced_cluster(
     )
     result = invoke("validate", str(tmp_path))
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == (
-        "warning: templates/f.yaml:9:24: inline override for cluster 'gcp-dev' has no effect:"
+    # Warnings are located like errors, on stderr; render prints them too.
+    assert result.stderr.splitlines()[0] == (
+        "templates/f.yaml:9:24: warning: inline override for cluster 'gcp-dev' has no effect:"
         " ConfigMap shop/x is not placed there"
     )
+    rendered = invoke("render", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert rendered.exit_code == 0
+    assert rendered.stderr.splitlines()[0] == result.stderr.splitlines()[0]

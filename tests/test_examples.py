@@ -88,4 +88,6 @@ def test_kubefed_2019_demo_uses_its_type_configs() -> None:
         ("feddemocl1", "feddemocl2", "feddemocl3"), 1
     )
     binding = cl1["_cluster/clusterrolebinding.rbac.authorization.k8s.io_pacman.yaml"]
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "pacman", "namespace": "federation-demo"}]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "pacman", "namespace": "federation-demo"}
+    ]

@@ -503,10 +503,12 @@ def test_warnings_go_to_stderr_when_the_report_owns_stdout(tmp_path: Path, invok
     root = make_source(tmp_path, settings=federated)
     text = invoke("validate", str(root), "--kubernetes")
     assert text.exit_code == 0, text.output
-    assert text.stdout.startswith("warning: templates/settings.yaml:")
+    assert text.stderr.startswith("templates/settings.yaml:")
+    assert ": warning: " in text.stderr
+    assert ": warning: " not in text.stdout
     for fmt in ("json", "junit"):
         result = invoke("validate", str(root), "--kubernetes", "--format", fmt)
         assert result.exit_code == 0, result.output
-        assert result.stderr.startswith("warning: templates/settings.yaml:")
+        assert result.stderr.startswith("templates/settings.yaml:")
         assert "has no effect" in result.stderr
         assert "warning" not in result.stdout

@@ -41,6 +41,14 @@ def open_resolved(source: str, resolved: ResolvedSource) -> OpenSource:
     return OpenSource(tree, root, inputs, resolved)
 
 
+def warning_lines(inputs: Inputs) -> list[str]:
+    """What is legal but worth saying, as ``path:line:col: warning: message`` lines (for stderr)."""
+    from fanout.place import warnings
+
+    found = sorted(dict.fromkeys((*inputs.warnings, *warnings(inputs))), key=Problem.sort_key)
+    return [f"{p.location}: warning: {p.message}" if p.location else f"warning: {p.message}" for p in found]
+
+
 def choose_clusters(inputs: Inputs, names: Sequence[str], selector: str | None) -> set[str] | None:
     """The clusters named or selected on the command line (either matches); None means all."""
     if not names and selector is None:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fanout import sync
 from fanout.cache import EMPTY, cluster_digests, code_digest, load_state, save_state
-from fanout.commands.common import choose_clusters, open_source
+from fanout.commands.common import choose_clusters, open_source, warning_lines
 from fanout.errors import FanoutError
 from fanout.output import Changes
 from fanout.parallel import InProcess, Workers, default_jobs, renderer
@@ -87,9 +87,12 @@ def run(
     jobs: int | None = None,
     shard: Shard | None = None,
     use_cache: bool = True,
+    warn: Callable[[str], None] | None = None,
 ) -> int:
     opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
+    for line in warning_lines(inputs):
+        (warn or echo)(line)
     if out is not None:
         target = out
     elif opened.root is not None:

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fanout.commands.common import open_source
+from fanout.commands.common import open_source, warning_lines
 from fanout.pipeline import render
-from fanout.place import warnings
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions
@@ -25,10 +24,8 @@ def run(
 ) -> int:
     opened = open_source(source, ref, cache_dir)
     rendering = render(opened.inputs)
-    # JSON and JUnit reports own stdout, so warnings go to stderr then.
-    notify = warn if warn is not None and report_format != "text" else echo
-    for warning in (*rendering.warnings, *warnings(opened.inputs)):
-        notify(f"warning: {warning}")
+    for line in warning_lines(opened.inputs):
+        (warn or echo)(line)
     if kube is not None:
         # Imported here: only this option needs the schema machinery.
         from fanout.kubecheck import check_rendering
