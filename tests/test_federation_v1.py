@@ -196,7 +196,7 @@ def test_mistakes_in_annotations_are_located(tmp_path: Path, invoke: Invoke) -> 
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 6, lines
-    assert lines[0].startswith(f"templates/a.yaml:1:") and f"{PREFS}: not JSON" in lines[0]
+    assert lines[0].startswith("templates/a.yaml:1:") and f"{PREFS}: not JSON" in lines[0]
     assert "unknown cluster 'us-eats' (did you mean 'us-east'?)" in lines[1]
     assert "unknown operator 'near'" in lines[2]
     assert (
