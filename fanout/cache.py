@@ -62,6 +62,7 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append("Doc(")
         _encode(value.path, out)
         _encode(value.index, out)
+        _encode(value.item, out)
         _encode(value.data, out)
         out.append(")")
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
