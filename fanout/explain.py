@@ -183,7 +183,8 @@ def _why(patch: Patch, template: Template, cluster: Cluster, override: Override 
     if patch is template.scheduled.get(cluster.name):
         # The label reads "<file> (replica scheduling: 3 of 10)"; the file is shown beside it already.
         detail = patch.label[len(patch.doc.label) :].strip(" ()")
-        return f"{patch.doc.data.get('kind', 'schedule')} ({detail}), applied after the inline overrides"
+        after = ", applied after the inline overrides" if template.inline.get(cluster.name) else ""
+        return f"{patch.doc.data.get('kind', 'schedule')} ({detail}){after}"
     if override is None:
         return f"inline override for cluster {cluster.name} (spec.overrides)"
     how = (

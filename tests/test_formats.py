@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import Invoke, write_tree
 from kubefed_helpers import (
     ALL,
@@ -189,3 +190,66 @@ def test_federated_type_of_another_group_is_located(tmp_path: Path, invoke: Invo
         found[0]
         == "templates/web.yaml:6:15: unknown field 'clusterNames' (allowed: clusterSelector, clusters)"
     )
+
+
+CONTROL_PLANE = {
+    "enable-type-directive": (
+        "apiVersion: core.kubefed.io/v1beta1\nkind: EnableTypeDirective\nmetadata: {name: deployments.apps}\n",
+        "EnableTypeDirective (core.kubefed.io/v1beta1) is not rendered: the input of kubefedctl enable",
+    ),
+    "dns-record": (
+        "apiVersion: multiclusterdns.kubefed.io/v1alpha1\nkind: ServiceDNSRecord\nmetadata: {name: web, namespace: shop}\n",
+        "ServiceDNSRecord (multiclusterdns.kubefed.io/v1alpha1) is not rendered: multi-cluster DNS",
+    ),
+    "federated-cluster": (
+        "apiVersion: core.federation.k8s.io/v1alpha1\nkind: FederatedCluster\nmetadata: {name: c1}\n",
+        "FederatedCluster (core.federation.k8s.io/v1alpha1) is not rendered: a cluster registration belongs in the inventory",
+    ),
+    "kubefed-cluster": (
+        "apiVersion: core.kubefed.io/v1beta1\nkind: KubeFedCluster\nmetadata: {name: c1}\n",
+        "KubeFedCluster (core.kubefed.io/v1beta1) is not rendered: a cluster registration belongs in the inventory",
+    ),
+    "v1-cluster": (
+        "apiVersion: federation/v1beta1\nkind: Cluster\nmetadata: {name: c1}\n",
+        "Cluster (federation/v1beta1) is not rendered: a cluster registration belongs in the inventory",
+    ),
+    "propagated-version": (
+        "apiVersion: core.kubefed.io/v1beta1\nkind: PropagatedVersion\nmetadata: {name: x, namespace: shop}\n",
+        "PropagatedVersion (core.kubefed.io/v1beta1) is not rendered: status that KubeFed's controllers wrote",
+    ),
+    "types-group-without-federated-kind": (
+        "apiVersion: types.kubefed.io/v1beta1\nkind: Deployment\nmetadata: {name: x, namespace: shop}\n",
+        "Deployment (types.kubefed.io/v1beta1) is not rendered: it configures the federation control plane",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTROL_PLANE))
+def test_control_plane_objects_are_located_errors(case: str, tmp_path: Path, invoke: Invoke) -> None:
+    text, message = CONTROL_PLANE[case]
+    found = errors(invoke, root(tmp_path, {"templates/x.yaml": text}))
+    assert len(found) == 1
+    assert found[0].startswith("templates/x.yaml:2:1: " + message), found[0]
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet"])
+def test_replica_scheduling_of_a_plain_workload(kind: str, tmp_path: Path, invoke: Invoke) -> None:
+    workload = f"""
+    apiVersion: apps/v1
+    kind: {kind}
+    metadata: {{name: web, namespace: shop}}
+    spec: {{replicas: 1, template: {{spec: {{containers: [{{name: web, image: "web:1"}}]}}}}}}
+    """
+    rsp = f"""
+    apiVersion: scheduling.kubefed.io/v1alpha1
+    kind: ReplicaSchedulingPreference
+    metadata: {{name: web, namespace: shop}}
+    spec:
+      targetKind: {kind}
+      totalReplicas: 7
+      clusters: {{aws-east: {{weight: 1}}, azure-west: {{weight: 1}}}}
+    """
+    out = render(invoke, root(tmp_path, {"templates/web.yaml": workload, "templates/rsp.yaml": rsp}))
+    path = f"shop/{kind.lower()}.apps_web.yaml"
+    got = {c: objects(out, c)[path]["spec"]["replicas"] for c in placed(out, path)}
+    assert sorted(got.values()) == [0, 3, 4] and set(got) == set(ALL)
