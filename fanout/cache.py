@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fanout.load import Document
+from fanout.document import Document
 from fanout.model import Inputs
 from fanout.place import ClusterPlan
 

@@ -14,8 +14,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fanout.document import escape
 from fanout.emit import dump
-from fanout.load import escape
 from fanout.model import ObjectId
 from fanout.pipeline import ClusterOutput, RenderedObject, Rendering
 

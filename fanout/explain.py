@@ -15,9 +15,9 @@ from typing import Any
 import jsonpointer
 
 from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
+from fanout.document import split_pointer
 from fanout.emit import object_path
 from fanout.errors import FanoutError, Location
-from fanout.load import split_pointer
 from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Placement, Template
 from fanout.patch import PatchFailure, apply_patch
 from fanout.place import plan

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from fanout.document import Document
 from fanout.errors import Location, Problem
-from fanout.load import Document
+from fanout.limits import DEFAULT_LIMITS, Limits
 from fanout.selectors import Selector
 
 
@@ -22,6 +23,7 @@ class Config:
     format: str | None = None
     # The namespace of namespaced objects written without one (Federation v1: "default").
     default_namespace: str | None = None
+    limits: Limits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +74,7 @@ class Patch:
     merge_pointer: str | None = None  # where the merge patch is written, when there is one
     refs: Mapping[str, str] = field(default_factory=dict)  # ${cluster...} reference -> pointer of first use
     escapes: bool = False  # holds a "$${" that substitution must turn into "${"
+    uses: Mapping[str, int] = field(default_factory=dict)  # reference -> times written
 
     @property
     def location(self) -> Location:
@@ -153,6 +156,7 @@ class Template:
     defines_namespace: bool = False
     # cluster name -> the replica plan's patch, applied after the inline overrides (see fanout.scheduling)
     scheduled: Mapping[str, Patch] = field(default_factory=dict)
+    uses: Mapping[str, int] = field(default_factory=dict)  # reference -> times written in obj
 
     def source_pointer(self, pointer: str) -> str:
         """Where in the template's document the value at ``pointer`` of the target object is written."""

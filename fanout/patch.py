@@ -9,7 +9,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from fanout.load import escape, split_pointer
+from fanout.document import escape, split_pointer
 from fanout.model import Patch, PatchOp, Template
 from fanout.substitute import substitute
 

@@ -18,6 +18,7 @@ from fanout.errors import Location, Problem, Problems
 from fanout.formats import build_templates
 from fanout.formats.lists import expand_lists
 from fanout.kinds import apply_order
+from fanout.limits import DEFAULT_LIMITS, Limits, setting
 from fanout.load import RawSource, read_source
 from fanout.model import Cluster, Inputs, ObjectId, Patch, Template
 from fanout.patch import PatchFailure, render_object
@@ -89,7 +90,8 @@ _Key = tuple[int, tuple[str, ...], tuple[tuple[str, str], ...]]
 class _Renderer:
     """Renders jobs with memoisation; lives for one render call only."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self.memo: dict[_Key, RenderedObject | None] = {}
         self.unresolved: dict[tuple[Location, str, str], list[str]] = defaultdict(list)
         self.failures: dict[tuple[Location, str], list[str]] = defaultdict(list)
@@ -123,6 +125,8 @@ class _Renderer:
         if resolved is None:
             return None
         tokens = tuple(sorted((ref, json.dumps(value, sort_keys=True)) for ref, value in resolved.items()))
+        if tokens and not self._within_limit(job, cluster, dict(tokens)):
+            return None
         key: _Key = (id(job.template), tuple(p.key for p in job.patches), tokens)
         if key in self.memo:
             rendered = self.memo[key]
@@ -132,6 +136,28 @@ class _Renderer:
         rendered = self._attempt(job, cluster, resolved)
         self.memo[key] = rendered
         return rendered
+
+    def _within_limit(self, job: Job, cluster: Cluster, tokens: Mapping[str, str]) -> bool:
+        """Whether substitution stays within maxSubstitutedBytes: a value's size times its uses, summed."""
+        owners: tuple[Template | Patch, ...] = (job.template, *job.patches)
+        inserted = 0
+        for owner in owners:
+            inserted += sum(len(tokens[ref]) * count for ref, count in owner.uses.items() if ref in tokens)
+        limit = self.limits.max_substituted_bytes
+        if inserted <= limit:
+            return True
+        biggest = max(tokens, key=lambda ref: len(tokens[ref]))
+        message = (
+            f"substitution would insert about {inserted} bytes into {job.template.ident}, over the limit of"
+            f" {limit} (${{{biggest}}} is {len(tokens[biggest])} bytes; raise {setting('max_substituted_bytes')})"
+        )
+        if biggest in job.template.refs:
+            where = job.template.location_of(job.template.refs[biggest])
+        else:
+            patch = next(p for p in job.patches if biggest in p.refs)
+            where = patch.doc.location(patch.refs[biggest])
+        self.failures[(where, message)].append(cluster.name)
+        return False
 
     def _attempt(self, job: Job, cluster: Cluster, resolved: Mapping[str, Any]) -> RenderedObject | None:
         """Render the job; on failure, record it against this cluster and return None."""
@@ -171,7 +197,7 @@ def _clusters(names: list[str]) -> str:
 def render_plans(
     inputs: Inputs, plans: tuple[ClusterPlan, ...], on_cluster: Callable[[str], None] | None = None
 ) -> Rendering:
-    renderer = _Renderer()
+    renderer = _Renderer(inputs.config.limits)
     outputs = []
     for cluster_plan in plans:
         cache: dict[str, Any] = {}

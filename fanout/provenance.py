@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from fanout.document import escape, split_pointer
 from fanout.errors import Location
-from fanout.load import escape, split_pointer
 from fanout.model import Patch, PatchOp, Template
 
 

@@ -21,8 +21,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fanout.document import Document
 from fanout.errors import Problem, Problems
-from fanout.load import Document
 from fanout.model import Cluster, Patch, PatchOp, Placement, Template
 from fanout.replicas import ClusterPreference, Plan, distribute
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from fanout.load import escape
+from fanout.document import escape
 
 # "$${" is an escape for a literal "${"; any other "${...}" that is not "${cluster." is left alone.
 _TOKEN = re.compile(r"\$\$\{|\$\{(cluster(?:\.[^}]*)?)\}")
@@ -19,6 +19,7 @@ class Scan:
 
     def __init__(self) -> None:
         self.refs: dict[str, str] = {}
+        self.uses: dict[str, int] = {}  # how many times each reference is written (bounds what it inserts)
         self.escapes = False
 
     def walk(self, value: Any, pointer: str) -> Scan:
@@ -29,6 +30,7 @@ class Scan:
                         self.escapes = True
                     else:
                         self.refs.setdefault(match.group(1), pointer)
+                        self.uses[match.group(1)] = self.uses.get(match.group(1), 0) + 1
         elif isinstance(value, dict):
             for key, item in value.items():
                 self.walk(item, f"{pointer}/{escape(key)}")

@@ -9,8 +9,9 @@ from typing import Any
 
 from jsonschema import ValidationError
 
+from fanout.document import Document, escape
 from fanout.errors import Problem, Problems
-from fanout.load import Document, escape
+from fanout.limits import from_config
 from fanout.model import Cluster, Config, Override, Patch, PatchOp, ResourceRef
 from fanout.schemas import validator
 from fanout.selectors import Selector, SelectorSyntaxError, from_label_selector
@@ -140,6 +141,7 @@ def build_config(doc: Document | None, problems: Problems) -> Config:
         namespace_placement=data.get("namespacePlacement"),
         format=data.get("format"),
         default_namespace=data.get("defaultNamespace"),
+        limits=from_config(data.get("limits")),
     )
 
 
@@ -234,7 +236,7 @@ def make_patch(
             scan.walk(op.value, op.pointer + "/value")
     if merge is not None and merge_pointer is not None:
         scan.walk(merge, merge_pointer)
-    return Patch(key, label, doc, ops, merge, merge_pointer, scan.refs, scan.escapes)
+    return Patch(key, label, doc, ops, merge, merge_pointer, scan.refs, scan.escapes, scan.uses)
 
 
 def build_overrides(docs: Iterable[Document], known: set[str], problems: Problems) -> tuple[Override, ...]:

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from fanout.cli import app
+from fanout.document import Document
 from fanout.errors import FanoutError
 from fanout.explain import Rendered, explain, matches, parse_target, replay, touches
-from fanout.load import Document
 from fanout.model import ObjectId, Patch, PatchOp
 from fanout.pipeline import load_inputs, render
 from fanout.source import DirectorySource

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from fanout.document import Document
 from fanout.emit import dump
 from fanout.errors import Location, Problems
 from fanout.federate import check, dropped_annotations, federate
-from fanout.load import Document, load_documents
+from fanout.parse import load_documents
 
 
 def federate_command(

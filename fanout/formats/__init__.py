@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from fanout.document import Document
 from fanout.errors import Problem, Problems
 from fanout.formats import controlplane, federation_v1, federation_v2, kubefed, manifest
 from fanout.formats.common import Context, crd_scopes
 from fanout.formats.lists import api_kind
 from fanout.formats.typeconfig import TYPE_CONFIG_APIS, TYPE_CONFIG_KIND, federated_types
 from fanout.kinds import group_of
-from fanout.load import Document
 from fanout.model import Cluster, Config, Template
 from fanout.namespaces import namespace_reach, restrict_to_namespaces
 from fanout.scheduling import apply_schedules, warn_lost_replicas

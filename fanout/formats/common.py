@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fanout.document import Document, escape
 from fanout.errors import Problem, Problems
 from fanout.kinds import CLUSTER_SCOPED, NAMESPACED, TargetType, group_of
-from fanout.load import Document, escape
 from fanout.model import NS_FREE, Cluster, Config, ObjectId, Patch, PatchOp, Placement, Template
 from fanout.scheduling import Schedule
 from fanout.substitute import Scan
@@ -133,6 +133,7 @@ def template(
         body_pointer,
         namespace_rule,
         defines_namespace,
+        uses=scan.uses,
     )
 
 

@@ -25,10 +25,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from fanout.document import Document
 from fanout.errors import Problem
 from fanout.formats import manifest
 from fanout.formats.common import Context
-from fanout.load import Document
 from fanout.model import Placement, Template
 from fanout.replicas import ClusterPreference
 from fanout.scheduling import ABOVE_ZERO, ALL_CLUSTERS, EVERY_PLANNED, PLACED, Divided, Schedule

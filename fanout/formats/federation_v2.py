@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fanout.document import Document
 from fanout.errors import Problem
 from fanout.formats import kubefed
 from fanout.formats.common import Context, inline_overrides, template
-from fanout.load import Document
 from fanout.model import NS_KUBEFED, NS_OWN, Patch, Placement, Template
 from fanout.validate import check
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from fanout.document import Document, escape
 from fanout.errors import Problem
 from fanout.formats.common import Context, inline_overrides, strip_fanout_annotations, template
-from fanout.load import Document, escape
 from fanout.model import NS_KUBEFED, Placement, Template
 from fanout.replicas import WILDCARD, ClusterPreference
 from fanout.scheduling import ALL_CLUSTERS, SELECTOR, Divided, Schedule

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fanout.document import Document
 from fanout.formats.common import Context, strip_fanout_annotations, template
-from fanout.load import Document
 from fanout.model import Placement, Template
 from fanout.selectors import SelectorSyntaxError, parse
 from fanout.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION, check

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fanout.document import Document
 from fanout.errors import Problems
 from fanout.kinds import FEDERATED_TYPES, TargetType
-from fanout.load import Document
 from fanout.validate import check, not_a_mapping
 
 # Type config apiVersion -> (its schema, the group of the federated types it registers).
