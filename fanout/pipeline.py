@@ -149,7 +149,8 @@ class _Renderer:
         biggest = max(tokens, key=lambda ref: len(tokens[ref]))
         message = (
             f"substitution would insert about {inserted} bytes into {job.template.ident}, over the limit of"
-            f" {limit} (${{{biggest}}} is {len(tokens[biggest])} bytes; raise {setting('max_substituted_bytes')})"
+            f" {limit} (${{{biggest}}} is {len(tokens[biggest])} bytes;"
+            f" raise {setting('max_substituted_bytes')})"
         )
         if biggest in job.template.refs:
             where = job.template.location_of(job.template.refs[biggest])
