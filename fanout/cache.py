@@ -19,6 +19,7 @@ makes it count as empty: the cache can make a render faster, never different.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import marshal
@@ -258,7 +259,8 @@ def save_state(
         tmp.write_bytes(_MAGIC + hashlib.sha256(payload).digest() + payload)
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. the cache folder is a file: nothing to clean up
+            tmp.unlink(missing_ok=True)
 
 
 def forget_state(out: Path, folder: Path | None = None) -> None:

@@ -11,6 +11,7 @@ import os
 import posixpath
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,16 +20,24 @@ from pathlib import Path
 import git
 from git.exc import InvalidGitRepositoryError, NoSuchPathError
 
-from fanout.errors import FanoutError
-from fanout.source import DirectorySource, SourceTree
+from fanout.errors import FanoutError, Location
+from fanout.source import LINKED_FOLDER, OUTSIDE, SUBMODULE, DirectorySource, Refused, SourceTree
 
 _TREE_MODE = 0o040000
 _SYMLINK_MODE = 0o120000
 _GITLINK_MODE = 0o160000
 _MAX_SYMLINK_HOPS = 16
 
-# fanout runs in CI jobs and git hooks, where a credential prompt would hang forever.
-NO_PROMPT_ENV: Mapping[str, str] = {"GIT_TERMINAL_PROMPT": "0"}
+# fanout runs in CI jobs and git hooks, where a credential prompt would hang forever; a source URL is
+# untrusted input, so only the plain transports are allowed (not ext:: or fd::, which run commands or
+# read standard input).
+NO_PROMPT_ENV: Mapping[str, str] = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ALLOW_PROTOCOL": "https:ssh:git:file",
+    "GIT_PROTOCOL_FROM_USER": "0",
+}
+# Seconds any one git command may take (a fetch of a big repository included); FANOUT_GIT_TIMEOUT changes it.
+DEFAULT_GIT_TIMEOUT = 600
 # `git status` refreshes and rewrites the index when it can; fanout leaves the index byte-identical.
 _NO_OPTIONAL_LOCKS_ENV: Mapping[str, str] = {"GIT_OPTIONAL_LOCKS": "0"}
 
@@ -50,8 +59,17 @@ def run_git(
         with_extended_output=True,
         with_exceptions=False,
         env=dict(env) if env else None,
+        istream=subprocess.DEVNULL,  # never wait for input that will not come
+        kill_after_timeout=git_timeout(),
     )
     return int(status or 0), str(out), str(err)
+
+
+def git_timeout() -> float:
+    try:
+        return float(os.environ.get("FANOUT_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_GIT_TIMEOUT
 
 
 def git_reason(stderr: str) -> str:
@@ -88,6 +106,16 @@ def resolve_commit(repo: git.Repo, ref: str) -> str:
     """The full SHA of the commit REF names (branch, tag, SHA, ``HEAD~2``); FanoutError if none."""
     if not ref or ref.startswith("-"):
         raise FanoutError.at(f"--ref {ref!r}: not a valid git revision")
+    if re.fullmatch(r"[\w./-]+", ref) and not ref.startswith("refs/"):
+        # git would pick one silently (the tag); a renderer must not guess which commit is meant.
+        _, found, _ = run_git(
+            repo, "for-each-ref", "--format=%(refname)", f"refs/heads/{ref}", f"refs/tags/{ref}"
+        )
+        names = [line for line in found.splitlines() if line]
+        if len(names) > 1:
+            raise FanoutError.at(
+                f"--ref {ref} names both a branch and a tag; write heads/{ref} or tags/{ref}"
+            )
     status, out, _ = run_git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if status != 0 or not out.strip():
         raise FanoutError.at(f"--ref {ref}: no such branch, tag or commit in {_repo_label(repo)}")
@@ -154,9 +182,7 @@ class GitTreeSource:
                     continue
                 meta, _, path = record.partition("\t")
                 mode_text, _kind, sha = meta.split(" ")
-                mode = int(mode_text, 8)
-                if mode == _GITLINK_MODE:
-                    continue  # a submodule's commit: there is no file content in this repository
+                mode = int(mode_text, 8)  # a gitlink is a submodule's commit: listed to be refused
                 entries[path] = (mode, bytes.fromhex(sha))
             self._entries = entries
         return self._entries
@@ -179,8 +205,8 @@ class GitTreeSource:
             if target.startswith("/"):
                 return None
             joined = _normalize(posixpath.join(posixpath.dirname(repo_path), target))
-            if not joined:
-                return None
+            if not joined or (self.root and not joined.startswith(self.root + "/")):
+                return None  # leaves the source root, as DirectorySource refuses it
             try:
                 obj = self._commit_tree / joined
             except KeyError:
@@ -194,17 +220,26 @@ class GitTreeSource:
         norm = _normalize(path)
         if not norm:
             return None
+        entry = self._index().get(norm)
+        if entry is None or entry[0] == _GITLINK_MODE:
+            return None
         binsha = self._follow(norm)
+        if binsha is None and entry[0] == _SYMLINK_MODE:
+            raise FanoutError.at(OUTSIDE, Location(norm))
         return None if binsha is None else self._blob(binsha)
 
-    def list_files(self, folder: str) -> list[str]:
+    def _walk(self, folder: str) -> tuple[list[str], list[Refused]]:
+        """The same files, and the same refusals, as DirectorySource finds in a checkout of the commit."""
         prefix = _normalize(folder)
         if prefix is None:
-            return []
+            return [], []
         found: list[str] = []
+        refused: list[Refused] = []
         for path, (mode, _) in self._index().items():
             if prefix:
                 if not path.startswith(prefix + "/"):
+                    if path == prefix and mode == _SYMLINK_MODE:
+                        refused.append(Refused(path, LINKED_FOLDER))
                     continue
                 rest = path[len(prefix) + 1 :]
             else:
@@ -212,10 +247,33 @@ class GitTreeSource:
             # Same rule as DirectorySource: hidden folders below the listed folder are skipped.
             if any(part.startswith(".") for part in rest.split("/")[:-1]):
                 continue
+            if mode == _GITLINK_MODE:
+                if not rest.startswith("."):
+                    refused.append(Refused(path, SUBMODULE))
+                continue
             if mode == _SYMLINK_MODE and self._follow(path) is None:
+                why = LINKED_FOLDER if self._links_to_tree(path) else OUTSIDE
+                refused.append(Refused(path, why))
                 continue
             found.append(path)
-        return sorted(found)
+        return sorted(found), sorted(refused)
+
+    def _links_to_tree(self, path: str) -> bool:
+        target = os.fsdecode(self._blob(self._index()[path][1]))
+        repo_path = posixpath.join(self.root, path) if self.root else path
+        joined = _normalize(posixpath.join(posixpath.dirname(repo_path), target))
+        if not joined or (self.root and not joined.startswith(self.root + "/")):
+            return False
+        try:
+            return bool((self._commit_tree / joined).type == "tree")
+        except KeyError:
+            return False
+
+    def list_files(self, folder: str) -> list[str]:
+        return self._walk(folder)[0]
+
+    def refused(self, folder: str) -> list[Refused]:
+        return self._walk(folder)[1]
 
 
 @dataclass(frozen=True)

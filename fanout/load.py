@@ -13,6 +13,7 @@ from fanout.document import Document
 from fanout.errors import Location, Problem
 from fanout.limits import from_config
 from fanout.parse import load_documents
+from fanout.source import Refused
 from fanout.validate import check
 
 
@@ -34,6 +35,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 class _Tree(Protocol):
     def read(self, path: str) -> bytes | None: ...
     def list_files(self, folder: str) -> list[str]: ...
+    def refused(self, folder: str) -> list[Refused]: ...
 
 
 def folders(config: Document | None) -> dict[str, str]:
@@ -76,6 +78,7 @@ def read_source(tree: _Tree) -> RawSource:
     output = where["output"] + "/"
     groups: dict[str, list[Document]] = {"clusters": [], "templates": [], "overrides": []}
     for role, documents in groups.items():
+        problems.extend(Problem(why, Location(path)) for path, why in tree.refused(where[role]))
         for path in tree.list_files(where[role]):
             # A rendered folder inside an input folder must not be read back as input.
             if not path.endswith(YAML_SUFFIXES) or path.startswith(output):

@@ -1,22 +1,27 @@
-"""Writing rendered files into the output folder: only what changed, only files fanout wrote.
+"""The output folder's marker, ``.fanout-output.json``: the files fanout wrote there, and what it wrote.
 
-The folder holds a marker, ``.fanout-output.json``, listing every file fanout wrote there. fanout
-refuses a non-empty folder without it, never overwrites or deletes a file it does not list, and
-computes every change before touching the disk, so a failed render leaves the folder as it was.
+fanout refuses a non-empty folder without a marker, never overwrites a file it does not list, and
+deletes a listed file only while its content is still what fanout wrote (the marker keeps a SHA-256 of
+each file). The marker is input like any other: an entry that is absolute or climbs out with ``..`` is
+ignored with a warning, never followed. While a write is under way the marker also lists its temporary
+files (``pending``), so that the next run can clear what a killed one left behind.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fanout.errors import FanoutError, Problem
+from fanout.errors import FanoutError
 
 MARKER = ".fanout-output.json"
+MARKER_VERSION = 2
+# Names of fanout's own temporary and backup files beside the files they stand for.
+TEMP_PREFIX = ".fanout-"
+TEMP_SUFFIXES = (".tmp", ".bak")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class Changes:
     unchanged: int
     marker: bytes  # the marker's new content
     marker_changed: bool
+    kept: tuple[str, ...] = ()  # listed files that are no longer rendered but whose content someone changed
 
     @property
     def any(self) -> bool:
@@ -46,20 +52,73 @@ class Changes:
         return dict(sorted(result.items()))
 
 
-def _read_marker(out: Path) -> list[str] | None:
+@dataclass(frozen=True)
+class Marker:
+    files: Mapping[str, str | None]  # path -> SHA-256 of what fanout wrote (None: a marker of fanout 0.1)
+    pending: tuple[str, ...] = ()  # temporary files of an interrupted write
+    warnings: tuple[str, ...] = field(default=())  # entries not trusted, and why
+
+
+def safe_path(path: str) -> bool:
+    """A relative path that stays inside the folder (no ``..``, no absolute path, no empty part)."""
+    if not path or path.startswith("/") or "\\" in path or "\0" in path:
+        return False
+    parts = path.split("/")
+    return all(part not in ("", ".", "..") for part in parts)
+
+
+def is_temporary(path: str) -> bool:
+    name = posixpath.basename(path)
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIXES)
+
+
+def read_marker(out: Path) -> Marker | None:
+    """The marker of ``out``, or None when there is none; FanoutError when it is not a marker at all."""
     marker = out / MARKER
     if not marker.is_file():
         return None
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
-        files = data["files"]
-        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        listed = data["files"]
+        pending = data.get("pending", [])
+        if isinstance(listed, list):  # fanout 0.1 listed paths without digests
+            listed = dict.fromkeys(listed)
+        if not isinstance(listed, dict) or not isinstance(pending, list):
             raise ValueError("files is not a list of paths")
-    except (ValueError, KeyError, TypeError) as exc:
+        if not all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in listed.items()):
+            raise ValueError("files is not a list of paths")
+        if not all(isinstance(p, str) for p in pending):
+            raise ValueError("pending is not a list of paths")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise FanoutError.at(
             f"{marker}: not a fanout marker file ({exc}); remove the folder or fix the file"
         ) from None
-    return files
+    warnings = [
+        f"{marker}: warning: entry {path!r} ignored: it leads outside the output folder"
+        for path in [*listed, *pending]
+        if not safe_path(path)
+    ]
+    warnings += [
+        f"{marker}: warning: pending entry {path!r} ignored: it is not a fanout temporary file"
+        for path in pending
+        if safe_path(path) and not is_temporary(path)
+    ]
+    files = {p: d for p, d in listed.items() if safe_path(p) and p != MARKER}
+    temporary = tuple(p for p in pending if safe_path(p) and is_temporary(p))
+    return Marker(files, temporary, tuple(warnings))
+
+
+def marker_content(files: Mapping[str, str | None], pending: Iterable[str] = ()) -> bytes:
+    document: dict[str, object] = {
+        "generator": "fanout",
+        "version": MARKER_VERSION,
+        "note": "Files fanout wrote here, with the SHA-256 of each; fanout deletes only these.",
+        "files": dict(sorted(files.items())),
+    }
+    waiting = sorted(pending)
+    if waiting:
+        document["pending"] = waiting
+    return (json.dumps(document, indent=1) + "\n").encode("utf-8")
 
 
 class _Folder:
@@ -75,7 +134,7 @@ class _Folder:
 
     def path(self, relative: str) -> Path:
         parent, _, name = relative.rpartition("/")
-        if relative.startswith("/") or ".." in relative.split("/") or not name or not self._inside(parent):
+        if not safe_path(relative) or not name or not self._inside(parent):
             raise FanoutError.at(f"refusing to write outside the output folder: {relative}")
         return self.root / relative
 
@@ -84,83 +143,3 @@ class _Folder:
         if known is None:
             known = self._parents[parent] = (self.root / parent).resolve().is_relative_to(self.root)
         return known
-
-
-def marker_content(files: Collection[str]) -> bytes:
-    document = {
-        "generator": "fanout",
-        "note": "Files fanout wrote here; fanout deletes only these.",
-        "files": sorted(files),
-    }
-    return (json.dumps(document, indent=1) + "\n").encode("utf-8")
-
-
-def plan_changes(out: Path, files: Mapping[str, bytes], scope: Collection[str] | None = None) -> Changes:
-    """What writing ``files`` into ``out`` changes; ``scope`` names the clusters replaced (None: all)."""
-    if out.exists() and not out.is_dir():
-        raise FanoutError.at(f"output {out} exists and is not a folder")
-    previous = _read_marker(out) if out.is_dir() else None
-    if previous is None and out.is_dir() and any(out.iterdir()):
-        raise FanoutError.at(
-            f"refusing to write into {out}: it is not empty and fanout did not create it (no {MARKER});"
-            " choose another --out or empty the folder"
-        )
-    owned = set(previous or ())
-
-    def in_scope(path: str) -> bool:
-        return scope is None or path.split("/", 1)[0] in scope
-
-    folder = _Folder(out)
-    added, changed, foreign = [], [], []
-    unchanged = 0
-    for path in sorted(files):
-        target = folder.path(path)
-        if not target.is_file():
-            if target.exists():
-                foreign.append(Problem(f"refusing to replace {target}: it is not a file"))
-            added.append(path)
-        elif target.read_bytes() == files[path]:
-            unchanged += 1
-        elif path in owned:
-            changed.append(path)
-        else:
-            foreign.append(Problem(f"refusing to overwrite {target}: fanout did not write it"))
-    if foreign:
-        raise FanoutError(foreign)
-    removed = sorted(p for p in owned if in_scope(p) and p not in files and (out / p).is_file())
-    kept = {p for p in owned if not in_scope(p)}
-    marker = marker_content(kept | set(files))
-    marker_path = out / MARKER
-    marker_changed = not marker_path.is_file() or marker_path.read_bytes() != marker
-    return Changes(tuple(added), tuple(changed), tuple(removed), unchanged, marker, marker_changed)
-
-
-def _write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename, so a reader never sees half a file.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".fanout-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def apply_changes(out: Path, files: Mapping[str, bytes], changes: Changes) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    folder = _Folder(out)
-    for path in (*changes.added, *changes.changed):
-        _write(folder.path(path), files[path])
-    root = folder.root
-    for path in changes.removed:
-        target = folder.path(path)
-        target.unlink()
-        # Remove folders the removal emptied, up to (not including) the output folder.
-        parent = target.parent
-        while parent != root and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-    if changes.marker_changed:
-        _write(out / MARKER, changes.marker)

@@ -33,7 +33,7 @@ from fanout.errors import FanoutError
 from fanout.model import Inputs
 from fanout.pipeline import Rendering, render_plans
 from fanout.place import ClusterPlan
-from fanout.sync import ClusterFiles, Requests, Write, Written, write_files
+from fanout.sync import ClusterFiles, Requests, StageFailure, Write, Written, write_files
 
 # Below this many clusters per worker, starting processes costs more than it saves.
 MIN_CLUSTERS_PER_JOB = 4
@@ -47,8 +47,8 @@ class Renderer(Protocol):
         """Render every cluster; raises FanoutError (the sequential report) on any problem."""
         ...
 
-    def write(self, root: str, mode: int, requests: Requests) -> Written:
-        """Write rendered files into the folder ``root``; returns a record of each."""
+    def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
+        """Stage rendered files in the folder ``root`` (see ``fanout.sync.write_files``)."""
         ...
 
 
@@ -107,8 +107,8 @@ class InProcess:
     def stream(self, on_cluster: OnCluster = None) -> Iterator[ClusterFiles]:
         return iter(self.render(on_cluster))
 
-    def write(self, root: str, mode: int, requests: Requests) -> Written:
-        return write_files(root, mode, requests, self.contents)
+    def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
+        return write_files(root, mode, requests, self.contents, token)
 
 
 def _chunks(plans: Sequence[ClusterPlan], count: int) -> list[list[int]]:
@@ -141,13 +141,16 @@ def _worker(conn: Connection, inputs: Inputs, plans: tuple[ClusterPlan, ...]) ->
                 rendered.update((c.name, c) for c in clusters)
                 conn.send(("rendered", clusters))
             elif message[0] == "write":
-                _, root, mode, requests = message
+                _, root, mode, requests, token = message
                 # None stands for "every file of the cluster, all new" (a first render), sent in a word.
                 expanded = {
                     name: items if items is not None else _all_new(rendered[name])
                     for name, items in requests.items()
                 }
-                conn.send(("written", write_files(root, mode, expanded, contents)))
+                try:
+                    conn.send(("written", write_files(root, mode, expanded, contents, token)))
+                except StageFailure as failure:  # disk full, permissions: the input's world, not a bug
+                    conn.send(("stage-failed", failure.reason))
             elif message[0] == "contents":
                 conn.send(("contents", contents))
             else:
@@ -234,24 +237,31 @@ class Workers:
             render_plans(self.inputs, self.plans)  # raises the full, ordered report
             raise AssertionError("a chunk failed to render but the whole render did not")  # pragma: no cover
 
-    def write(self, root: str, mode: int, requests: Requests) -> Written:
+    def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
         shares: dict[int, dict[str, Sequence[Write] | None]] = {}
         for name, items in requests.items():
             files = self.rendered[name]
             everything = len(items) == len(files.paths) and all(new for _, _, new in items)
             shares.setdefault(self.owner[name], {})[name] = None if everything else items
         for index, share in shares.items():
-            self.conns[index].send(("write", root, mode, share))
+            self.conns[index].send(("write", root, mode, share, token))
             self.busy.add(index)
         written: Written = {}
+        failures: list[str] = []
         for index, share in shares.items():
-            answer: Written = self._receive(index)[1]
+            message = self._receive(index)
             self.busy.discard(index)
+            if message[0] == "stage-failed":
+                failures.append(message[1])
+                continue
+            answer: Written = message[1]
             for name, records in answer.items():
                 if share[name] is None:  # written in the cluster's own order: put it in the request's
                     by_path = dict(zip(self.rendered[name].paths, records, strict=True))
                     records = [by_path[relative] for relative, _, _ in requests[name]]
                 written[name] = records
+        if failures:  # the caller removes every staged file, by name
+            raise StageFailure(failures[0])
         return written
 
     def all_contents(self) -> dict[str, bytes]:

@@ -7,25 +7,31 @@ before it touches the disk. What is added here is speed at 100,000 files:
 - files are compared through their recorded size/mtime/inode and content hash where the cache can
   vouch for them, and by reading their bytes otherwise;
 - clusters the cache can reuse (see ``fanout.cache``) are not rendered at all;
-- new files are written in place (no rename: no one has seen an older version), changed files through
-  a temporary file and a rename (readers see the old or the new file, never half of one), both from a
-  few threads; a provisional marker listing the new files is written first, so that an interrupted
-  render leaves nothing behind that the next render would refuse to touch.
+- nothing changes unless everything succeeds: every new or changed file is first written in full to a
+  temporary name beside it (by the worker processes that hold its bytes), flushed to disk, and only then
+  renamed into place; a changed or removed file keeps a hard-linked backup until the end. A failure
+  (disk full, a folder made read-only) puts back what was renamed and leaves the folder as it was; a
+  killed run leaves no half-written file under a real name, and its temporary files are listed in the
+  marker (``pending``) so that the next run clears them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
+import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
+from typing import Any
 
 from fanout.cache import ClusterRecord, FileRecord, State, content_digest, file_record
 from fanout.errors import FanoutError, Problem
-from fanout.output import MARKER, Changes, _Folder, _read_marker, marker_content
+from fanout.output import MARKER, TEMP_PREFIX, Changes, _Folder, is_temporary, marker_content, read_marker
 
 
 @dataclass(frozen=True)
@@ -48,20 +54,27 @@ class Folder:
     path: Path
     owned: frozenset[str]
     marker: bytes | None
+    digests: Mapping[str, str | None]  # owned path -> SHA-256 of what fanout wrote there (None: unknown)
+    pending: tuple[str, ...] = ()  # temporary files a killed run left
+    warnings: tuple[str, ...] = ()  # marker entries not trusted
 
 
 def open_folder(out: Path) -> Folder:
     """Read the marker; refuse a file, or a non-empty folder fanout did not create."""
     if out.exists() and not out.is_dir():
         raise FanoutError.at(f"output {out} exists and is not a folder")
-    previous = _read_marker(out) if out.is_dir() else None
-    if previous is None and out.is_dir() and any(out.iterdir()):
+    previous = read_marker(out) if out.is_dir() else None
+    # A first write killed while writing the marker leaves only fanout's own temporary file behind.
+    if previous is None and out.is_dir() and any(not is_temporary(p.name) for p in out.iterdir()):
         raise FanoutError.at(
             f"refusing to write into {out}: it is not empty and fanout did not create it (no {MARKER});"
             " choose another --out or empty the folder"
         )
-    marker = out / MARKER
-    return Folder(out, frozenset(previous or ()), marker.read_bytes() if previous is not None else None)
+    if previous is None:
+        return Folder(out, frozenset(), None, {})
+    marker = (out / MARKER).read_bytes()
+    files = previous.files
+    return Folder(out, frozenset(files), marker, files, previous.pending, previous.warnings)
 
 
 def _digest_of(path: str) -> str | None:
@@ -130,6 +143,7 @@ class Plan:
     records: dict[str, ClusterRecord]  # the cache's new state for the clusters in scope
     objects: int
     listed: frozenset[str]  # the files the new marker lists
+    listing: Mapping[str, str | None]  # the same, with the digest of each
 
 
 def plan(
@@ -148,11 +162,11 @@ def plan(
     writes: dict[str, str] = {}
     unchanged = 0
     objects = 0
-    new_files: set[str] = set()
+    new_files: dict[str, str | None] = {}  # path -> SHA-256 of its content
     records: dict[str, ClusterRecord] = {}
 
     for name, record in reused.items():
-        new_files.update(f"{name}/{relative}" for relative in record.files)
+        new_files.update((f"{name}/{relative}", content_digest(f)) for relative, f in record.files.items())
         unchanged += len(record.files)
         objects += record.objects
         records[name] = record
@@ -168,7 +182,7 @@ def plan(
         missing = not os.path.isdir(f"{root}/{cluster.name}")
         for relative, digest in zip(cluster.paths, cluster.digests, strict=True):
             full = f"{cluster.name}/{relative}"
-            new_files.add(full)
+            new_files[full] = digest
             parent, _, base = full.rpartition("/")
             if parent not in checked or base in ("", ".", ".."):
                 if missing and ".." not in full.split("/") and not full.startswith("/"):
@@ -205,11 +219,21 @@ def plan(
     def in_scope(path: str) -> bool:
         return scope is None or path.split("/", 1)[0] in scope
 
-    removed = sorted(
-        p for p in folder.owned if p not in new_files and in_scope(p) and (folder.path / p).is_file()
-    )
-    listed = frozenset(p for p in folder.owned if not in_scope(p)).union(new_files)
-    marker = marker_content(listed)
+    removed: list[str] = []
+    kept: list[str] = []
+    for path in sorted(p for p in folder.owned if p not in new_files and in_scope(p)):
+        existing = guard.root / path
+        if not existing.is_file() or existing.is_symlink():
+            continue
+        recorded = folder.digests.get(path)
+        # Only what is still fanout's own content is deleted: someone else's edit stays, unlisted.
+        if recorded is None or _digest_of(str(existing)) == recorded:
+            removed.append(path)
+        else:
+            kept.append(path)
+    listing = {p: d for p, d in folder.digests.items() if not in_scope(p)}
+    listing.update(new_files)
+    marker = marker_content(listing)
     changes = Changes(
         tuple(sorted(added)),
         tuple(sorted(changed)),
@@ -217,25 +241,9 @@ def plan(
         unchanged,
         marker,
         marker != folder.marker,
+        tuple(kept),
     )
-    return Plan(changes, writes, records, objects, listed)
-
-
-def _write_new(target: str, data: bytes, mode: int) -> os.stat_result:
-    """A file that did not exist: written in place (no reader has an older version to keep seeing)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(target, flags, mode)
-    except FileNotFoundError:  # the first file of a new folder (``plan`` checked where it leads)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd = os.open(target, flags, mode)
-    except FileExistsError:  # appeared since the plan: replace it as a changed file
-        return _replace(target, data, mode)
-    try:
-        _write_all(fd, data)
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
+    return Plan(changes, writes, records, objects, frozenset(listing), listing)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -246,7 +254,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _replace(target: str | Path, data: bytes, mode: int) -> os.stat_result:
     """Write beside the target and rename, so that a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".fanout-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=TEMP_PREFIX, suffix=".tmp")
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, mode)  # mkstemp makes the file private; output files are ordinary files
@@ -271,64 +279,228 @@ def _file_mode() -> int:
 
 # A file to write: (path in its cluster's folder, content digest, whether it is new).
 Write = tuple[str, str, bool]
-# What to write, by cluster; and what was written, as a FileRecord per Write, in the same order.
+# What to write, by cluster; and the temporary file each Write was staged in, in the same order.
 Requests = Mapping[str, Sequence[Write]]
-Written = dict[str, list[FileRecord]]
-Writer = Callable[[str, int, Requests], Written]
+Written = dict[str, list[str]]
+Writer = Callable[[str, int, Requests, str], Written]
 
 
-def write_files(root: str, mode: int, requests: Requests, contents: Mapping[str, bytes]) -> Written:
-    """Write each file under ``root``; returns each file's record for the cache."""
-    written: Written = {}
-    for cluster, items in requests.items():
-        records = written[cluster] = []
-        for relative, digest, new in items:
-            target = f"{root}/{cluster}/{relative}"
-            data = contents[digest]
-            stat = _write_new(target, data, mode) if new else _replace(target, data, mode)
-            records.append(file_record(stat, digest))
-    return written
+class StageFailure(Exception):
+    """Staging a file failed (disk full, permissions); the stager removed its own temporary files."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def staged_path(root: str, cluster: str, relative: str, token: str) -> str:
+    """Where a file is staged: beside it, under a name fanout's marker can list before it exists."""
+    folder, _, name = f"{cluster}/{relative}".rpartition("/")
+    return f"{root}/{folder}/{TEMP_PREFIX}{token}-{name}.tmp"
+
+
+def write_files(
+    root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str
+) -> Written:
+    """Stage each file: its full content in a new temporary file beside it. Nothing is renamed here."""
+    staged: Written = {}
+    made: list[str] = []
+    target = root
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        for cluster, items in requests.items():
+            names = staged[cluster] = []
+            for relative, digest, _new in items:
+                target = staged_path(root, cluster, relative, token)
+                fd = os.open(target, flags, mode)
+                made.append(target)
+                try:
+                    _write_all(fd, contents[digest])
+                finally:
+                    os.close(fd)
+                names.append(target)
+    except OSError as exc:
+        for path in made:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise StageFailure(f"{exc.strerror or exc} ({exc.filename or target})") from None
+    return staged
+
+
+def flush(root: str) -> None:
+    """Make what was written so far durable: one ``syncfs`` of the folder's file system, not a fsync
+    per file (a hundred thousand of those cost more than the render)."""
+    syncfs = getattr(_libc(), "syncfs", None) if sys.platform.startswith("linux") else None
+    if syncfs is not None:
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            syncfs(fd)
+        finally:
+            os.close(fd)
+    elif hasattr(os, "sync"):  # pragma: no cover - other systems
+        os.sync()
+
+
+def _libc() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _make_parents(root: str, paths: Iterable[str]) -> list[str]:
+    """Create the folders ``paths`` need; returns those created, parents first."""
+    created: list[str] = []
+    for folder in sorted({os.path.dirname(f"{root}/{p}") for p in paths}):
+        missing: list[str] = []
+        current = folder
+        while not os.path.isdir(current):
+            missing.append(current)
+            current = os.path.dirname(current)
+        for path in reversed(missing):
+            if not os.path.isdir(path):
+                os.mkdir(path)
+                created.append(path)
+    return created
+
+
+def clear_pending(folder: Folder) -> None:
+    """Remove the temporary files a killed run listed in the marker (only fanout's own names)."""
+    guard = _Folder(folder.path)
+    for path in folder.pending:
+        with contextlib.suppress(OSError, FanoutError):
+            target = guard.path(path)
+            if target.is_file() and not target.is_symlink():
+                target.unlink()
+
+
+def txn_backup(target: str, token: str, index: int) -> str:
+    """The name a changed or removed file keeps until the write is complete."""
+    return f"{os.path.dirname(target)}/{TEMP_PREFIX}{token}-{index}.bak"
+
+
+class _Transaction:
+    """Renames staged files into place, keeping what it takes to put everything back."""
+
+    def __init__(self) -> None:
+        self.undo: list[Callable[[], None]] = []
+        self.backups: list[str] = []
+
+    def put(self, staged: str, target: str, new: bool, backup: str | None) -> None:
+        if new:
+            os.link(staged, target)  # fails if a file appeared there since the plan: it is not ours
+            self.undo.append(lambda: os.unlink(target))
+            os.unlink(staged)
+            return
+        assert backup is not None
+        os.link(target, backup)
+        self.backups.append(backup)
+        os.replace(staged, target)
+        self.undo.append(lambda: os.replace(backup, target))
+
+    def remove(self, target: str, backup: str) -> None:
+        os.replace(target, backup)
+        self.backups.append(backup)
+        self.undo.append(lambda: os.replace(backup, target))
+
+    def rollback(self) -> None:
+        for action in reversed(self.undo):
+            with contextlib.suppress(OSError):
+                action()
+        for backup in self.backups:
+            with contextlib.suppress(OSError):
+                os.unlink(backup)
+
+
+def _restore(path: str, content: bytes | None, mode: int) -> None:
+    if content is None:
+        os.unlink(path)
+    else:
+        _replace(path, content, mode)
 
 
 def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterRecord]:
-    """Make the changes; returns the cache records of the clusters in scope, with every file written.
+    """Make the changes, all or none; returns the cache records of the clusters in scope.
 
-    ``writer`` writes the files (``write_files`` or worker processes that hold the bytes).
+    ``writer`` stages the files (``write_files``, or the worker processes that hold the bytes).
     """
     out = folder.path
     changes = result.changes
+    existed = out.is_dir()
     out.mkdir(parents=True, exist_ok=True)
     guard = _Folder(out)
     mode = _file_mode()
-    new = folder.owned.union(changes.added)
-    final_written = False
-    if len(new) > len(folder.owned):
-        # Own the new files before writing them: an interrupted render must not leave files behind
-        # that the next render refuses to overwrite or remove. (Often this is already the final list.)
-        final_written = new == result.listed
-        _replace(out / MARKER, changes.marker if final_written else marker_content(new), mode)
     root = str(guard.root)
+    clear_pending(folder)
     added = set(changes.added)
     requests: dict[str, list[Write]] = {}
     for path in (*changes.added, *changes.changed):
         cluster, _, relative = path.partition("/")
         requests.setdefault(cluster, []).append((relative, result.writes[path], path in added))
-    written = writer(root, mode, requests) if requests else {}
-    for path in changes.removed:
-        target = guard.path(path)
-        target.unlink()
-        # Remove folders the removal emptied, up to (not including) the output folder.
-        parent = target.parent
+    marker_path = f"{root}/{MARKER}"
+    token = secrets.token_hex(6)
+    pairs = [
+        (staged_path(root, cluster, item[0], token), f"{root}/{cluster}/{item[0]}", item[2])
+        for cluster, items in requests.items()
+        for item in items
+    ]
+    backups = {target: txn_backup(target, token, i) for i, (_, target, new) in enumerate(pairs) if not new}
+    removals = [
+        (f"{root}/{p}", txn_backup(f"{root}/{p}", token, len(pairs) + i))
+        for i, p in enumerate(changes.removed)
+    ]
+    created: list[str] = []
+    txn = _Transaction()
+    try:
+        if pairs or removals:
+            # The journal, before anything else: the new files are fanout's and every temporary name is
+            # listed, so that a killed run leaves nothing the next one refuses to touch or cannot clear.
+            pending = [os.path.relpath(p, root) for p in (*(s for s, _, _ in pairs), *backups.values())]
+            pending += [os.path.relpath(b, root) for _, b in removals]
+            _replace(marker_path, marker_content({**folder.digests, **result.listing}, pending), mode)
+            txn.undo.append(lambda: _restore(marker_path, folder.marker, mode))
+        created = _make_parents(root, (*changes.added, *changes.changed))
+        if requests:
+            writer(root, mode, requests, token)
+        flush(root)
+        for staged_file, target, new in pairs:
+            txn.put(staged_file, target, new, backups.get(target))
+        for target, backup in removals:
+            txn.remove(target, backup)
+        if changes.marker_changed or pairs or removals:
+            _replace(marker_path, changes.marker, mode)
+        flush(root)
+    except BaseException as exc:
+        txn.rollback()
+        for path, _, _ in pairs:  # staged here or by a worker that failed later: all by name
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        for path in reversed(created):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        if not existed:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        if isinstance(exc, (OSError, StageFailure)):
+            if isinstance(exc, StageFailure):
+                reason = exc.reason
+            else:
+                reason = f"{exc.strerror or exc} ({exc.filename})"
+            raise FanoutError.at(f"writing {out} failed, so nothing in it was changed: {reason}") from None
+        raise
+    for backup in txn.backups:  # committed: the backups are garbage now
+        with contextlib.suppress(OSError):
+            os.unlink(backup)
+    for path in changes.removed:  # folders the removals emptied, up to (not including) the output folder
+        parent = (guard.root / path).parent
         while parent != guard.root and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
-    if (changes.marker_changed or len(new) > len(folder.owned)) and not final_written:
-        _replace(out / MARKER, changes.marker, mode)
 
     records = dict(result.records)
     for cluster, items in requests.items():
         record = records[cluster]
         files = dict(record.files)
-        files.update(zip((item[0] for item in items), written[cluster], strict=True))
+        for relative, digest, _ in items:
+            files[relative] = file_record(os.stat(f"{root}/{cluster}/{relative}"), digest)
         records[cluster] = ClusterRecord(record.inputs, files)
     return records

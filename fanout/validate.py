@@ -45,8 +45,12 @@ def _message(error: ValidationError) -> str:
             )
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
-    if error.validator == "pattern" and schema.get("$comment"):
-        return f"{error.instance!r} {schema['$comment']}"
+    comment = schema.get("$comment")
+    if error.validator in ("pattern", "not") and isinstance(comment, str):
+        # People read "templates must be a relative folder inside the source root", not a regex.
+        if comment.startswith("must") and error.absolute_path:
+            return f"{error.absolute_path[-1]} {comment}, not {error.instance!r}"
+        return f"{error.instance!r} {comment}"
     return error.message
 
 
@@ -66,7 +70,10 @@ def check(document: Document, schema: str) -> list[Problem]:
     problems = []
     for error in _leaf_errors(errors):
         what = _pointer(error)
-        where = f" at {what}" if what and error.validator not in ("additionalProperties",) else ""
+        named = error.validator in ("not", "pattern") and str(_schema(error).get("$comment", "")).startswith(
+            "must"
+        )
+        where = f" at {what}" if what and error.validator != "additionalProperties" and not named else ""
         problems.append(Problem(f"{_message(error)}{where}", document.location(what)))
     return problems
 

@@ -171,7 +171,7 @@ CASES = {
     ),
     "bad-config": (
         {"fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\noutput: ../elsewhere\n"},
-        "fanout.yaml:3:1: '../elsewhere' should not be valid under",
+        "fanout.yaml:3:1: output must be a relative folder inside the source root, not '../elsewhere'",
     ),
 }
 

@@ -141,25 +141,34 @@ def test_the_repository_top_can_be_the_source_root(repo: Path) -> None:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="symlinks")
-def test_symlinks_are_followed_inside_the_commit(repo: Path) -> None:
+def test_symlinks_are_followed_only_inside_the_source_root(repo: Path) -> None:
+    """The working tree and a commit read the same files and refuse the same links (issue 11)."""
     (repo / "src/clusters/alias.yaml").symlink_to("aws.yaml")
-    (repo / "src/clusters/up.yaml").symlink_to("../../README.md")
+    (repo / "src/clusters/up.yaml").symlink_to("../../README.md")  # in the repository, outside the root
     (repo / "src/clusters/escape.yaml").symlink_to("../../../outside.yaml")
     (repo / "src/clusters/absolute.yaml").symlink_to("/etc/hostname")
     (repo / "src/linked-templates").symlink_to("templates")
     commit_all(repo, "links")
     tree = GitTreeSource_at(repo, "src")
     disk = DirectorySource(repo / "src")
-    assert tree.read("clusters/alias.yaml") == b"name: aws\n"
-    assert tree.read("clusters/up.yaml") == OLD["README.md"].encode()
-    assert tree.read("clusters/escape.yaml") is None
-    assert tree.read("clusters/absolute.yaml") is None
-    assert tree.read("linked-templates") is None  # a folder, not a file
-    # Links that resolve to a file are listed, as on disk; a folder link is not a file.
-    listed = tree.list_files("")
-    assert "clusters/alias.yaml" in listed and "clusters/up.yaml" in listed
-    assert "linked-templates" not in listed and "clusters/escape.yaml" not in listed
-    assert [p for p in listed if "linked" in p] == [p for p in disk.list_files("") if "linked" in p]
+    for source in (tree, disk):
+        assert source.read("clusters/alias.yaml") == b"name: aws\n"
+        for link in ("clusters/up.yaml", "clusters/escape.yaml", "clusters/absolute.yaml"):
+            with pytest.raises(FanoutError, match="a symbolic link that leads outside the source root"):
+                source.read(link)
+        listed = source.list_files("")
+        assert "clusters/alias.yaml" in listed
+        assert not [
+            p for p in listed if "linked" in p or p.endswith(("up.yaml", "escape.yaml", "absolute.yaml"))
+        ]
+    assert tree.list_files("") == disk.list_files("")
+    assert tree.refused("") == disk.refused("")
+    assert [(r.path, r.why.split(";")[0]) for r in tree.refused("")] == [
+        ("clusters/absolute.yaml", "a symbolic link that leads outside the source root (or nowhere)"),
+        ("clusters/escape.yaml", "a symbolic link that leads outside the source root (or nowhere)"),
+        ("clusters/up.yaml", "a symbolic link that leads outside the source root (or nowhere)"),
+        ("linked-templates", "a symbolic link to a folder"),
+    ]
 
 
 def test_without_ref_the_working_tree_is_read(repo: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from conftest import Invoke, read_tree, write_tree
 
 from fanout.errors import FanoutError
-from fanout.output import MARKER, plan_changes
+from fanout.output import MARKER, _Folder
 
 
 def test_rendering_twice_is_byte_identical_and_writes_nothing(
@@ -38,7 +39,11 @@ def test_layout_and_marker(source: Path, invoke: Invoke) -> None:
         "gcp-dev/shop/deployment.apps_web.yaml",
     ]
     marker = json.loads((out / MARKER).read_text())
-    assert marker["files"] == files[1:]
+    assert list(marker["files"]) == files[1:]
+    assert (
+        marker["files"]["aws-east/kustomization.yaml"]
+        == hashlib.sha256((out / "aws-east/kustomization.yaml").read_bytes()).hexdigest()
+    )
     first_line = (out / "aws-east/shop/deployment.apps_web.yaml").read_text().splitlines()[0]
     assert first_line.startswith("# Rendered by fanout from templates/web.yaml.")
 
@@ -123,9 +128,10 @@ def test_a_broken_marker_is_reported(source: Path, invoke: Invoke) -> None:
 
 
 def test_paths_outside_the_output_folder_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(FanoutError, match="refusing to write outside the output folder"):
-        plan_changes(tmp_path / "out", {"../escape.yaml": b"x"})
-    assert not (tmp_path / "escape.yaml").exists()
+    guard = _Folder(tmp_path / "out")
+    for path in ("../escape.yaml", "/etc/passwd", "a/../../b.yaml", ""):
+        with pytest.raises(FanoutError, match="refusing to write outside the output folder"):
+            guard.path(path)
 
 
 def test_cluster_and_selector_replace_only_those_folders(source: Path, invoke: Invoke) -> None:
@@ -140,7 +146,12 @@ def test_cluster_and_selector_replace_only_those_folders(source: Path, invoke: I
     after = read_tree(out)
     assert b"web:2" in after["gcp-dev/shop/deployment.apps_web.yaml"]
     assert after["aws-east/shop/deployment.apps_web.yaml"] == before["aws-east/shop/deployment.apps_web.yaml"]
-    assert after[MARKER] == before[MARKER]  # the other clusters' files are still fanout's
+    # The other clusters' files are still fanout's, with the same content.
+    listed, listed_before = json.loads(after[MARKER])["files"], json.loads(before[MARKER])["files"]
+    assert set(listed) == set(listed_before)
+    assert {p: d for p, d in listed.items() if not p.startswith("gcp-dev/")} == {
+        p: d for p, d in listed_before.items() if not p.startswith("gcp-dev/")
+    }
 
     assert invoke("render", str(source), "--selector", "env=prod").exit_code == 0
     assert b"web:2" in read_tree(out)["aws-east/shop/deployment.apps_web.yaml"]

@@ -104,6 +104,8 @@ def run(
         only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
     plans = plan(inputs, only)
     folder = open_folder(target)
+    for line in folder.warnings:
+        (warn or echo)(line)
     code = code_digest()
     # Kubernetes validation needs every object in memory, so it renders every cluster.
     state = load_state(target, code, cache_dir) if use_cache and kube is None else EMPTY
@@ -127,6 +129,11 @@ def run(
         with _progress(len(todo) if kube is None else 0) as on_cluster:
             result = sync.plan(folder, only, active.stream(on_cluster), reused, state, digests)
         changes = result.changes
+        for path in changes.kept:
+            (warn or echo)(
+                f"{target / path}: warning: not removed: its content is not what fanout wrote there, so it is"
+                " no longer listed as fanout's"
+            )
         summary = f"{len(plans)} clusters, {result.objects} objects"
         if shard is not None:
             summary += f", shard {shard}"
