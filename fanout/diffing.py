@@ -122,8 +122,7 @@ def _canonical(obj: Any) -> str:
 
 
 def is_secret(ident: ObjectId) -> bool:
-    # Any group: a custom "Secret" kind is masked too; hiding too much is the safe mistake.
-    return ident.kind == SECRET_KIND
+    return ident.secret
 
 
 def _mask_field(value: Any, other: Any, changed_marker: bool) -> Any:

@@ -295,7 +295,7 @@ def replay(template: Template, patches: Sequence[Patch], cluster: Cluster, point
     for patch in patches:
         before = _get(obj, pointer) if pointer is not None else (False, None)
         try:
-            obj = apply_patch(obj, patch, resolved)
+            obj = apply_patch(obj, patch, resolved, template.ident.secret)
         except PatchFailure as exc:
             where = exc.patch.doc.location(exc.pointer)
             return Replay(tuple(history), Failure(patch.label, where, exc.message), None)

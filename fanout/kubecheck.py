@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fanout.diffing import SECRET_FIELDS
 from fanout.errors import FanoutError, Problem
 from fanout.kubereport import (
     ClusterFinding,
@@ -23,6 +24,7 @@ from fanout.kubereport import (
     group_skipped,
 )
 from fanout.kubeschema import KubernetesSchemas, MissingSchema, Violation
+from fanout.patch import SECRET_NOTE
 from fanout.pipeline import RenderedObject, Rendering
 from fanout.provenance import last_writer
 
@@ -111,7 +113,8 @@ def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: 
                 continue
             for violation in result:
                 where = last_writer(rendered.template, rendered.patches, rendered.obj, violation.pointer)
-                findings.append(ClusterFinding(cluster, ref, violation.pointer, violation.message, where))
+                message = _masked(rendered, violation)
+                findings.append(ClusterFinding(cluster, ref, violation.pointer, message, where))
     return Report(
         kubernetes_version=schemas.version,
         strict=schemas.strict,
@@ -120,6 +123,22 @@ def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: 
         skipped=group_skipped(skipped),
         distinct_objects=len(by_content) if deduplicate else validated,
     )
+
+
+def _masked(rendered: RenderedObject, violation: Violation) -> str:
+    """The violation's message, unless it could quote a Secret's value (jsonschema's messages do)."""
+    if not rendered.ident.secret:
+        return violation.message
+    field = violation.pointer.split("/")[1] if violation.pointer.count("/") else ""
+    values = [
+        str(v)
+        for name in SECRET_FIELDS
+        if isinstance(rendered.obj.get(name), dict)
+        for v in rendered.obj[name].values()
+    ]
+    if field in SECRET_FIELDS or any(v and v in violation.message for v in values):
+        return f"does not match the Kubernetes schema here ({SECRET_NOTE})"
+    return violation.message
 
 
 def _validate(schemas: KubernetesSchemas, rendered: RenderedObject) -> list[Violation] | MissingSchema:

@@ -42,6 +42,11 @@ class ObjectId(NamedTuple):
     namespace: str  # "" for cluster-scoped objects
     name: str
 
+    @property
+    def secret(self) -> bool:
+        """Whether its values stay out of every message (any group: hiding too much is the safe mistake)."""
+        return self.kind == "Secret"
+
     def __str__(self) -> str:
         kind = f"{self.kind}.{self.group}" if self.group else self.kind
         return f"{kind} {self.namespace}/{self.name}" if self.namespace else f"{kind} {self.name}"

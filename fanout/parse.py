@@ -101,6 +101,7 @@ class _Builder:
         self.written = 0  # values written in the file
         self.aliased = 0  # values aliases added
         self.index = -1
+        self.first_problem = 0
         self._new_document()
 
     def _new_document(self) -> None:
@@ -131,7 +132,10 @@ class _Builder:
                     )
                 )
             self._new_document()
+            self.first_problem = len(self.problems)
         elif isinstance(event, yaml.DocumentEndEvent):
+            if isinstance(self.root, dict) and str(self.root.get("kind", "")).endswith("Secret"):
+                self._mask_secret_values()
             if self.root is not None:
                 self.documents.append(Document(self.path, self.index, self.root, self.positions))
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -142,6 +146,17 @@ class _Builder:
             self._scalar(event)
         elif isinstance(event, yaml.AliasEvent):
             self._alias(event)
+
+    def _mask_secret_values(self) -> None:
+        """A Secret's values stay out of messages, even when they are not valid YAML scalars."""
+        for index in range(self.first_problem, len(self.problems)):
+            problem = self.problems[index]
+            if problem.message.endswith(self.quoted_scalar_suffixes):
+                kind = problem.message.rsplit(" ", 1)[-1]
+                message = f"a value is not a valid {kind} (the values of Secrets are not shown)"
+                self.problems[index] = Problem(message, problem.location)
+
+    quoted_scalar_suffixes = tuple(f" is not a valid {t}" for t in ("str", "int", "float", "bool", "null"))
 
     def _count(self, size: int, aliased: bool, mark: Any) -> None:
         if aliased:

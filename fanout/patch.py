@@ -45,7 +45,10 @@ def _exists(document: Any, pointer: str) -> bool:
     return True
 
 
-def _explain(document: Any, op: PatchOp, error: Exception) -> str:
+SECRET_NOTE = "the values of Secrets are not shown"
+
+
+def _explain(document: Any, op: PatchOp, error: Exception, secret: bool = False) -> str:
     text = f"{op.op} {op.path}"
     parent = op.path.rsplit("/", 1)[0]
     if op.op == "add" and parent and not _exists(document, parent):
@@ -55,6 +58,9 @@ def _explain(document: Any, op: PatchOp, error: Exception) -> str:
         )
     if op.op in ("replace", "remove", "test") and not _exists(document, op.path):
         return f"{text}: the path does not exist (use add to create it)"
+    if secret:  # the library's own message quotes the values
+        what = "the value is not the tested one" if op.op == "test" else "it cannot be applied"
+        return f"{text}: {what} ({SECRET_NOTE})"
     return f"{text}: {error}"
 
 
@@ -84,8 +90,13 @@ def _value(document: Any, pointer: str) -> Any:
         return None
 
 
-def apply_patch(obj: dict[str, Any], patch: Patch, resolved: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply one patch (merge first, then JSON Patch ops) to ``obj``, which the caller owns."""
+def apply_patch(
+    obj: dict[str, Any], patch: Patch, resolved: Mapping[str, Any], secret: bool = False
+) -> dict[str, Any]:
+    """Apply one patch (merge first, then JSON Patch ops) to ``obj``, which the caller owns.
+
+    ``secret``: the object is a Secret, so no failure message may quote a value.
+    """
     needs_substitution = bool(patch.refs) or patch.escapes
     if patch.merge is not None:
         merge = substitute(patch.merge, resolved) if needs_substitution else patch.merge
@@ -104,7 +115,7 @@ def apply_patch(obj: dict[str, Any], patch: Patch, resolved: Mapping[str, Any]) 
         try:
             obj = jsonpatch.JsonPatch([raw]).apply(obj, in_place=True)
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-            raise PatchFailure(patch, op.pointer, _explain(obj, op, exc)) from None
+            raise PatchFailure(patch, op.pointer, _explain(obj, op, exc, secret)) from None
     return obj
 
 
@@ -117,5 +128,5 @@ def render_object(
     else:
         obj = copy.deepcopy(dict(template.obj)) if patches else dict(template.obj)
     for patch in patches:
-        obj = apply_patch(obj, patch, resolved)
+        obj = apply_patch(obj, patch, resolved, template.ident.secret)
     return obj
