@@ -390,5 +390,5 @@ def load_documents(
     except yaml.YAMLError as exc:  # pragma: no cover - the C parser marks its errors
         return [], [Problem(f"invalid YAML: {' '.join(str(exc).split())}", Location(path))]
     except _Stop as stop:
-        return [], [stop.problem]
+        return [], [*builder.problems, stop.problem]
     return builder.documents, builder.problems

@@ -1,0 +1,396 @@
+"""Hostile and broken input (issue 11): every row of its table reproduced, now a located error.
+
+The promise under test: exit 1 with ``path:line:col: message`` lines and one summary line, no
+traceback, memory and time bounded, the previous output untouched, nothing written outside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CLUSTERS, DEPLOYMENT, Invoke, read_tree, write_tree
+
+LINE = r"^[^:\s]+:\d+:\d+: .+$"
+
+
+def fanout(
+    *args: str, cwd: Path | None = None, limit_bytes: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed CLI in a real process, optionally with a cap on the size of the files it writes."""
+
+    def cap() -> None:  # pragma: no cover - runs in the child
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails with EFBIG instead
+        if limit_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    env = {k: v for k, v in os.environ.items() if k != "FANOUT_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "fanout", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        preexec_fn=cap,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_located_failure(stderr: str, count: int | None = None) -> list[str]:
+    import re
+
+    lines = stderr.splitlines()
+    assert "Traceback" not in stderr
+    assert lines[-1].startswith("fanout: ") and "problem" in lines[-1], stderr
+    for line in lines[:-1]:
+        assert re.match(LINE, line), line
+    if count is not None:
+        assert len(lines) - 1 == count, stderr
+    return lines[:-1]
+
+
+BOMB = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(6))
+    + "h: [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+)
+
+
+@pytest.mark.parametrize("where", ["templates/bomb.yaml", "clusters/bomb.yaml"])
+def test_alias_bomb_is_refused_quickly(where: str, source: Path, invoke: Invoke) -> None:
+    (source / where).write_text(BOMB)
+    started = time.monotonic()
+    result = invoke("validate", str(source))
+    assert result.exit_code == 1
+    (line,) = assert_located_failure(result.stderr)
+    assert line.startswith(f"{where}:6:") and "YAML aliases expand to more than 100000 values" in line
+    assert time.monotonic() - started < 30  # not a measurement: a bomb used to take minutes and GBs
+
+
+def test_a_large_value_substituted_many_times_is_refused(source: Path, invoke: Invoke) -> None:
+    big = "x" * 200_000
+    clusters = CLUSTERS.replace(
+        "spec: {values: {domain: east.example.com",
+        f"spec: {{values: {{big: {big}, domain: east.example.com",
+        1,
+    )
+    uses = " ".join(["${cluster.values.big}"] * 100)
+    write_tree(
+        source,
+        {
+            "clusters/all.yaml": clusters,
+            "templates/cm.yaml": f"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {{name: big, namespace: shop, annotations: {{fanout.dev/clusters: aws-east}}}}
+            data: {{text: "{uses}"}}
+            """,
+        },
+    )
+    result = invoke("render", str(source), "--out", str(source / "out"))
+    assert result.exit_code == 1
+    (line,) = assert_located_failure(result.stderr)
+    assert line.startswith("templates/cm.yaml:4:")
+    assert "substitution would insert about 20000200 bytes into ConfigMap shop/big, over the limit of" in line
+    assert not (source / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: " + "[" * 490 + "]" * 490 + "\n", "nested deeper than 100 levels"),
+        (
+            "".join("  " * i + "k:\n" for i in range(486)) + "  " * 486 + "v\n",
+            "nested deeper than 100 levels",
+        ),
+        ("a0: &a0 x\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 3000)), "through aliases"),
+        ("x: !!bool maybe\n", "'maybe' is not a valid bool"),
+    ],
+    ids=["deep-lists", "deep-maps", "alias-chain", "bad-bool"],
+)
+def test_deep_and_odd_yaml_is_located(text: str, expected: str, source: Path, invoke: Invoke) -> None:
+    (source / "templates/odd.yaml").write_text(text)
+    result = invoke("validate", str(source))
+    assert result.exit_code == 1
+    lines = assert_located_failure(result.stderr)
+    assert any(expected in line and line.startswith("templates/odd.yaml:") for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \xff}\n",
+            "templates/bad.yaml:3:18: the file is not UTF-8: byte 0xff",
+        ),
+        ("kind: ConfigMap\n".encode("utf-16"), "templates/bad.yaml:1:1: the file is UTF-16"),
+        (b"\xef\xbb\xbf" + DEPLOYMENT.replace("web", "bom").encode(), None),  # a UTF-8 BOM is fine
+    ],
+    ids=["not-utf8", "utf16", "utf8-bom"],
+)
+def test_encodings(content: bytes, expected: str | None, source: Path, invoke: Invoke) -> None:
+    (source / "templates/bad.yaml").write_bytes(content)
+    result = invoke("validate", str(source))
+    if expected is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1
+    (line,) = assert_located_failure(result.stderr)
+    assert line.startswith(expected)
+
+
+def test_a_name_too_long_for_a_file_is_a_validation_error(source: Path, invoke: Invoke) -> None:
+    name = ".".join(["a" * 63] * 3) + "." + "b" * 61  # 253 characters: a valid object name
+    write_tree(
+        source,
+        {
+            "templates/long.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: shop}}\n"
+        },
+    )
+    checked = invoke("validate", str(source))
+    rendered = invoke("render", str(source), "--out", str(source / "out"))
+    assert checked.exit_code == rendered.exit_code == 1
+    assert checked.stderr == rendered.stderr
+    (line,) = assert_located_failure(rendered.stderr)
+    assert line.startswith("templates/long.yaml:3:") and "over the 255 that file systems allow" in line
+    assert not (source / "out").exists()
+
+
+def _used_output(source: Path) -> tuple[Path, dict[str, bytes]]:
+    out = source / "rendered"
+    assert fanout("render", str(source)).returncode == 0
+    return out, read_tree(out)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_failed_write_changes_nothing(jobs: str, tmp_path: Path) -> None:
+    """A write that fails half-way (here: files over a size cap, as on a full disk) rolls back."""
+    clusters = "".join(
+        f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:02d}}}\n"
+        for i in range(40)
+    )
+    source = write_tree(tmp_path / "src", {"clusters/all.yaml": clusters, "templates/web.yaml": DEPLOYMENT})
+    out, before = _used_output(source)
+    # Every cluster's Deployment changes, and one cluster gets a file too big for the cap.
+    big = "x" * 60_000
+    write_tree(
+        source,
+        {
+            "templates/web.yaml": DEPLOYMENT.replace("web:1", "web:2"),
+            "templates/big.yaml": f"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {{name: big, namespace: shop, annotations: {{fanout.dev/clusters: c33}}}}
+            data: {{big: {big}}}
+            """,
+        },
+    )
+    result = fanout("render", str(source), "--jobs", jobs, "--no-cache", limit_bytes=40_000)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"writing {out} failed, so nothing in it was changed:")
+    assert read_tree(out) == before  # no temporary files left either
+    assert fanout("render", str(source)).returncode == 0  # and it recovers
+
+
+def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> None:
+    clusters = "".join(
+        f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:03d}}}\n"
+        for i in range(300)
+    )
+    templates = "".join(DEPLOYMENT.replace("name: web", f"name: web{i}") + "\n---\n" for i in range(20))
+    source = write_tree(tmp_path / "src", {"clusters/all.yaml": clusters, "templates/web.yaml": templates})
+    reference = tmp_path / "reference"
+    assert fanout("render", str(source), "--out", str(reference)).returncode == 0
+    expected = read_tree(reference)
+    for delay in (0.3, 0.6, 0.9, 1.2):
+        out = tmp_path / f"out-{delay}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fanout", "render", str(source), "--out", str(out), "--no-cache"]
+        )
+        time.sleep(delay)
+        process.kill()
+        process.wait()
+        if out.exists():
+            for path, data in read_tree(out).items():
+                name = path.rsplit("/", 1)[-1]
+                if name.startswith(".fanout-") or path == ".fanout-output.json":
+                    continue
+                assert data == expected[path], f"{path} is partial after a kill at {delay}s"
+        again = fanout("render", str(source), "--out", str(out))
+        assert again.returncode == 0, again.stderr
+        assert read_tree(out) == expected
+
+
+def test_a_forged_marker_is_never_followed(source: Path, invoke: Invoke, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    assert invoke("render", str(source)).exit_code == 0
+    out = source / "rendered"
+    marker = out / ".fanout-output.json"
+    data = json.loads(marker.read_text())
+    data["files"]["../../victim.txt"] = None
+    data["files"][str(victim)] = None
+    data["files"]["aws-east/edited.yaml"] = "0" * 64  # a digest that is not the file's content
+    marker.write_text(json.dumps(data))
+    (out / "aws-east/edited.yaml").write_text("someone's own file now")
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "keep me"
+    assert (out / "aws-east/edited.yaml").read_text() == "someone's own file now"
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 3, result.stderr
+    assert "entry '../../victim.txt' ignored: it leads outside the output folder" in warnings[0] + warnings[1]
+    assert "edited.yaml: warning: not removed: its content is not what fanout wrote there" in warnings[2]
+    again = invoke("render", str(source))  # the marker is clean again: no more warnings
+    assert again.exit_code == 0 and "warning" not in again.stderr
+
+
+def test_a_broken_cache_costs_speed_only(source: Path, invoke: Invoke, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "render").write_text("a file where the cache keeps a folder")
+    result = invoke("render", str(source), "--cache-dir", str(cache))
+    assert result.exit_code == 0, result.output
+    assert (source / "rendered" / "aws-east" / "kustomization.yaml").is_file()
+
+
+def test_config_paths_are_checked_before_anything_is_read(tmp_path: Path, invoke: Invoke) -> None:
+    write_tree(
+        tmp_path / "outside",
+        {"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nvalue: hunter2\n"},
+    )
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\nclusters: ../outside\n",
+            "clusters/a.yaml": CLUSTERS,
+        },
+    )
+    result = invoke("validate", str(source))
+    assert result.exit_code == 1
+    (line,) = assert_located_failure(result.stderr)
+    assert (
+        line == "fanout.yaml:3:1: clusters must be a relative folder inside the source root, not '../outside'"
+    )
+    assert "hunter2" not in result.output
+
+
+def test_symlinks_out_of_the_root_and_submodules_are_refused(
+    source: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere.yaml").write_text(DEPLOYMENT)
+    (source / "templates/link.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    (source / "templates/vendored").mkdir()
+    (source / "templates/vendored/.git").write_text("gitdir: ../../.git/modules/vendored\n")
+    result = invoke("validate", str(source))
+    assert result.exit_code == 1
+    lines = assert_located_failure(result.stderr, 2)
+    assert lines[0].startswith("templates/link.yaml:1:1: a symbolic link that leads outside the source root")
+    assert lines[1].startswith("templates/vendored:1:1: a git submodule")
+
+
+def test_secret_values_never_reach_an_error(source: Path, invoke: Invoke) -> None:
+    write_tree(
+        source,
+        {
+            "templates/secret.yaml": """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: db, namespace: shop}
+            stringData: {password: hunter2-the-password}
+            """,
+            "overrides/test.yaml": """
+            apiVersion: fanout.dev/v1alpha1
+            kind: Override
+            metadata: {name: guess}
+            spec:
+              clusters: {names: [aws-east]}
+              resources: [{kind: Secret, name: db}]
+              patch: [{op: test, path: /stringData/password, value: not-the-password-guess}]
+            """,
+        },
+    )
+    result = invoke("render", str(source), "--out", str(source / "out"))
+    assert result.exit_code == 1
+    (line,) = assert_located_failure(result.stderr)
+    assert (
+        "test /stringData/password: the value is not the tested one (the values of Secrets are not shown)"
+        in line
+    )
+    assert "hunter2" not in result.output and "not-the-password-guess" not in result.output
+    explained = invoke(
+        "explain", "aws-east", "secret/db", str(source), "-n", "shop", "--field", "/stringData/password"
+    )
+    assert "hunter2" not in explained.output and "not-the-password-guess" not in explained.output
+
+
+def test_a_secret_scalar_error_does_not_quote_the_value(source: Path, invoke: Invoke) -> None:
+    (source / "templates/secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: !!int hunter2}\n"
+    )
+    result = invoke("validate", str(source))
+    assert result.exit_code == 1
+    assert "hunter2" not in result.output
+    assert "a value is not a valid int (the values of Secrets are not shown)" in result.stderr
+
+
+def test_url_transports_that_run_commands_or_read_stdin_are_refused(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = fanout("validate", "fd::0", "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60
+    leftovers = list((tmp_path / "cache").rglob(".clone-*")) if (tmp_path / "cache").exists() else []
+    assert leftovers == []
+    result = fanout("validate", "ext::sh -c touch% /tmp/fanout-pwned", "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 1
+    assert not Path("/tmp/fanout-pwned").exists()
+
+
+def test_the_working_tree_and_a_commit_give_the_same_verdict(tmp_path: Path, invoke: Invoke) -> None:
+    from gitutil import init_repo
+
+    files = {
+        "src/fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\ntemplates: rendered/..\n",
+        "src/clusters/all.yaml": CLUSTERS,
+        "src/templates/web.yaml": DEPLOYMENT,
+    }
+    repo = init_repo(tmp_path / "repo", files)
+    disk = invoke("validate", str(repo / "src"))
+    commit = invoke("validate", str(repo / "src"), "--ref", "HEAD")
+    assert disk.exit_code == commit.exit_code == 1
+    assert disk.stderr == commit.stderr
+    assert disk.stderr.splitlines()[0] == (
+        "fanout.yaml:3:1: templates must be a relative folder inside the source root, not 'rendered/..'"
+    )
+
+
+def test_a_ref_that_names_a_branch_and_a_tag_is_refused(tmp_path: Path, invoke: Invoke) -> None:
+    from gitutil import commit_all, git, init_repo
+
+    repo = init_repo(
+        tmp_path / "repo", {"src/clusters/all.yaml": CLUSTERS, "src/templates/web.yaml": DEPLOYMENT}
+    )
+    git(repo, "tag", "release")
+    (repo / "src/templates/web.yaml").write_text(DEPLOYMENT.replace("web:1", "web:2"))
+    commit_all(repo, "second")
+    git(repo, "branch", "release")
+    result = invoke("render", str(repo / "src"), "--ref", "release", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert (
+        result.stderr.splitlines()[0]
+        == "--ref release names both a branch and a tag; write heads/release or tags/release"
+    )
+    assert (
+        invoke("render", str(repo / "src"), "--ref", "tags/release", "--out", str(tmp_path / "out")).exit_code
+        == 0
+    )
