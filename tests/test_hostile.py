@@ -394,3 +394,17 @@ def test_a_ref_that_names_a_branch_and_a_tag_is_refused(tmp_path: Path, invoke: 
         invoke("render", str(repo / "src"), "--ref", "tags/release", "--out", str(tmp_path / "out")).exit_code
         == 0
     )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; the file-size cap above stands in")
+def test_an_unwritable_folder_changes_nothing(source: Path, invoke: Invoke) -> None:
+    out, before = _used_output(source)
+    (source / "templates/web.yaml").write_text(DEPLOYMENT.replace("web:1", "web:2"))
+    (out / "gcp-dev" / "shop").chmod(0o555)
+    try:
+        result = fanout("render", str(source))
+    finally:
+        (out / "gcp-dev" / "shop").chmod(0o755)
+    assert result.returncode == 1
+    assert "nothing in it was changed" in result.stderr
+    assert read_tree(out) == before
