@@ -206,6 +206,10 @@ def render(
         bool,
         typer.Option("--no-cache", help="Render every cluster, even those unchanged since the last render."),
     ] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Fail at once when another fanout is writing the output folder."),
+    ] = False,
 ) -> int:
     """Render every cluster into OUT/<cluster>/."""
     from fanout.commands import render as command
@@ -239,6 +243,7 @@ def render(
         chosen,
         not no_cache,
         _errors,
+        not no_wait,
     )
 
 

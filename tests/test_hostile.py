@@ -396,7 +396,9 @@ def test_a_ref_that_names_a_branch_and_a_tag_is_refused(tmp_path: Path, invoke: 
     )
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; the file-size cap above stands in")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes into read-only folders; the file-size cap above stands in"
+)
 def test_an_unwritable_folder_changes_nothing(source: Path, invoke: Invoke) -> None:
     out, before = _used_output(source)
     (source / "templates/web.yaml").write_text(DEPLOYMENT.replace("web:1", "web:2"))

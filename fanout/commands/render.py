@@ -14,12 +14,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fanout import sync
 from fanout.cache import EMPTY, cluster_digests, code_digest, load_state, save_state
+from fanout.cache import cache_dir as cache_root
 from fanout.commands.common import choose_clusters, open_source, warning_lines
 from fanout.errors import FanoutError
+from fanout.lock import exclusive, lock_file
+from fanout.model import Inputs
 from fanout.output import Changes
 from fanout.parallel import InProcess, Workers, default_jobs, renderer
 from fanout.pipeline import Rendering, render_plans
-from fanout.place import plan
+from fanout.place import ClusterPlan, plan
 from fanout.shard import Shard, select
 from fanout.sync import open_folder, reusable
 
@@ -88,6 +91,7 @@ def run(
     shard: Shard | None = None,
     use_cache: bool = True,
     warn: Callable[[str], None] | None = None,
+    wait: bool = True,
 ) -> int:
     opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
@@ -103,6 +107,41 @@ def run(
     if shard is not None:
         only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
     plans = plan(inputs, only)
+    lock = lock_file(cache_root(cache_dir), "output", str(target.resolve()))
+    with exclusive(lock, str(target), wait, warn or echo):
+        return _into(
+            target,
+            inputs,
+            only,
+            plans,
+            check,
+            fail_on_change,
+            echo,
+            kube,
+            cache_dir,
+            jobs,
+            shard,
+            use_cache,
+            warn,
+        )
+
+
+def _into(
+    target: Path,
+    inputs: Inputs,
+    only: set[str] | None,
+    plans: tuple[ClusterPlan, ...],
+    check: bool,
+    fail_on_change: bool,
+    echo: Callable[[str], None],
+    kube: KubeOptions | None,
+    cache_dir: Path | None,
+    jobs: int | None,
+    shard: Shard | None,
+    use_cache: bool,
+    warn: Callable[[str], None] | None,
+) -> int:
+    """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     folder = open_folder(target)
     for line in folder.warnings:
         (warn or echo)(line)
