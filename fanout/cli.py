@@ -315,6 +315,14 @@ def publish(
             "--per-cluster-prefix", help="Instead of --branch: one branch PREFIX<cluster> per cluster."
         ),
     ] = None,
+    per_cluster_branch: Annotated[
+        str | None,
+        typer.Option(
+            "--per-cluster-branch",
+            metavar="TEMPLATE",
+            help="Instead of --branch: a branch per cluster named by TEMPLATE, e.g. 'env/{cluster}-next'.",
+        ),
+    ] = None,
     ref: Annotated[
         str | None, typer.Option("--ref", help="The source commit to render (default: HEAD).")
     ] = None,
@@ -335,14 +343,48 @@ def publish(
         typer.Option("--from-dir", help="Publish this already rendered output folder instead of rendering."),
     ] = None,
     cache_dir: CacheDirOpt = None,
+    cluster: ClusterOpt = [],  # noqa: B006 - Typer reads the default, never mutates it
+    selector: SelectorOpt = None,
+    allow_rollback: Annotated[
+        bool,
+        typer.Option("--allow-rollback", help="Publish even when the branch holds a newer source's output."),
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete per-cluster branches of clusters no longer rendered.")
+    ] = False,
+    hydrator_metadata: Annotated[
+        bool,
+        typer.Option(
+            "--hydrator-metadata",
+            help="Add hydrator.metadata, a README per cluster and .gitattributes, as Argo CD's hydrator.",
+        ),
+    ] = False,
 ) -> int:
     """Render the source at a commit and commit the output to a branch, without touching the checkout."""
     from fanout.commands import publish as command
 
-    if (branch is None) == (per_cluster_prefix is None):
-        raise typer.BadParameter("give exactly one of --branch NAME and --per-cluster-prefix PREFIX")
+    given = [o for o in (branch, per_cluster_prefix, per_cluster_branch) if o is not None]
+    if len(given) != 1:
+        raise typer.BadParameter(
+            "give exactly one of --branch NAME, --per-cluster-branch TEMPLATE and --per-cluster-prefix PREFIX"
+        )
     options = command.Options(
-        branch, per_cluster_prefix, ref, cache_dir, into, keep, push, remote, force, from_dir
+        branch,
+        per_cluster_prefix,
+        ref,
+        cache_dir,
+        into,
+        keep,
+        push,
+        remote,
+        force,
+        from_dir,
+        allow_rollback,
+        cluster,
+        selector,
+        per_cluster_branch,
+        prune,
+        hydrator_metadata,
     )
     return command.run(source, options, echo)
 

@@ -7,20 +7,24 @@ uncommitted changes do not matter. Trees are deterministic: the same files give 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from io import BytesIO
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import git
 from git.exc import InvalidGitRepositoryError, NoSuchPathError
 from git.objects.fun import tree_entries_from_data
-from gitdb import IStream  # type: ignore[import-untyped]
 
 import fanout
 from fanout.errors import FanoutError
-from fanout.gitsource import NO_PROMPT_ENV, git_reason, run_git
+from fanout.gitsource import NO_PROMPT_ENV, git_reason, git_timeout, run_git
 
 DEFAULT_ATTEMPTS = 5
 
@@ -52,6 +56,9 @@ class BranchResult:
 @dataclass(frozen=True)
 class PublishResult:
     branches: tuple[BranchResult, ...]
+    # Per-cluster branches of clusters that are no longer rendered; deleted with ``prune``.
+    stale: tuple[str, ...] = ()
+    pruned: bool = False
 
     @property
     def changed(self) -> bool:
@@ -71,6 +78,11 @@ def publish(
     remote: str = "origin",
     force: bool = False,
     max_attempts: int = DEFAULT_ATTEMPTS,
+    allow_rollback: bool = False,
+    clusters: Collection[str] | None = None,
+    branch_template: str | None = None,
+    prune: bool = False,
+    hydrator: Hydrator | None = None,
 ) -> PublishResult:
     """Commit FILES (POSIX paths relative to the output root -> bytes) to BRANCH, or to one branch
     ``<per_cluster_prefix><cluster>`` per top-level folder, in the repository at REPO_PATH.
@@ -78,14 +90,34 @@ def publish(
     The new tree is exactly FILES (placed under INTO when given, the rest of the branch kept), plus the files
     of the previous tip matching a KEEP glob. With PUSH, the branches go to REMOTE; a rejected push is
     fetched, re-committed on the new remote tip and retried, up to MAX_ATTEMPTS times; forced only with FORCE.
+
+    A branch whose output came from a newer source commit is not rolled back unless ALLOW_ROLLBACK. With
+    CLUSTERS (a subset), the other clusters' folders of the branch are kept. BRANCH_TEMPLATE (``{cluster}``
+    for the name) is the general form of PER_CLUSTER_PREFIX. HYDRATOR adds what Argo CD's hydrator
+    tooling reads; PRUNE deletes the per-cluster branches of clusters no longer rendered.
     """
-    if (branch is None) == (per_cluster_prefix is None):
-        raise FanoutError.at("publish needs exactly one of --branch and --per-cluster-prefix")
+    if per_cluster_prefix is not None:
+        branch_template = per_cluster_prefix + "{cluster}"
+    if (branch is None) == (branch_template is None):
+        raise FanoutError.at("publish needs exactly one of --branch and --per-cluster-branch")
+    if branch_template is not None and branch_template.count("{cluster}") != 1:
+        raise FanoutError.at(
+            f"--per-cluster-branch {branch_template!r}: write {{cluster}} once where the name goes"
+        )
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     _check_files(files)
-    plan = _Plan(_check_into(into), tuple(_compile_keep(k) for k in keep), source_commit)
-    targets = _targets(files, branch, per_cluster_prefix)
+    chosen = frozenset(clusters) if clusters is not None else None
+    plan = _Plan(
+        _check_into(into),
+        tuple(_compile_keep(k) for k in keep),
+        source_commit,
+        allow_rollback,
+        chosen,
+        hydrator,
+        remote if push else None,
+    )
+    targets = _targets(files, branch, branch_template)
     repo = _open(repo_path)
     try:
         for target in targets:
@@ -93,9 +125,72 @@ def publish(
         _refuse_checked_out(repo, [t.branch for t in targets])
         if push:
             _check_remote(repo, remote)
-        return _publish(repo, _ObjectWriter(repo), targets, plan, push, remote, force, max_attempts)
+        result = _publish(repo, _ObjectWriter(repo), targets, plan, push, remote, force, max_attempts)
+        if branch_template is None:
+            return result
+        stale = _stale_branches(repo, remote, branch_template, {t.cluster for t in targets}, chosen)
+        if prune and stale:
+            _prune(repo, remote, stale, push)
+        return replace(result, stale=stale, pruned=prune and bool(stale))
     finally:
         repo.close()
+
+
+@dataclass(frozen=True)
+class Hydrator:
+    """What Argo CD's source hydrator and GitOps Promoter read from a rendered branch (``hydrator.metadata``).
+
+    The fields are those of Argo CD's commit server (``repoURL``, ``drySha``, ``commands``) and of the dry
+    commit (author, date, subject, body); ``commands`` reproduce the render.
+    """
+
+    repo_url: str
+    author: str
+    date: str
+    subject: str
+    body: str
+    source_root: str  # the source root inside the repository, for the commands
+
+    def commands(self, cluster: str | None) -> list[str]:
+        only = f" -c {cluster}" if cluster else ""
+        return [f"fanout render{only} --out rendered {self.source_root}"]
+
+    def metadata(self, source_commit: str, cluster: str | None) -> bytes:
+        commands = self.commands(cluster)
+        document = {
+            "repoURL": self.repo_url,
+            "drySha": source_commit,
+            "author": self.author,
+            "date": self.date,
+            "subject": self.subject,
+            "body": self.body,
+            "commands": commands,
+        }
+        return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+
+    def readme(self, source_commit: str, cluster: str | None) -> bytes:
+        commands = self.commands(cluster)
+        what = f"cluster {cluster}" if cluster else "every cluster"
+        lines = [
+            f"# Rendered manifests for {what}",
+            "",
+            "Generated by fanout: do not edit. To reproduce them, run:",
+            "",
+            "```shell",
+            f"git clone {self.repo_url}",
+            "# cd into the cloned directory",
+            f"git checkout {source_commit}",
+            *commands,
+            "```",
+            "",
+        ]
+        return "\n".join(lines).encode("utf-8")
+
+
+HYDRATOR_FILES = ("hydrator.metadata", "README.md")
+GITATTRIBUTES = (
+    b"# Generated by fanout: pull requests show these files as generated.\n* linguist-generated=true\n"
+)
 
 
 # --- the plan and its targets ---
@@ -106,6 +201,10 @@ class _Plan:
     into: tuple[str, ...]  # the folder of the branch that fanout owns, as path parts; () for the whole branch
     keep: tuple[re.Pattern[str], ...]
     source_commit: str
+    allow_rollback: bool = False
+    clusters: frozenset[str] | None = None  # a subset: other clusters' folders are kept
+    hydrator: Hydrator | None = None
+    remote: str | None = None  # where to look for a source commit this clone lacks (with --push)
 
 
 @dataclass(frozen=True)
@@ -182,16 +281,47 @@ def _compile_keep(pattern: str) -> re.Pattern[str]:
         raise FanoutError.at(f"--keep {pattern!r}: not a valid glob ({err})") from None
 
 
-def _targets(files: Mapping[str, bytes], branch: str | None, prefix: str | None) -> list[_Target]:
+def _targets(files: Mapping[str, bytes], branch: str | None, template: str | None) -> list[_Target]:
     if branch is not None:
         return [_Target(branch, files, None)]
-    assert prefix is not None
+    assert template is not None
     by_cluster: dict[str, dict[str, bytes]] = {}
     for path, data in files.items():
         cluster, sep, rest = path.partition("/")
         if sep:  # a file at the top of the output belongs to no cluster
             by_cluster.setdefault(cluster, {})[rest] = data
-    return [_Target(prefix + cluster, by_cluster[cluster], cluster) for cluster in sorted(by_cluster)]
+    return [
+        _Target(template.replace("{cluster}", cluster), by_cluster[cluster], cluster)
+        for cluster in sorted(by_cluster)
+    ]
+
+
+def _stale_branches(
+    repo: git.Repo, remote: str, template: str, rendered: set[str | None], chosen: frozenset[str] | None
+) -> tuple[str, ...]:
+    """Branches the template names for clusters that were not rendered (none when publishing a subset)."""
+    if chosen is not None:
+        return ()
+    head, tail = template.split("{cluster}")
+    pattern = re.compile(re.escape(head) + r"([a-z0-9]([-a-z0-9]*[a-z0-9])?)" + re.escape(tail))
+    refs = _read_refs(repo, remote)
+    names = set(refs.local) | set(refs.tracking)
+    return tuple(
+        sorted(n for n in names if (m := pattern.fullmatch(n)) is not None and m.group(1) not in rendered)
+    )
+
+
+def _prune(repo: git.Repo, remote: str, branches: Sequence[str], push: bool) -> None:
+    refs = _read_refs(repo, remote)
+    for name in branches:
+        if name in refs.local:
+            run_git(repo, "update-ref", "-d", f"refs/heads/{name}", refs.local[name])
+    if push:
+        gone = [f":refs/heads/{n}" for n in branches if n in refs.tracking]
+        if gone:
+            status, _, err = run_git(repo, "push", "--porcelain", remote, *gone, env=NO_PROMPT_ENV)
+            if status != 0:
+                raise FanoutError.at(f"cannot delete stale branches on {remote}: {git_reason(err)}")
 
 
 # --- repository checks ---
@@ -257,19 +387,56 @@ class _Dir:
 
 
 class _ObjectWriter:
-    """Writes blobs and trees into the object database, each distinct content once per publish."""
+    """Blobs and trees, hashed in process and written only when the repository lacks them.
+
+    GitPython's default object database starts a ``git`` process per object written (11,433 processes for
+    a 200-cluster publish). Here every object is hashed with hashlib first; ``flush`` asks git once
+    (``cat-file --batch-check``) which of them it already has, and writes the others as loose objects
+    itself. A publish that changes nothing never calls ``flush`` and so writes nothing at all.
+    """
 
     def __init__(self, repo: git.Repo) -> None:
         self._repo = repo
-        self._written: dict[tuple[str, bytes], bytes] = {}
+        self._hashed: dict[tuple[str, bytes], bytes] = {}
+        self._pending: dict[bytes, tuple[str, bytes]] = {}  # sha -> (kind, data), not known to be stored
+        self.written = 0
 
     def _store(self, kind: str, data: bytes) -> bytes:
         key = (kind, data)
-        sha = self._written.get(key)
+        sha = self._hashed.get(key)
         if sha is None:
-            sha = bytes(self._repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha)
-            self._written[key] = sha
+            sha = hashlib.sha1(f"{kind} {len(data)}\0".encode() + data).digest()
+            self._hashed[key] = sha
+            self._pending[sha] = key
         return sha
+
+    def flush(self) -> None:
+        """Store every object hashed so far that the repository does not have yet."""
+        if not self._pending:
+            return
+        shas = list(self._pending)
+        listing = "".join(sha.hex() + "\n" for sha in shas)
+        done = subprocess.run(
+            ["git", "cat-file", "--batch-check"],
+            input=listing,
+            capture_output=True,
+            text=True,
+            cwd=self._repo.git_dir,
+            timeout=git_timeout(),
+            check=False,
+        )
+        if done.returncode != 0:
+            raise FanoutError.at(
+                f"cannot read the objects of {self._repo.git_dir}: {git_reason(done.stderr)}"
+            )
+        missing = {line.split(" ", 1)[0] for line in done.stdout.splitlines() if line.endswith(" missing")}
+        objects = Path(self._repo.common_dir) / "objects"
+        for sha in shas:
+            if sha.hex() in missing:
+                kind, data = self._pending[sha]
+                _write_loose(objects, sha.hex(), f"{kind} {len(data)}\0".encode() + data)
+                self.written += 1
+        self._pending.clear()
 
     def folder(self, files: Mapping[str, bytes]) -> _Dir:
         root = _Dir()
@@ -302,6 +469,24 @@ class _ObjectWriter:
 
     def root_tree(self, node: _Dir) -> bytes:
         return self.tree(node) or self._store("tree", b"")
+
+
+def _write_loose(objects: Path, hexsha: str, raw: bytes) -> None:
+    """A loose object, as git writes one: zlib-compressed, renamed into place once complete."""
+    folder = objects / hexsha[:2]
+    target = folder / hexsha[2:]
+    if target.exists():
+        return
+    folder.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="tmp_obj_")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(zlib.compress(raw, 1))
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _entries(repo: git.Repo, tree: bytes | None) -> dict[str, _Leaf]:
@@ -420,11 +605,40 @@ class _Outcome:
         return BranchResult(self.branch, self.commit, self.tip, self.previous, self.changed, pushed)
 
 
+def _hydrator_files(target: _Target, plan: _Plan) -> dict[str, bytes]:
+    """The files Argo CD's hydrator tooling reads, relative to the folder fanout owns on the branch."""
+    hydrator = plan.hydrator
+    if hydrator is None:
+        return {}
+    source = plan.source_commit
+    if target.cluster is not None:
+        return {
+            "hydrator.metadata": hydrator.metadata(source, target.cluster),
+            "README.md": hydrator.readme(source, target.cluster),
+            ".gitattributes": GITATTRIBUTES,
+        }
+    files = {"hydrator.metadata": hydrator.metadata(source, None), ".gitattributes": GITATTRIBUTES}
+    for cluster in sorted({p.split("/", 1)[0] for p in target.files if "/" in p}):
+        files[f"{cluster}/hydrator.metadata"] = hydrator.metadata(source, cluster)
+        files[f"{cluster}/README.md"] = hydrator.readme(source, cluster)
+    return files
+
+
 def _build(
-    repo: git.Repo, writer: _ObjectWriter, target: _Target, plan: _Plan, base_tree: bytes | None
+    repo: git.Repo,
+    writer: _ObjectWriter,
+    target: _Target,
+    plan: _Plan,
+    base_tree: bytes | None,
+    extra: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """The tree SHA of the branch after publishing TARGET on a tip whose tree is BASE_TREE."""
-    folder = writer.folder(target.files)
+    """The tree SHA of the branch after publishing TARGET (and EXTRA files) on a tip with tree BASE_TREE."""
+    folder = writer.folder({**target.files, **(extra or {})})
+    if plan.clusters is not None and target.cluster is None:
+        # A subset of the clusters: the others' folders (and the top-level files) of the branch stay.
+        for name, leaf in _entries(repo, _subtree(repo, base_tree, plan.into)).items():
+            if name not in plan.clusters:
+                folder.entries.setdefault(name, leaf)
     if plan.keep:
         owned = "/".join(plan.into) + "/" if plan.into else ""
         for path, leaf in _walk(repo, _subtree(repo, base_tree, plan.into)):
@@ -456,6 +670,57 @@ def _message(target: _Target, plan: _Plan, changed: Sequence[str], before: set[s
     return "\n".join([subject, "", *body, "", *trailers]) + "\n"
 
 
+_SOURCE_TRAILER = re.compile(r"^Fanout-Source-Commit: ([0-9a-f]{40})$", re.MULTILINE)
+NOTES_REF = "refs/notes/hydrator.metadata"
+
+
+def _refuse_rollback(repo: git.Repo, branch: str, tip: str, source: str, remote: str | None) -> None:
+    """Refuse to commit an older source's output over a newer one's (checked again on every retry)."""
+    found = _SOURCE_TRAILER.findall(str(repo.commit(tip).message))
+    published = found[-1] if found else None
+    if published is None or published == source:
+        return
+
+    def known() -> bool:
+        return run_git(repo, "cat-file", "-e", f"{published}^{{commit}}")[0] == 0
+
+    if not known() and remote is not None:
+        # Another publisher's source commit, pushed after this clone was made: ask the remote for it.
+        run_git(repo, "fetch", "--quiet", "--no-tags", remote, published, env=NO_PROMPT_ENV)
+    if not known():
+        return  # the branch holds another repository's output (--into): nothing to compare with
+    if _is_ancestor(repo, source, published):
+        raise FanoutError.at(
+            f"branch {branch} holds the output of source commit {published[:12]}, which is newer than"
+            f" {source[:12]}: publishing {source[:12]} would roll it back; pass --allow-rollback to do that"
+            " on purpose"
+        )
+
+
+def _carried(
+    repo: git.Repo, base_tree: bytes | None, into: Sequence[str], wanted: Mapping[str, bytes]
+) -> dict[str, bytes] | None:
+    """The hydrator files as the base tip holds them, or None when it lacks any of them."""
+    root = _subtree(repo, base_tree, into)
+    carried: dict[str, bytes] = {}
+    for path in wanted:
+        *folders, name = path.split("/")
+        leaf = _entries(repo, _subtree(repo, root, folders)).get(name)
+        if leaf is None or leaf.mode == _TREE:
+            return None
+        carried[path] = bytes(repo.odb.stream(leaf.sha).read())
+    return carried
+
+
+def _note(repo: git.Repo, tip: str, plan: _Plan) -> None:
+    """Record the dry commit of a publish that changed no manifest, as Argo CD's hydrator does."""
+    assert plan.hydrator is not None
+    note = json.dumps({"drySha": plan.source_commit})
+    status, _, err = run_git(repo, "notes", f"--ref={NOTES_REF}", "add", "-f", "-m", note, tip)
+    if status != 0:
+        raise FanoutError.at(f"cannot write the git note on {tip[:12]}: {git_reason(err)}")
+
+
 def _commit_target(
     repo: git.Repo, writer: _ObjectWriter, target: _Target, plan: _Plan, base: str | None, local: str | None
 ) -> _Outcome:
@@ -466,11 +731,23 @@ def _commit_target(
             f"branch {target.branch} contains the source commit {plan.source_commit[:12]}: it holds the "
             "source, not rendered output; publish to another branch"
         )
+    if base is not None and not plan.allow_rollback:
+        _refuse_rollback(repo, target.branch, base, plan.source_commit, plan.remote)
     base_tree = bytes(repo.commit(base).tree.binsha) if base else None
-    tree = _build(repo, writer, target, plan, base_tree)
-    if base is not None and tree == base_tree:
+    tree = _build(repo, writer, target, plan, base_tree, _hydrator_files(target, plan))
+    unchanged = base is not None and tree == base_tree
+    if not unchanged and base is not None and plan.hydrator is not None:
+        # Only the dry commit named in the metadata differs: the manifests did not change. Argo CD's
+        # hydrator then records the new dry commit in a git note instead of committing.
+        carried = _carried(repo, base_tree, plan.into, _hydrator_files(target, plan))
+        if carried is not None and _build(repo, writer, target, plan, base_tree, carried) == base_tree:
+            unchanged = True
+            _note(repo, base, plan)
+    if unchanged:
+        assert base is not None
         outcome = _Outcome(target.branch, None, base, base, _EMPTY)
     else:
+        writer.flush()  # only now: a publish that changes nothing writes no object
         before_root = _subtree(repo, base_tree, plan.into)
         after_root = _subtree(repo, tree, plan.into)
         changed = (
@@ -577,6 +854,16 @@ def _publish(
         rejected = _push(repo, remote, outcomes, force) if push and outcomes else set()
         results.update({o.branch: o.result(pushed=push) for o in outcomes if o.branch not in rejected})
         if not rejected:
+            if (
+                push
+                and plan.hydrator is not None
+                and run_git(repo, "rev-parse", "--verify", "-q", NOTES_REF)[0] == 0
+            ):
+                status, _, err = run_git(repo, "push", remote, f"{NOTES_REF}:{NOTES_REF}", env=NO_PROMPT_ENV)
+                if status != 0:
+                    raise FanoutError.at(
+                        f"the branches were pushed, but not the notes {NOTES_REF}: {git_reason(err)}"
+                    )
             return PublishResult(tuple(results[t.branch] for t in targets))
         if attempt == max_attempts:
             break

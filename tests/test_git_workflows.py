@@ -12,6 +12,7 @@ import pytest
 
 import fanout
 from fanout.output import MARKER
+from fanout.publish import publish
 from tests.conftest import Invoke, read_tree
 from tests.gitutil import (
     changed_paths,
@@ -167,7 +168,9 @@ def test_publish_options_through_the_cli(invoke: Invoke, platform: Path, tmp_pat
             "platform/stale-cluster/x.yaml": "x: 2\n",
         },
     )
-    assert invoke("publish", sample, "--branch", "deploy", "--from-dir", str(seed)).exit_code == 0
+    # (Seeded through the library: --from-dir takes cluster folders only.)
+    seeded = {p.relative_to(seed).as_posix(): p.read_bytes() for p in seed.rglob("*") if p.is_file()}
+    publish(platform, seeded, branch="deploy", source_commit=head(platform))
 
     result = invoke(
         "publish", sample, "-b", "deploy", "--into", "platform", "--keep", "platform/README.md",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fanout.commands.common import open_resolved
-from fanout.errors import FanoutError
-from fanout.gitsource import ResolvedSource, is_git_url, resolve_source
-from fanout.output import MARKER
+import git
+
+from fanout.commands.common import choose_clusters, open_resolved
+from fanout.errors import FanoutError, Problem
+from fanout.gitsource import ResolvedSource, is_git_url, redact_url, resolve_source
+from fanout.output import MARKER, is_temporary
 from fanout.pipeline import render
-from fanout.publish import BranchResult, publish
+from fanout.publish import BranchResult, Hydrator, publish
 
 # Past this many, the summary line names the first few changed clusters and counts the rest.
 _NAMED_CLUSTERS = 8
@@ -30,6 +33,12 @@ class Options:
     remote: str
     force: bool
     from_dir: Path | None
+    allow_rollback: bool = False
+    clusters: Sequence[str] = ()
+    selector: str | None = None
+    per_cluster_branch: str | None = None
+    prune: bool = False
+    hydrator_metadata: bool = False
 
 
 def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
@@ -37,10 +46,15 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
     assert (
         resolved.commit is not None and resolved.repo_path is not None
     )  # read from a commit, in a repository
+    inputs = open_resolved(source, resolved).inputs
+    only = choose_clusters(inputs, options.clusters, options.selector)
     if options.from_dir is not None:
         files = read_output_folder(options.from_dir)
+        check_coverage(
+            options.from_dir, files, only if only is not None else {c.name for c in inputs.clusters}
+        )
     else:
-        files = render(open_resolved(source, resolved).inputs).files()
+        files = render(inputs, only).files()
     result = publish(
         resolved.repo_path,
         files,
@@ -52,12 +66,65 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
         push=options.push,
         remote=options.remote,
         force=options.force,
+        allow_rollback=options.allow_rollback,
+        clusters=only,
+        branch_template=options.per_cluster_branch,
+        prune=options.prune,
+        hydrator=hydrator_of(resolved, options) if options.hydrator_metadata else None,
     )
     for branch in result.branches:
         echo(describe(branch, options.remote))
     if not result.branches:
         echo("fanout: nothing to publish: the output has no cluster folders")
+    if result.stale:
+        names = ", ".join(result.stale)
+        if result.pruned:
+            echo(f"fanout: deleted {len(result.stale)} branches of clusters no longer rendered: {names}")
+        else:
+            echo(f"fanout: branches of clusters no longer rendered (delete them with --prune): {names}")
     return 0
+
+
+def check_coverage(folder: Path, files: Mapping[str, bytes], wanted: Iterable[str]) -> None:
+    """The folders must hold exactly the clusters to publish: a missing shard would delete clusters."""
+    present = {path.split("/", 1)[0] for path in files if "/" in path}
+    expected = set(wanted)
+    missing, extra = sorted(expected - present), sorted(present - expected)
+    problems = []
+    if missing:
+        problems.append(
+            f"--from-dir {folder} lacks {len(missing)} of the clusters to publish ({', '.join(missing)});"
+            " publishing it would remove them from the branch: render every shard into it first"
+        )
+    if extra:
+        problems.append(
+            f"--from-dir {folder} holds folders that are not clusters to publish ({', '.join(extra)})"
+        )
+    if problems:
+        raise FanoutError(Problem(p) for p in problems)
+
+
+def hydrator_of(resolved: ResolvedSource, options: Options) -> Hydrator:
+    """The dry commit's facts and the commands that reproduce the render, for ``hydrator.metadata``."""
+    assert resolved.repo_path is not None and resolved.commit is not None
+    repo = git.Repo(resolved.repo_path)
+    try:
+        commit = repo.commit(resolved.commit)
+        message = str(commit.message)
+        remote = ""
+        with contextlib.suppress(Exception):  # a repository without the remote: leave the URL empty
+            remote = redact_url(str(repo.remote(options.remote).url))
+        subject, _, body = message.partition("\n")
+        return Hydrator(
+            remote if remote else (resolved.url or ""),
+            f"{commit.author.name} <{commit.author.email}>",
+            commit.authored_datetime.isoformat(),
+            subject.strip(),
+            body.strip(),
+            resolved.subdir or ".",
+        )
+    finally:
+        repo.close()
 
 
 def _resolve(source: str, options: Options) -> ResolvedSource:
@@ -92,7 +159,7 @@ def read_output_folder(folder: Path) -> dict[str, bytes]:
         for name in filenames:
             path = Path(dirpath, name)
             relative = path.relative_to(folder).as_posix()
-            if relative != MARKER:
+            if relative != MARKER and not is_temporary(relative):
                 files[relative] = path.read_bytes()
     return files
 
