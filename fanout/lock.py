@@ -1,8 +1,10 @@
 """One writer at a time: an exclusive lock per output folder (and per cached clone), held for a whole run.
 
 Two renders into one folder at once would each write a marker listing only their own files, after
-which fanout treats the other's files as foreign. The lock is a ``flock`` on a file in fanout's cache
-folder named by the folder's resolved path (nothing is added to the output folder itself); a second run
+which fanout treats the other's files as foreign. The lock is a POSIX record lock (``lockf``) on a file in
+fanout's cache folder named by the folder's resolved path (nothing is added to the output folder itself);
+unlike ``flock`` it is not inherited by worker processes, so it ends with the process that took it, even
+when that process is killed; a second run
 waits, saying so, or with ``--no-wait`` fails at once. Where locks cannot be taken (no ``fcntl``, a
 cache folder that cannot be written) fanout carries on unlocked and says so.
 """
@@ -45,14 +47,14 @@ def exclusive(path: Path, what: str, wait: bool, notify: Callable[[str], None]) 
         return
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # EAGAIN or EACCES: held by another process
             if not wait:
                 raise FanoutError.at(
                     f"another fanout is writing {what}; try again later, or leave out --no-wait to wait"
                 ) from None
             notify(f"fanout: waiting for another fanout that is writing {what}")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.lockf(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

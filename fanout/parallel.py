@@ -124,8 +124,14 @@ def _all_new(files: ClusterFiles) -> list[Write]:
     return [(path, digest, True) for path, digest in zip(files.paths, files.digests, strict=True)]
 
 
-def _worker(conn: Connection, inputs: Inputs, plans: tuple[ClusterPlan, ...]) -> None:
-    """A worker's loop: ("render", indexes), ("write", root, items, mode), ("stop",)."""
+def _worker(
+    conn: Connection, inputs: Inputs, plans: tuple[ClusterPlan, ...], siblings: Sequence[Connection] = ()
+) -> None:
+    """A worker's loop: ("render", indexes), ("write", root, items, mode, token), ("stop",)."""
+    for other in siblings:
+        # Forked with the parent's ends of the earlier workers' pipes: close them, so that each worker
+        # sees end-of-file (and stops) when the parent is gone, even if it was killed.
+        other.close()
     contents: dict[str, bytes] = {}
     rendered: dict[str, ClusterFiles] = {}
     try:
@@ -176,7 +182,9 @@ class Workers:
         self.processes: list[Any] = []
         for _ in range(count):
             ours, theirs = context.Pipe()
-            process = context.Process(target=_worker, args=(theirs, inputs, self.plans), daemon=True)
+            process = context.Process(
+                target=_worker, args=(theirs, inputs, self.plans, tuple(self.conns)), daemon=True
+            )
             process.start()
             theirs.close()
             self.conns.append(ours)

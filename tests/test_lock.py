@@ -55,7 +55,7 @@ def test_no_wait_fails_at_once_while_another_fanout_writes(tmp_path: Path) -> No
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
         result = subprocess.run(
             [sys.executable, "-m", "fanout", "render", str(source), "--out", str(out), "--no-wait"],
             capture_output=True,
