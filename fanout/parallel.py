@@ -129,8 +129,8 @@ def _worker(
 ) -> None:
     """A worker's loop: ("render", indexes), ("write", root, items, mode, token), ("stop",)."""
     for other in siblings:
-        # Forked with the parent's ends of the earlier workers' pipes: close them, so that each worker
-        # sees end-of-file (and stops) when the parent is gone, even if it was killed.
+        # Forked with the parent's ends of its own pipe and of the earlier workers' pipes: close them, so
+        # that each worker sees end-of-file (and stops) when the parent is gone, even if it was killed.
         other.close()
     contents: dict[str, bytes] = {}
     rendered: dict[str, ClusterFiles] = {}
@@ -183,7 +183,7 @@ class Workers:
         for _ in range(count):
             ours, theirs = context.Pipe()
             process = context.Process(
-                target=_worker, args=(theirs, inputs, self.plans, tuple(self.conns)), daemon=True
+                target=_worker, args=(theirs, inputs, self.plans, (*self.conns, ours)), daemon=True
             )
             process.start()
             theirs.close()

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import git
@@ -47,6 +47,8 @@ class BranchResult:
     changed_clusters: tuple[str, ...]
     # The remote holds ``tip`` under this branch name.
     pushed: bool
+    # Each cluster's folder in the published tree, by its tree SHA (for reuse by the next publish).
+    cluster_trees: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def up_to_date(self) -> bool:
@@ -83,6 +85,7 @@ def publish(
     branch_template: str | None = None,
     prune: bool = False,
     hydrator: Hydrator | None = None,
+    trees: Mapping[str, str] | None = None,
 ) -> PublishResult:
     """Commit FILES (POSIX paths relative to the output root -> bytes) to BRANCH, or to one branch
     ``<per_cluster_prefix><cluster>`` per top-level folder, in the repository at REPO_PATH.
@@ -94,7 +97,8 @@ def publish(
     A branch whose output came from a newer source commit is not rolled back unless ALLOW_ROLLBACK. With
     CLUSTERS (a subset), the other clusters' folders of the branch are kept. BRANCH_TEMPLATE (``{cluster}``
     for the name) is the general form of PER_CLUSTER_PREFIX. HYDRATOR adds what Argo CD's hydrator
-    tooling reads; PRUNE deletes the per-cluster branches of clusters no longer rendered.
+    tooling reads; PRUNE deletes the per-cluster branches of clusters no longer rendered. TREES (cluster ->
+    tree SHA, from an earlier publish of the same inputs) stand for clusters that were not rendered again.
     """
     if per_cluster_prefix is not None:
         branch_template = per_cluster_prefix + "{cluster}"
@@ -117,7 +121,7 @@ def publish(
         hydrator,
         remote if push else None,
     )
-    targets = _targets(files, branch, branch_template)
+    targets = _targets(files, branch, branch_template, trees or {})
     repo = _open(repo_path)
     try:
         for target in targets:
@@ -212,6 +216,8 @@ class _Target:
     branch: str
     files: Mapping[str, bytes]  # relative to the folder fanout owns on the branch
     cluster: str | None  # the one cluster of a per-cluster branch
+    trees: Mapping[str, str] = field(default_factory=dict)  # folder -> an existing tree SHA to use whole
+    built: dict[str, str] = field(default_factory=dict)  # cluster -> its folder's tree SHA, once built
 
 
 def _check_files(files: Mapping[str, bytes]) -> None:
@@ -281,9 +287,11 @@ def _compile_keep(pattern: str) -> re.Pattern[str]:
         raise FanoutError.at(f"--keep {pattern!r}: not a valid glob ({err})") from None
 
 
-def _targets(files: Mapping[str, bytes], branch: str | None, template: str | None) -> list[_Target]:
+def _targets(
+    files: Mapping[str, bytes], branch: str | None, template: str | None, trees: Mapping[str, str]
+) -> list[_Target]:
     if branch is not None:
-        return [_Target(branch, files, None)]
+        return [_Target(branch, files, None, trees)]
     assert template is not None
     by_cluster: dict[str, dict[str, bytes]] = {}
     for path, data in files.items():
@@ -291,8 +299,13 @@ def _targets(files: Mapping[str, bytes], branch: str | None, template: str | Non
         if sep:  # a file at the top of the output belongs to no cluster
             by_cluster.setdefault(cluster, {})[rest] = data
     return [
-        _Target(template.replace("{cluster}", cluster), by_cluster[cluster], cluster)
-        for cluster in sorted(by_cluster)
+        _Target(
+            template.replace("{cluster}", name),
+            by_cluster.get(name, {}),
+            name,
+            {"": trees[name]} if name in trees else {},
+        )
+        for name in sorted(set(by_cluster) | set(trees))
     ]
 
 
@@ -384,6 +397,7 @@ class _Dir:
 
     def __init__(self) -> None:
         self.entries: dict[str, _Dir | _Leaf] = {}
+        self.sha: bytes | None = None  # once written
 
 
 class _ObjectWriter:
@@ -455,7 +469,7 @@ class _ObjectWriter:
         items: list[tuple[bytes, str, bytes]] = []
         for name, child in node.entries.items():
             if isinstance(child, _Dir):
-                sha = self.tree(child)
+                sha = child.sha = self.tree(child)
                 if sha is not None:
                     items.append((name.encode(), _TREE, sha))
             else:
@@ -601,8 +615,12 @@ class _Outcome:
     previous: str | None
     changed: tuple[str, ...]
 
+    trees: Mapping[str, str] = field(default_factory=dict)
+
     def result(self, pushed: bool) -> BranchResult:
-        return BranchResult(self.branch, self.commit, self.tip, self.previous, self.changed, pushed)
+        return BranchResult(
+            self.branch, self.commit, self.tip, self.previous, self.changed, pushed, self.trees
+        )
 
 
 def _hydrator_files(target: _Target, plan: _Plan) -> dict[str, bytes]:
@@ -634,6 +652,12 @@ def _build(
 ) -> bytes:
     """The tree SHA of the branch after publishing TARGET (and EXTRA files) on a tip with tree BASE_TREE."""
     folder = writer.folder({**target.files, **(extra or {})})
+    for name, sha in target.trees.items():
+        if name:
+            folder.entries.setdefault(name, _Leaf(_TREE, bytes.fromhex(sha)))
+        else:  # a per-cluster branch whose whole tree is reused: its extra files go on top of it
+            for entry, leaf in _entries(repo, bytes.fromhex(sha)).items():
+                folder.entries.setdefault(entry, leaf)
     if plan.clusters is not None and target.cluster is None:
         # A subset of the clusters: the others' folders (and the top-level files) of the branch stay.
         for name, leaf in _entries(repo, _subtree(repo, base_tree, plan.into)).items():
@@ -645,7 +669,15 @@ def _build(
             if any(p.fullmatch(owned + path) for p in plan.keep):
                 _insert(folder, path, leaf)
     root = _graft(repo, base_tree, plan.into, folder) if plan.into else folder
-    return writer.root_tree(root)
+    tree = writer.root_tree(root)
+    if target.cluster is not None:
+        target.built[target.cluster] = tree.hex()
+    else:
+        for name, child in folder.entries.items():
+            found = child.sha if isinstance(child, _Dir) else child.sha if child.mode == _TREE else None
+            if found is not None:
+                target.built[name] = found.hex()
+    return tree
 
 
 def _message(target: _Target, plan: _Plan, changed: Sequence[str], before: set[str], after: set[str]) -> str:
@@ -745,7 +777,7 @@ def _commit_target(
             _note(repo, base, plan)
     if unchanged:
         assert base is not None
-        outcome = _Outcome(target.branch, None, base, base, _EMPTY)
+        outcome = _Outcome(target.branch, None, base, base, _EMPTY, dict(target.built))
     else:
         writer.flush()  # only now: a publish that changes nothing writes no object
         before_root = _subtree(repo, base_tree, plan.into)
@@ -765,7 +797,7 @@ def _commit_target(
                 f"git cannot create the commit for branch {target.branch}: {git_reason(err)} "
                 "(set user.name and user.email with git config)"
             )
-        outcome = _Outcome(target.branch, out.strip(), out.strip(), base, changed)
+        outcome = _Outcome(target.branch, out.strip(), out.strip(), base, changed, dict(target.built))
     if outcome.tip != local:
         null = "0" * len(outcome.tip)
         status, _, err = run_git(

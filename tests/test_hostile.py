@@ -228,6 +228,23 @@ def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> Non
         again = fanout("render", str(source), "--out", str(out))
         assert again.returncode == 0, again.stderr
         assert read_tree(out) == expected
+    # The killed renders' worker processes saw their parent go and ended: nothing is left running.
+    deadline = time.monotonic() + 60
+    while _running(str(source)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _running(str(source)) == []
+
+
+def _running(needle: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def test_a_forged_marker_is_never_followed(source: Path, invoke: Invoke, tmp_path: Path) -> None:

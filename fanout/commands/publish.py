@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
+from fanout.cache import cache_dir, cluster_digests, code_digest
 from fanout.commands.common import choose_clusters, open_resolved
 from fanout.errors import FanoutError, Problem
 from fanout.gitsource import ResolvedSource, is_git_url, redact_url, resolve_source
 from fanout.output import MARKER, is_temporary
-from fanout.pipeline import render
+from fanout.pipeline import render_plans
+from fanout.place import plan
 from fanout.publish import BranchResult, Hydrator, publish
 
 # Past this many, the summary line names the first few changed clusters and counts the rest.
@@ -48,13 +53,21 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
     )  # read from a commit, in a repository
     inputs = open_resolved(source, resolved).inputs
     only = choose_clusters(inputs, options.clusters, options.selector)
+    trees: dict[str, str] = {}
+    digests: dict[str, str] = {}
     if options.from_dir is not None:
         files = read_output_folder(options.from_dir)
         check_coverage(
             options.from_dir, files, only if only is not None else {c.name for c in inputs.clusters}
         )
     else:
-        files = render(inputs, only).files()
+        plans = plan(inputs, only)
+        if not options.hydrator_metadata:
+            # Clusters whose inputs are unchanged since a publish into this repository are not rendered:
+            # their folder's tree is reused by its SHA.
+            digests = cluster_digests(inputs, plans, code_digest())
+            trees = reusable_trees(resolved.repo_path, digests, options.cache_dir)
+        files = render_plans(inputs, tuple(p for p in plans if p.cluster.name not in trees)).files()
     result = publish(
         resolved.repo_path,
         files,
@@ -71,7 +84,13 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
         branch_template=options.per_cluster_branch,
         prune=options.prune,
         hydrator=hydrator_of(resolved, options) if options.hydrator_metadata else None,
+        trees=trees,
     )
+    if digests:
+        built = {name: sha for b in result.branches for name, sha in b.cluster_trees.items()}
+        remember_trees(
+            resolved.repo_path, {digests[n]: built[n] for n in digests if n in built}, options.cache_dir
+        )
     for branch in result.branches:
         echo(describe(branch, options.remote))
     if not result.branches:
@@ -83,6 +102,52 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
         else:
             echo(f"fanout: branches of clusters no longer rendered (delete them with --prune): {names}")
     return 0
+
+
+def _trees_file(repo: Path, folder: Path | None) -> Path:
+    key = hashlib.sha256(str(repo.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return cache_dir(folder) / "publish" / f"{key}.json"
+
+
+def reusable_trees(repo: Path, digests: Mapping[str, str], folder: Path | None) -> dict[str, str]:
+    """cluster -> the tree SHA its inputs gave when last published here, if the repository still has it."""
+    try:
+        known = json.loads(_trees_file(repo, folder).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(known, dict):
+        return {}
+    wanted = {name: known[d] for name, d in digests.items() if isinstance(known.get(d), str)}
+    if not wanted:
+        return {}
+    listing = "".join(f"{sha}\n" for sha in wanted.values())
+    done = subprocess.run(
+        ["git", "cat-file", "--batch-check"],
+        input=listing,
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        check=False,
+    )
+    # "<sha> tree <size>" for a tree the repository has; "<sha> missing" otherwise.
+    present = {line.split(" ")[0] for line in done.stdout.splitlines() if line.split(" ")[1:2] == ["tree"]}
+    return {name: sha for name, sha in wanted.items() if sha in present}
+
+
+def remember_trees(repo: Path, trees: Mapping[str, str], folder: Path | None) -> None:
+    """Keep digest -> tree SHA for the next publish (a cache: failing to write it only costs time)."""
+    path = _trees_file(repo, folder)
+    try:
+        known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        if not isinstance(known, dict):
+            known = {}
+        known.update(trees)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        return
 
 
 def check_coverage(folder: Path, files: Mapping[str, bytes], wanted: Iterable[str]) -> None:
