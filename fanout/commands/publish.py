@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,16 @@ class Options:
     hydrator_metadata: bool = False
 
 
+def phase_notes() -> Callable[[str], None]:
+    """What a long publish is doing, on stderr when a person watches (a terminal); nothing in CI logs."""
+    if not sys.stderr.isatty():
+        return lambda _text: None
+    return lambda text: print(f"fanout: {text}", file=sys.stderr, flush=True)
+
+
 def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
+    note = phase_notes()
+    note("loading the source")
     resolved = _resolve(source, options)
     assert (
         resolved.commit is not None and resolved.repo_path is not None
@@ -67,7 +77,12 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
             # their folder's tree is reused by its SHA.
             digests = cluster_digests(inputs, plans, code_digest())
             trees = reusable_trees(resolved.repo_path, digests, options.cache_dir)
-        files = render_plans(inputs, tuple(p for p in plans if p.cluster.name not in trees)).files()
+        todo = tuple(p for p in plans if p.cluster.name not in trees)
+        note(
+            f"rendering {len(todo)} of {len(plans)} clusters (the others are unchanged since the last publish)"
+        )
+        files = render_plans(inputs, todo).files()
+    note("writing git objects" + (" and pushing" if options.push else ""))
     result = publish(
         resolved.repo_path,
         files,
