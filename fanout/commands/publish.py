@@ -78,9 +78,7 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
             digests = cluster_digests(inputs, plans, code_digest())
             trees = reusable_trees(resolved.repo_path, digests, options.cache_dir)
         todo = tuple(p for p in plans if p.cluster.name not in trees)
-        note(
-            f"rendering {len(todo)} of {len(plans)} clusters (the others are unchanged since the last publish)"
-        )
+        note(f"rendering {len(todo)} of {len(plans)} clusters (the others are as last published)")
         files = render_plans(inputs, todo).files()
     note("writing git objects" + (" and pushing" if options.push else ""))
     result = publish(
