@@ -158,7 +158,7 @@ def cold_render(src: Path, out: Path, cache: Path, env: dict[str, str], repeat: 
     for _ in range(repeat):
         fresh(out)
         fresh(cache)
-        runs.append(run_fanout(["render", str(src), "--out", str(out), *extra], env))
+        runs.append(run_fanout(["render", str(src), "--output-dir", str(out), *extra], env))
     return best(runs)
 
 
@@ -201,14 +201,14 @@ def incremental(
     path, reach, total = pick_override(src)
     fresh(out)
     fresh(cache)
-    run_fanout(["render", str(src), "--out", str(out)], env)
+    run_fanout(["render", str(src), "--output-dir", str(out)], env)
     original = path.read_text(encoding="utf-8")
     runs = []
     rerendered = 0
     try:
         for attempt in range(repeat):
             path.write_text(original.replace("value: warn", f"value: level-{attempt}"), encoding="utf-8")
-            run = run_fanout(["render", str(src), "--out", str(out)], env)
+            run = run_fanout(["render", str(src), "--output-dir", str(out)], env)
             runs.append(run)
             reused = re.search(r"\((\d+) clusters unchanged", run.stdout)
             rerendered = total - (int(reused[1]) if reused else 0)
@@ -220,11 +220,17 @@ def incremental(
 def check_runs(src: Path, out: Path, cache: Path, env: dict[str, str], repeat: int) -> tuple[Run, Run]:
     fresh(out)
     fresh(cache)
-    run_fanout(["render", str(src), "--out", str(out)], env)
-    run_fanout(["render", str(src), "--out", str(out)], env)  # the state is saved well after the writes
-    warm = best([run_fanout(["render", str(src), "--out", str(out), "--check"], env) for _ in range(repeat)])
+    run_fanout(["render", str(src), "--output-dir", str(out)], env)
+    run_fanout(
+        ["render", str(src), "--output-dir", str(out)], env
+    )  # the state is saved well after the writes
+    warm = best(
+        [run_fanout(["render", str(src), "--output-dir", str(out), "--check"], env) for _ in range(repeat)]
+    )
     fresh(cache)
-    cold = best([run_fanout(["render", str(src), "--out", str(out), "--check"], env) for _ in range(repeat)])
+    cold = best(
+        [run_fanout(["render", str(src), "--output-dir", str(out), "--check"], env) for _ in range(repeat)]
+    )
     return warm, cold
 
 
@@ -480,7 +486,7 @@ def report(args: argparse.Namespace, work: Path) -> int:
     if args.with_kustomize:
         binary = install_kustomize(args.kustomize_cache)
         fresh(out)
-        run_fanout(["render", str(src), "--out", str(out), "--no-cache"], env)
+        run_fanout(["render", str(src), "--output-dir", str(out), "--no-cache"], env)
         overlays = make_overlays(out, work / "kustomize")
         kz = kustomize_seconds(binary, overlays, args.jobs, objects)
         add(

@@ -5,25 +5,56 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec
 
 import typer
+import typer.core
 
 from fanout import __version__
-from fanout.errors import FanoutError
+from fanout.clihelp import (
+    EXAMPLES_CLUSTERS,
+    EXAMPLES_DIFF,
+    EXAMPLES_EXPLAIN,
+    EXAMPLES_FEDERATE,
+    EXAMPLES_MAIN,
+    EXAMPLES_PUBLISH,
+    EXAMPLES_RENDER,
+    EXAMPLES_VALIDATE,
+)
+from fanout.discover import find_root
+from fanout.errors import EXIT_INTERNAL, EXIT_INVALID, FanoutError, Problem
+from fanout.machine import ERROR_FORMATS
+from fanout.words import plural
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions
 
+
+class PlainArguments(typer.core.TyperCommand):
+    """Help without Python types after arguments (``SOURCE <str>``): the metavar says what to write."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, typer.core.TyperArgument) and hasattr(param, "display_type"):
+                setattr(param, "display_type", _no_type)  # noqa: B010 - an instance override, on purpose
+
+
+def _no_type(*args: Any, **kwargs: Any) -> str:
+    return ""
+
+
+# Plain help and usage errors, as kubectl and git print them: no boxes in CI logs, no styling to undo.
 app = typer.Typer(
     name="fanout",
     help="Render KubeFed-style federated manifests into one GitOps folder per cluster.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 P = ParamSpec("P")
@@ -37,6 +68,37 @@ def _errors(line: str) -> None:
     typer.echo(line, err=True)
 
 
+def chosen_error_format(ctx: object) -> str:
+    """``--error-format`` (before the command), else $FANOUT_ERROR_FORMAT, else text.
+
+    The main callback stores the option in ``ctx.obj``, which every command's context inherits.
+    """
+    chosen = getattr(ctx, "obj", None)
+    fmt = str(chosen or os.environ.get("FANOUT_ERROR_FORMAT") or "text")
+    return fmt if fmt in ERROR_FORMATS else "text"
+
+
+def report_problems(problems: Sequence[Problem], source: object, fmt: str = "text") -> None:
+    """Input errors in the chosen format; GitHub annotations go to stdout, where Actions reads them."""
+    from fanout.machine import problem_line
+
+    root = source if isinstance(source, str) else ""
+    say = echo if fmt == "github" else _errors
+    for problem in problems:
+        say(problem_line(problem, "error", fmt, root))
+    if fmt == "text":
+        _errors(f"fanout: {plural(len(problems), 'problem')} found")
+
+
+def notices(ctx: typer.Context, source: str) -> Callable[[Problem], None]:
+    """Where input warnings go, in the format ``--error-format`` chose."""
+    from fanout.machine import problem_line
+
+    fmt = chosen_error_format(ctx)
+    say = echo if fmt == "github" else _errors
+    return lambda problem: say(problem_line(problem, "warning", fmt, source if fmt != "text" else ""))
+
+
 def reporting(command: Callable[P, int]) -> Callable[P, None]:
     """The one place user errors are caught: one line per problem on stderr, exit 1, no traceback."""
 
@@ -45,10 +107,8 @@ def reporting(command: Callable[P, int]) -> Callable[P, None]:
         try:
             code = command(*args, **kwargs)
         except FanoutError as exc:
-            for problem in exc.problems:
-                _errors(str(problem))
-            _errors(f"fanout: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found")
-            raise typer.Exit(1) from None
+            report_problems(exc.problems, kwargs.get("source"), chosen_error_format(kwargs.get("ctx")))
+            raise typer.Exit(EXIT_INVALID) from None
         except BrokenPipeError:
             # The reader went away (`fanout diff | head`): stop quietly, as git does. Point stdout
             # at /dev/null so that flushing it at exit does not fail a second time.
@@ -56,7 +116,7 @@ def reporting(command: Callable[P, int]) -> Callable[P, None]:
             raise typer.Exit(0) from None
         except OSError as exc:
             _errors(f"fanout: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_INVALID) from None
         raise typer.Exit(code)
 
     return wrapper
@@ -68,51 +128,111 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+class ErrorFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.callback(epilog=EXAMPLES_MAIN)
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
+    error_format: Annotated[
+        ErrorFormat | None,
+        typer.Option(
+            "--error-format",
+            help="How input problems are printed: text (path:line:col: message), json, or github"
+            " (Actions annotations). Also $FANOUT_ERROR_FORMAT.",
+        ),
+    ] = None,
 ) -> None:
     """fanout: one set of manifests, many clusters' worth of GitOps output."""
+    ctx.obj = error_format.value if error_format is not None else None
+
+
+def _complete_clusters(ctx: typer.Context, incomplete: str) -> list[str]:
+    from fanout.completion import cluster_names
+
+    return cluster_names(find_root(ctx.params.get("source") or "."), incomplete)
+
+
+def _complete_selector(ctx: typer.Context, incomplete: str) -> list[str]:
+    from fanout.completion import label_pairs
+
+    return label_pairs(find_root(ctx.params.get("source") or "."), incomplete)
+
+
+def _complete_targets(ctx: typer.Context, incomplete: str) -> list[str]:
+    from fanout.completion import object_names
+
+    return object_names(find_root(ctx.params.get("source") or "."), incomplete)
 
 
 # A string, not a Path: SOURCE may be a git URL, which Path would mangle ("https://" -> "https:/").
 SourceArg = Annotated[
     str,
     typer.Argument(
-        help="The source root: a folder with fanout.yaml, or a git URL (add #sub/folder if needed)."
+        metavar="SOURCE",
+        help="The source root: a folder with fanout.yaml (default: found from the current folder upwards),"
+        " or a git URL (add #sub/folder if needed).",
     ),
 ]
 RefOpt = Annotated[
     str | None,
     typer.Option(
-        "--ref", help="Read the source from this commit (branch, tag, SHA, HEAD~2...), not the working tree."
+        "--ref",
+        metavar="REF",
+        help="Read the source from this commit (branch, tag, SHA, HEAD~2...), not the working tree.",
     ),
 ]
 CacheDirOpt = Annotated[
     Path | None,
     typer.Option(
         "--cache-dir",
+        metavar="PATH",
         help="Where URL sources are cloned and render keeps its cache (default: $XDG_CACHE_HOME/fanout).",
     ),
 ]
-ClusterOpt = Annotated[list[str], typer.Option("--cluster", "-c", help="Only this cluster (repeatable).")]
+ClusterOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--cluster",
+        "-c",
+        metavar="NAME",
+        help="Only this cluster (repeatable).",
+        autocompletion=_complete_clusters,
+    ),
+]
 SelectorOpt = Annotated[
-    str | None, typer.Option("--selector", "-l", help="Only clusters matching this label selector.")
+    str | None,
+    typer.Option(
+        "--selector",
+        "-l",
+        metavar="SELECTOR",
+        help="Only clusters matching this label selector (kubectl -l syntax).",
+        autocompletion=_complete_selector,
+    ),
 ]
 
 
 # Kubernetes schema validation options, shared by `validate --kubernetes` and `render --validate-kubernetes`.
 KubeVersionOpt = Annotated[
     str | None,
-    typer.Option("--kubernetes-version", help="Kubernetes minor version to validate against (default 1.31)."),
+    typer.Option(
+        "--kubernetes-version",
+        metavar="VERSION",
+        help="Kubernetes minor version to validate against (default 1.31).",
+    ),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Reject fields the Kubernetes schema does not know (recommended).")
 ]
 SkipOpt = Annotated[
-    list[str], typer.Option("--skip", help="Do not validate these kinds: KIND[,KIND...] (repeatable).")
+    list[str],
+    typer.Option("--skip", metavar="KINDS", help="Do not validate these kinds: KIND[,KIND...] (repeatable)."),
 ]
 IgnoreMissingOpt = Annotated[
     bool,
@@ -120,14 +240,42 @@ IgnoreMissingOpt = Annotated[
 ]
 SchemaDirOpt = Annotated[
     list[Path],
-    typer.Option("--schema-dir", help="Folder of extra JSON Schemas, kubeconform naming (repeatable)."),
+    typer.Option(
+        "--schema-dir", metavar="PATH", help="Folder of extra JSON Schemas, kubeconform naming (repeatable)."
+    ),
 ]
+OutputDirOpt = Annotated[
+    Path | None,
+    typer.Option("--output-dir", metavar="PATH", help="Where the files go (default: output in fanout.yaml)."),
+]
+# Kept for one release: --out was the output folder before --output-dir.
+DeprecatedOutOpt = Annotated[Path | None, typer.Option("--out", metavar="PATH", hidden=True)]
+
+
+def _output_dir(output_dir: Path | None, out: Path | None) -> Path | None:
+    if out is not None:
+        _errors("fanout: warning: --out is deprecated and will go in the next release; use --output-dir")
+        if output_dir is not None and output_dir != out:
+            raise typer.BadParameter("give --output-dir alone", param_hint="--out")
+    return output_dir if output_dir is not None else out
+
+
+class TextJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class TextJsonYaml(str, Enum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
 
 
 class ReportFormat(str, Enum):
     text = "text"
     json = "json"
     junit = "junit"
+    github = "github"
 
 
 def _kube_options(
@@ -161,20 +309,22 @@ def _kube_options(
     )
 
 
-@app.command()
+@app.command(cls=PlainArguments, epilog=EXAMPLES_RENDER)
 @reporting
 def render(
+    ctx: typer.Context,
     source: SourceArg = ".",
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default: from fanout.yaml).")
-    ] = None,
+    output_dir: OutputDirOpt = None,
+    output: Annotated[
+        TextJson, typer.Option("--output", "-o", help="What is printed: text or json (a versioned document).")
+    ] = TextJson.text,
     cluster: ClusterOpt = [],  # noqa: B006 - Typer reads the default, never mutates it
     selector: SelectorOpt = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 when the output is stale.")
+        bool, typer.Option("--check", help="Write nothing; exit 3 when the output is stale.")
     ] = False,
     fail_on_change: Annotated[
-        bool, typer.Option("--fail-on-change", help="Exit 1 when files changed (for pre-commit).")
+        bool, typer.Option("--fail-on-change", help="Exit 3 when files changed (for pre-commit).")
     ] = False,
     validate_kubernetes: Annotated[
         bool,
@@ -192,7 +342,13 @@ def render(
     cache_dir: CacheDirOpt = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Render with this many processes (default: every core)."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="INTEGER",
+            help="Render with this many processes (default: every core).",
+        ),
     ] = None,
     shard: Annotated[
         str | None,
@@ -210,8 +366,10 @@ def render(
         bool,
         typer.Option("--no-wait", help="Fail at once when another fanout is writing the output folder."),
     ] = False,
+    out: DeprecatedOutOpt = None,
 ) -> int:
-    """Render every cluster into OUT/<cluster>/."""
+    """Render every cluster into OUTPUT_DIR/<cluster>/."""
+    source = find_root(source)
     from fanout.commands import render as command
     from fanout.shard import parse_shard
 
@@ -230,7 +388,7 @@ def render(
         raise typer.BadParameter(exc.problems[0].message, param_hint="--shard") from None
     return command.run(
         source,
-        out,
+        _output_dir(output_dir, out),
         cluster,
         selector,
         check,
@@ -244,12 +402,15 @@ def render(
         not no_cache,
         _errors,
         not no_wait,
+        output.value,
+        notices(ctx, source),
     )
 
 
-@app.command()
+@app.command(cls=PlainArguments, epilog=EXAMPLES_VALIDATE)
 @reporting
 def validate(
+    ctx: typer.Context,
     source: SourceArg = ".",
     kubernetes: Annotated[
         bool,
@@ -264,15 +425,27 @@ def validate(
     skip: SkipOpt = [],  # noqa: B006
     ignore_missing_schemas: IgnoreMissingOpt = False,
     schema_dir: SchemaDirOpt = [],  # noqa: B006
-    report_format: Annotated[
-        ReportFormat, typer.Option("--format", help="Report format of --kubernetes.")
+    output: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--output", "-o", help="text, json, junit (with --kubernetes) or github (Actions annotations)."
+        ),
     ] = ReportFormat.text,
+    report_format: Annotated[ReportFormat | None, typer.Option("--format", hidden=True)] = None,
     ref: RefOpt = None,
     cache_dir: CacheDirOpt = None,
 ) -> int:
     """Check every input against its schema and render in memory, writing nothing."""
+    source = find_root(source)
     from fanout.commands import validate as command
 
+    if report_format is not None:
+        _errors("fanout: warning: --format is deprecated and will go in the next release; use --output")
+        output = report_format
+    if output is ReportFormat.junit and not kubernetes:
+        raise typer.BadParameter(
+            "junit reports --kubernetes findings; add --kubernetes", param_hint="--output"
+        )
     kube = _kube_options(
         kubernetes,
         "--kubernetes",
@@ -281,38 +454,45 @@ def validate(
         skip,
         ignore_missing_schemas,
         schema_dir,
-        (("--format", report_format is not ReportFormat.text),),
     )
-    return command.run(source, echo, kube, report_format.value, _errors, ref, cache_dir)
+    return command.run(source, echo, kube, output.value, _errors, ref, cache_dir)
 
 
-@app.command()
+@app.command(cls=PlainArguments, epilog=EXAMPLES_CLUSTERS)
 @reporting
 def clusters(
+    ctx: typer.Context,
     source: SourceArg = ".",
     matrix: Annotated[
         bool, typer.Option("--matrix", help="Show which template lands on which cluster.")
     ] = False,
+    output: Annotated[
+        TextJsonYaml, typer.Option("--output", "-o", help="text, json or yaml (versioned documents).")
+    ] = TextJsonYaml.text,
     ref: RefOpt = None,
     cache_dir: CacheDirOpt = None,
 ) -> int:
     """List the cluster inventory with labels and the number of objects placed."""
+    source = find_root(source)
     from fanout.commands import clusters as command
 
-    return command.run(source, matrix, echo, ref, cache_dir)
+    return command.run(source, matrix, echo, ref, cache_dir, output.value)
 
 
-@app.command()
+@app.command(cls=PlainArguments, epilog=EXAMPLES_PUBLISH)
 @reporting
 def publish(
+    ctx: typer.Context,
     source: SourceArg = ".",
     branch: Annotated[
-        str | None, typer.Option("--branch", "-b", help="Commit the output to this branch.")
+        str | None, typer.Option("--branch", "-b", metavar="NAME", help="Commit the output to this branch.")
     ] = None,
     per_cluster_prefix: Annotated[
         str | None,
         typer.Option(
-            "--per-cluster-prefix", help="Instead of --branch: one branch PREFIX<cluster> per cluster."
+            "--per-cluster-prefix",
+            metavar="PREFIX",
+            help="Instead of --branch: one branch PREFIX<cluster> per cluster.",
         ),
     ] = None,
     per_cluster_branch: Annotated[
@@ -324,23 +504,32 @@ def publish(
         ),
     ] = None,
     ref: Annotated[
-        str | None, typer.Option("--ref", help="The source commit to render (default: HEAD).")
+        str | None, typer.Option("--ref", metavar="REF", help="The source commit to render (default: HEAD).")
     ] = None,
     into: Annotated[
-        str | None, typer.Option("--into", help="Replace only this folder of the branch, keep the rest.")
+        str | None,
+        typer.Option("--into", metavar="PATH", help="Replace only this folder of the branch, keep the rest."),
     ] = None,
     keep: Annotated[
         list[str],
-        typer.Option("--keep", help="Carry files of the previous tip matching this glob (repeatable)."),
+        typer.Option(
+            "--keep", metavar="GLOB", help="Carry files of the previous tip matching this glob (repeatable)."
+        ),
     ] = [],  # noqa: B006 - Typer reads the default, never mutates it
     push: Annotated[bool, typer.Option("--push", help="Push the branches to --remote.")] = False,
-    remote: Annotated[str, typer.Option("--remote", help="The remote to push to.")] = "origin",
+    remote: Annotated[
+        str, typer.Option("--remote", metavar="NAME", help="The remote to push to.")
+    ] = "origin",
     force: Annotated[
         bool, typer.Option("--force", help="Force-push instead of rebuilding on a newer remote tip.")
     ] = False,
     from_dir: Annotated[
         Path | None,
-        typer.Option("--from-dir", help="Publish this already rendered output folder instead of rendering."),
+        typer.Option(
+            "--from-dir",
+            metavar="PATH",
+            help="Publish this already rendered output folder instead of rendering.",
+        ),
     ] = None,
     cache_dir: CacheDirOpt = None,
     cluster: ClusterOpt = [],  # noqa: B006 - Typer reads the default, never mutates it
@@ -361,6 +550,7 @@ def publish(
     ] = False,
 ) -> int:
     """Render the source at a commit and commit the output to a branch, without touching the checkout."""
+    source = find_root(source)
     from fanout.commands import publish as command
 
     given = [o for o in (branch, per_cluster_prefix, per_cluster_branch) if o is not None]
@@ -397,13 +587,17 @@ class OutputFormat(str, Enum):
 
 # A string, not a Path: SOURCE may also be a git URL.
 GitSourceArg = Annotated[
-    str, typer.Argument(help="The source root: a folder (inside a git repository for refs) or a git URL.")
+    str,
+    typer.Argument(
+        metavar="SOURCE", help="The source root: a folder (inside a git repository for refs) or a git URL."
+    ),
 ]
 
 
-@app.command()
+@app.command(cls=PlainArguments, epilog=EXAMPLES_DIFF)
 @reporting
 def diff(
+    ctx: typer.Context,
     source: GitSourceArg = ".",
     clusters_pair: Annotated[
         tuple[str, str] | None,
@@ -420,13 +614,19 @@ def diff(
     selector: SelectorOpt = None,
     stat: Annotated[bool, typer.Option("--stat", help="Print the summary table only.")] = False,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="text, json (stable shape) or markdown (for PRs).")
+        OutputFormat,
+        typer.Option("--output", "-o", help="text, json (stable shape) or markdown (for PRs)."),
     ] = OutputFormat.text,
     exit_code: Annotated[
-        bool, typer.Option("--exit-code", help="Exit 1 when there is any difference.")
+        bool, typer.Option("--exit-code", help="Exit 3 when there is any difference.")
     ] = False,
+    deprecated_format: Annotated[OutputFormat | None, typer.Option("--format", "-f", hidden=True)] = None,
 ) -> int:
     """Show how two clusters differ, or what changes in every cluster between two revisions."""
+    source = find_root(source)
+    if deprecated_format is not None:
+        _errors("fanout: warning: --format is deprecated and will go in the next release; use --output")
+        output_format = deprecated_format
     if (clusters_pair is None) == (base is None):
         raise typer.BadParameter("give either --clusters A B or --base REF")
     if clusters_pair is not None and (cluster or selector is not None):
@@ -438,14 +638,20 @@ def diff(
     )
 
 
-@app.command()
+@app.command(cls=PlainArguments, epilog=EXAMPLES_EXPLAIN)
 @reporting
 def explain(
-    cluster: Annotated[str, typer.Argument(help="The cluster.")],
-    target: Annotated[str, typer.Argument(metavar="KIND/NAME", help="e.g. deployment/pacman.")],
+    ctx: typer.Context,
+    cluster: Annotated[
+        str, typer.Argument(metavar="CLUSTER", help="The cluster.", autocompletion=_complete_clusters)
+    ],
+    target: Annotated[
+        str,
+        typer.Argument(metavar="KIND/NAME", help="e.g. deployment/pacman.", autocompletion=_complete_targets),
+    ],
     source: GitSourceArg = ".",
     namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="The object's namespace.")
+        str | None, typer.Option("--namespace", "-n", metavar="NAMESPACE", help="The object's namespace.")
     ] = None,
     field: Annotated[
         str | None,
@@ -453,28 +659,40 @@ def explain(
             "--field", metavar="POINTER", help="Show this field's value after each step (JSON Pointer)."
         ),
     ] = None,
-    ref: Annotated[str | None, typer.Option("--ref", help="Read the source at this git revision.")] = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", metavar="REF", help="Read the source at this git revision.")
+    ] = None,
+    output: Annotated[
+        TextJson, typer.Option("--output", "-o", help="text or json (a versioned document).")
+    ] = TextJson.text,
 ) -> int:
     """Tell where one object of one cluster comes from, and why it is there, or not."""
+    source = find_root(source)
     from fanout.commands import explain as command
 
-    return command.run(source, cluster, target, namespace, field, ref, echo)
+    return command.run(source, cluster, target, namespace, field, ref, echo, output.value)
 
 
-@app.command()
+@app.command(cls=PlainArguments, epilog=EXAMPLES_FEDERATE)
 @reporting
 def federate(
+    ctx: typer.Context,
     files: Annotated[
-        list[Path], typer.Argument(help="Plain Kubernetes manifests (YAML, several documents each).")
+        list[Path],
+        typer.Argument(metavar="FILE", help="Plain Kubernetes manifests (YAML, several documents each)."),
     ],
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write one file per input here (default: print them).")
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", metavar="PATH", help="Write one file per input here (default: print them)."
+        ),
     ] = None,
+    out: DeprecatedOutOpt = None,
 ) -> int:
     """Convert plain manifests into KubeFed Federated<Kind> objects placed on every cluster."""
     from fanout.commands import federate as command
 
-    return command.run(files, out, echo, _errors)
+    return command.run(files, _output_dir(output_dir, out), echo, _errors)
 
 
 def main() -> None:
@@ -488,4 +706,4 @@ def main() -> None:
             f"fanout: internal error: {type(exc).__name__}: {exc} (set FANOUT_DEBUG=1 for details)",
             file=sys.stderr,
         )
-        sys.exit(70)
+        sys.exit(EXIT_INTERNAL)

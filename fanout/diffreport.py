@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from fanout.diffing import ClusterDiff, Comparison, FieldChange, Group, ObjectChange, ObjectStatus, Side
+from fanout.words import plural, some_names
 
 JSON_VERSION = 1
 # GitHub refuses comments over 65,536 characters; stay well below, leaving room for a bot's own text.
@@ -57,20 +58,16 @@ def title(comparison: Comparison) -> str:
     return f"{_side(base)} → {_side(head)}"
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def summary_sentence(comparison: Comparison) -> str:
     if not comparison.differs:
         if comparison.mode == "clusters":
             return "no differences"
-        return f"no differences in {_plural(len(comparison.clusters), 'cluster')}"
+        return f"no differences in {plural(len(comparison.clusters), 'cluster')}"
     counts = ", ".join(f"{comparison.total(s)} {s}" for s in STATUSES)
     if comparison.mode == "clusters":
         return f"objects: {counts}"
     changed = len(comparison.changed_clusters)
-    return f"{changed} of {_plural(len(comparison.clusters), 'cluster')} differ; objects: {counts}"
+    return f"{changed} of {plural(len(comparison.clusters), 'cluster')} differ; objects: {counts}"
 
 
 def _cluster_note(cluster: ClusterDiff) -> str:
@@ -128,7 +125,7 @@ def _unchanged_line(comparison: Comparison) -> list[str]:
     same = [c.name for c in comparison.clusters if c.status == "unchanged"]
     if comparison.mode == "clusters" or not same:
         return []
-    return [f"unchanged: {_plural(len(same), 'cluster')} ({', '.join(same)})"]
+    return [f"unchanged: {plural(len(same), 'cluster')} ({some_names(same)})"]
 
 
 def text(comparison: Comparison, stat: bool = False) -> list[Line]:
@@ -264,7 +261,7 @@ def _md_table(comparison: Comparison, budget: int) -> list[str]:
         )
         row += " |"
         if sum(len(r) + 1 for r in rows) + len(row) > budget:
-            rows.append(f"| … and {_plural(len(changed) - index, 'more cluster')} | | | |")
+            rows.append(f"| … and {plural(len(changed) - index, 'more cluster')} | | | |")
             break
         rows.append(row)
     same = _unchanged_line(comparison)
@@ -378,8 +375,6 @@ def to_markdown(
         sections = _cut_sections(groups[:shown], room) if shown else []
     left = groups[shown:]
     hidden = sum(len(g.clusters) for g in left)
-    missing = (
-        f" {_plural(len(left), 'more section')} ({_plural(hidden, 'cluster')}) not shown." if left else ""
-    )
+    missing = f" {plural(len(left), 'more section')} ({plural(hidden, 'cluster')}) not shown." if left else ""
     note = f"\n> [!NOTE]\n> This diff was cut to stay under {limit:,} characters.{missing}{how}\n"
     return text + "".join(sections) + note

@@ -9,6 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# Exit codes (docs/cli.md): invalid input and stale output are different answers for a CI job.
+EXIT_OK = 0
+EXIT_INVALID = 1  # the input has problems (each printed as path:line:col: message)
+EXIT_USAGE = 2  # wrong arguments (Typer's own code)
+EXIT_DIFFERS = 3  # the output is stale or differs: render --check / --fail-on-change, diff --exit-code
+EXIT_INTERNAL = 70  # a bug in fanout (EX_SOFTWARE)
+
 
 @dataclass(frozen=True, order=True)
 class Location:

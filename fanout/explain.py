@@ -18,6 +18,7 @@ from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
 from fanout.document import split_pointer
 from fanout.emit import object_path
 from fanout.errors import FanoutError, Location
+from fanout.machine import location_json
 from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Placement, Template
 from fanout.patch import PatchFailure, apply_patch
 from fanout.place import plan
@@ -451,3 +452,90 @@ def lines(story: Story) -> list[str]:
         where = f" ({_short(failure.location)})" if failure.location else ""
         out.append(f"rendering fails at {failure.step}{where}: {failure.message}")
     return out
+
+
+# --- as a document (``-o json``) --------------------------------------------------------------
+
+
+def _placement_json(story: PlacementStory) -> dict[str, Any]:
+    return {
+        "placed": story.placed,
+        "rule": story.rule,
+        "location": location_json(story.location),
+        "reasons": list(story.reasons),
+        "narrowedBy": [
+            {
+                "because": n.because,
+                "location": location_json(n.location),
+                "clusters": list(n.names),
+                "kept": n.kept,
+            }
+            for n in story.narrowed
+        ],
+    }
+
+
+def _object_json(ident: ObjectId) -> dict[str, str]:
+    return {"group": ident.group, "kind": ident.kind, "namespace": ident.namespace, "name": ident.name}
+
+
+def _step_json(ident: ObjectId, pointer: str, step: FieldStep) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "source": step.source,
+        "location": location_json(step.location),
+        "present": step.present,
+    }
+    if step.present:
+        found["value"] = HIDDEN if _secret_pointer(ident, pointer) else step.value
+    if step.note and not _secret_pointer(ident, pointer):
+        found["note"] = step.note
+    return found
+
+
+def story_json(story: Story) -> dict[str, Any]:
+    """The story as plain data: ``rendered`` false with each candidate's placement, or the whole chain."""
+    if isinstance(story, Absent):
+        return {
+            "cluster": story.cluster.name,
+            "rendered": False,
+            "target": str(story.target),
+            "candidates": [
+                {
+                    "template": location_json(t.doc.location()),
+                    "object": _object_json(t.ident),
+                    "placement": _placement_json(p),
+                }
+                for t, p in story.candidates
+            ],
+        }
+    ident = story.template.ident
+    failure = story.replay.failure
+    found: dict[str, Any] = {
+        "cluster": story.cluster.name,
+        "rendered": failure is None,
+        "object": _object_json(ident),
+        "output": f"{story.cluster.name}/{story.path}",
+        "template": location_json(story.template.doc.location()),
+        "placement": _placement_json(story.placement),
+        "overrides": [
+            {
+                "label": p.label,
+                "location": location_json(p.location),
+                "why": p.why,
+                "steps": [{"operation": text, "location": location_json(where)} for text, where in p.steps],
+            }
+            for p in story.patches
+        ],
+    }
+    if story.field is not None:
+        found["field"] = {
+            "pointer": story.field,
+            "history": [_step_json(ident, story.field, s) for s in story.replay.history],
+        }
+    if failure is not None:
+        found["failure"] = {
+            "step": failure.step,
+            "location": location_json(failure.location),
+            "message": failure.message,
+        }
+    return found

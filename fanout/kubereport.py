@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fanout.errors import Location
+from fanout.errors import Location, Problem
+from fanout.machine import github
+from fanout.words import plural
 
 JSON_FORMAT_VERSION = 1
 # Beyond this many, the text format names the first few clusters and counts the rest (JSON lists them all).
@@ -164,10 +166,6 @@ class Report:
         return sum(len(set(objects)) for objects in self.checked.values())
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 # --------------------------------------------------------------------------------------------------
 # text
 
@@ -186,17 +184,15 @@ def _clusters_text(clusters: Sequence[str], all_clusters: int) -> str:
 def summary_text(report: Report) -> str:
     flavour = "strict" if report.strict else "not strict: unknown fields are not checked, use --strict"
     checked = (
-        f"checked {_plural(report.object_count, 'object')} ({report.distinct_objects} distinct) "
-        f"on {_plural(len(report.checked), 'cluster')} against Kubernetes {report.kubernetes_version} "
+        f"checked {plural(report.object_count, 'object')} ({report.distinct_objects} distinct) "
+        f"on {plural(len(report.checked), 'cluster')} against Kubernetes {report.kubernetes_version} "
         f"({flavour})"
     )
     skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
     if report.valid:
         return f"no problems: {checked}{skipped}"
     bad_objects = len({f.object for f in report.findings})
-    return (
-        f"{_plural(len(report.findings), 'problem')} in {_plural(bad_objects, 'object')}: {checked}{skipped}"
-    )
+    return f"{plural(len(report.findings), 'problem')} in {plural(bad_objects, 'object')}: {checked}{skipped}"
 
 
 def finding_text(finding: Finding, all_clusters: int) -> str:
@@ -238,6 +234,7 @@ def format_text(report: Report) -> str:
 def format_json(report: Report) -> str:
     """The documented JSON shape (docs/kubernetes-validation.md), ``version`` 1."""
     document = {
+        "kind": "KubernetesValidation",
         "version": JSON_FORMAT_VERSION,
         "kubernetesVersion": report.kubernetes_version,
         "strict": report.strict,
@@ -293,7 +290,7 @@ def format_junit(report: Report) -> str:
                 summary = (
                     f"{found[0].pointer or '/'}: {found[0].message}"
                     if len(found) == 1
-                    else _plural(len(found), "problem")
+                    else plural(len(found), "problem")
                 )
                 failure = ET.SubElement(case, "failure", message=summary, type="KubernetesSchema")
                 failure.text = "".join(
@@ -313,4 +310,22 @@ def format_junit(report: Report) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-FORMATTERS = {"text": format_text, "json": format_json, "junit": format_junit}
+# --------------------------------------------------------------------------------------------------
+# GitHub Actions annotations
+
+
+def format_github(report: Report, root: str = "") -> str:
+    """One ``::error`` per finding at the template or override line that wrote the field.
+
+    ``root`` is the source root as given, so that annotation paths are relative to where fanout runs.
+    """
+    total = len(report.checked)
+    lines = [
+        github(Problem(finding_text(f, total), f.location), "error", root) for f in report.sorted_findings
+    ]
+    lines += [f"::warning::{skipped_text(skip, total)}" for skip in report.sorted_skipped]
+    lines.append(f"::notice::{summary_text(report)}")
+    return "\n".join(lines) + "\n"
+
+
+FORMATTERS = {"text": format_text, "json": format_json, "junit": format_junit, "github": format_github}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from fanout.discover import CONFIG_FILE
 from fanout.document import Document
 from fanout.errors import Location, Problem
 from fanout.limits import from_config
@@ -28,7 +29,6 @@ class RawSource:
     problems: tuple[Problem, ...]
 
 
-CONFIG_FILE = "fanout.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 

@@ -157,7 +157,7 @@ class Hydrator:
 
     def commands(self, cluster: str | None) -> list[str]:
         only = f" -c {cluster}" if cluster else ""
-        return [f"fanout render{only} --out rendered {self.source_root}"]
+        return [f"fanout render{only} --output-dir rendered {self.source_root}"]
 
     def metadata(self, source_commit: str, cluster: str | None) -> bytes:
         commands = self.commands(cluster)

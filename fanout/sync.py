@@ -68,7 +68,7 @@ def open_folder(out: Path) -> Folder:
     if previous is None and out.is_dir() and any(not is_temporary(p.name) for p in out.iterdir()):
         raise FanoutError.at(
             f"refusing to write into {out}: it is not empty and fanout did not create it (no {MARKER});"
-            " choose another --out or empty the folder"
+            " choose another --output-dir or empty the folder"
         )
     if previous is None:
         return Folder(out, frozenset(), None, {})

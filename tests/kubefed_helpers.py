@@ -56,7 +56,7 @@ spec:
 
 def render(invoke: Invoke, source: Path) -> Path:
     out = source.parent / "out"
-    result = invoke("render", str(source), "--out", str(out))
+    result = invoke("render", str(source), "--output-dir", str(out))
     assert result.exit_code == 0, result.output
     return out
 

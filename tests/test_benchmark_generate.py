@@ -324,7 +324,7 @@ def test_the_real_renderer_accepts_a_generated_root_and_renders_n_times_m_object
     root = make_root(tmp_path, clusters, templates, overrides, seed=5)
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "fanout", "render", str(root), "--out", str(out)],
+        [sys.executable, "-m", "fanout", "render", str(root), "--output-dir", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,

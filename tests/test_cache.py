@@ -114,7 +114,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def _cold(invoke: Invoke, root: Path, tmp_path: Path, name: str) -> dict[str, bytes]:
     out = tmp_path / f"cold-{name}"
-    result = invoke("render", str(root), "--out", str(out), "--no-cache", "--jobs", "1")
+    result = invoke("render", str(root), "--output-dir", str(out), "--no-cache", "--jobs", "1")
     assert result.exit_code == 0, result.output
     return read_tree(out)
 
@@ -179,7 +179,7 @@ def test_each_kind_of_edit_renders_as_a_cold_render_would(
     kind: str, root: Path, invoke: Invoke, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    first = invoke("render", str(root), "--out", str(out))
+    first = invoke("render", str(root), "--output-dir", str(out))
     assert first.exit_code == 0, first.output
     before = read_tree(out)
     if kind == "removed cluster":  # an empty document is not a cluster: write the two that stay
@@ -187,23 +187,23 @@ def test_each_kind_of_edit_renders_as_a_cold_render_would(
     else:
         EDITS[kind](root)
 
-    again = invoke("render", str(root), "--out", str(out))
+    again = invoke("render", str(root), "--output-dir", str(out))
     assert again.exit_code == 0, again.output
     assert read_tree(out) == _cold(invoke, root, tmp_path, "after")
     if kind != "cluster value used by no template":
         assert read_tree(out) != before  # every other edit changes some output
-    check = invoke("render", str(root), "--out", str(out), "--check")
+    check = invoke("render", str(root), "--output-dir", str(out), "--check")
     assert check.exit_code == 0, check.output
 
 
 def test_unchanged_clusters_are_not_rendered_again(root: Path, invoke: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     _edit(root / "clusters/all.yaml", "dev.example.com", "dev.example.org")  # only gcp-dev's objects change
-    result = invoke("render", str(root), "--out", str(out))
+    result = invoke("render", str(root), "--output-dir", str(out))
     assert "(2 clusters unchanged since the last render, not rendered again)" in result.stdout
     assert read_tree(out) == _cold(invoke, root, tmp_path, "after")
-    nothing = invoke("render", str(root), "--out", str(out))
+    nothing = invoke("render", str(root), "--output-dir", str(out))
     assert "0 added, 0 changed, 0 removed" in nothing.stdout
     assert "(3 clusters unchanged since the last render" in nothing.stdout
 
@@ -213,12 +213,12 @@ def test_a_hand_edited_output_file_is_detected_and_repaired(
     how: str, root: Path, invoke: Invoke, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     time.sleep(2 * RACY_NS / 1e9)
     # A second render that saves the state again, well after aws-east's files were written: from now
     # on, their stat alone vouches for them.
     _edit(root / "clusters/all.yaml", "dev.example.com", "dev.example.org")
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     target = out / "aws-east/shop/deployment.apps_web.yaml"
     state = load_state(out, code_digest())
     assert state.trusted(state.clusters["aws-east"].files["shop/deployment.apps_web.yaml"], target.stat())
@@ -234,10 +234,10 @@ def test_a_hand_edited_output_file_is_detected_and_repaired(
         target.write_bytes(original.replace(b"web:1", b"web:9"))
         if how == "same size, mtime restored":
             os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    check = invoke("render", str(root), "--out", str(out), "--check")
-    assert check.exit_code == 1
+    check = invoke("render", str(root), "--output-dir", str(out), "--check")
+    assert check.exit_code == 3
     assert "aws-east/shop/deployment.apps_web.yaml" in check.stdout
-    repaired = invoke("render", str(root), "--out", str(out))
+    repaired = invoke("render", str(root), "--output-dir", str(out))
     assert repaired.exit_code == 0
     assert "1 changed" in repaired.stdout or "1 added" in repaired.stdout
     assert read_tree(out) == expected
@@ -246,25 +246,25 @@ def test_a_hand_edited_output_file_is_detected_and_repaired(
 def test_an_edit_right_after_a_render_is_seen(root: Path, invoke: Invoke, tmp_path: Path) -> None:
     """Within the same timestamp tick as the render, stat cannot tell: such files are read."""
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     target = out / "gcp-dev/shop/deployment.apps_web.yaml"
     target.write_bytes(target.read_bytes().replace(b"web:1", b"web:0"))
-    assert invoke("render", str(root), "--out", str(out), "--check").exit_code == 1
+    assert invoke("render", str(root), "--output-dir", str(out), "--check").exit_code == 3
 
 
 def test_check_reports_stale_output_after_an_input_edit(root: Path, invoke: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
-    assert invoke("render", str(root), "--out", str(out), "--check").exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out), "--check").exit_code == 0
     _edit(root / "templates/web.yaml", "web:1", "web:2")
-    stale = invoke("render", str(root), "--out", str(out), "--check")
-    assert stale.exit_code == 1
+    stale = invoke("render", str(root), "--output-dir", str(out), "--check")
+    assert stale.exit_code == 3
     assert "3 files would change" in stale.stdout
 
 
 def test_a_damaged_or_foreign_state_file_is_ignored(root: Path, invoke: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     state = state_path(out)
     assert state.is_file() and state.is_relative_to(cache_dir())
     assert load_state(out, code_digest()).clusters
@@ -274,23 +274,23 @@ def test_a_damaged_or_foreign_state_file_is_ignored(root: Path, invoke: Invoke, 
     state.write_bytes(state.read_bytes()[:-10] + b"0123456789")
     assert load_state(out, code_digest()) is EMPTY
     _edit(root / "templates/web.yaml", "web:1", "web:2")
-    result = invoke("render", str(root), "--out", str(out))
+    result = invoke("render", str(root), "--output-dir", str(out))
     assert "not rendered again" not in result.stdout
     assert read_tree(out) == _cold(invoke, root, tmp_path, "after")
 
 
 def test_no_cache_neither_reads_nor_writes_the_state(root: Path, invoke: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out), "--no-cache").exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out), "--no-cache").exit_code == 0
     assert not state_path(out).exists()
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
-    again = invoke("render", str(root), "--out", str(out), "--no-cache")
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
+    again = invoke("render", str(root), "--output-dir", str(out), "--no-cache")
     assert "not rendered again" not in again.stdout
 
 
 def test_the_output_folder_holds_only_rendered_files(root: Path, invoke: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     files = read_tree(out)
     assert MARKER in files
     assert all(path == MARKER or path.endswith(".yaml") for path in files)  # the cache lives elsewhere
@@ -327,9 +327,9 @@ def test_kubefed_inputs_that_reach_across_clusters(kind: str, invoke: Invoke, tm
     root = tmp_path / "kubefed"
     shutil.copytree(ROOT / "examples" / "kubefed", root, ignore=shutil.ignore_patterns("rendered"))
     out = tmp_path / "out"
-    assert invoke("render", str(root), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     before = read_tree(out)
     KUBEFED_EDITS[kind](root)
-    again = invoke("render", str(root), "--out", str(out))
+    again = invoke("render", str(root), "--output-dir", str(out))
     assert again.exit_code == 0, again.output
     assert read_tree(out) == _cold(invoke, root, tmp_path, "after") != before

@@ -55,7 +55,7 @@ def test_clusters_mode_shows_a_table_then_the_diffs(root: Path) -> None:
 
 
 def test_exit_code_reports_differences(root: Path) -> None:
-    assert fanout("diff", "--clusters", "dev-1", "prod-east", str(root), "--exit-code")[0] == 1
+    assert fanout("diff", "--clusters", "dev-1", "prod-east", str(root), "--exit-code")[0] == 3
     code, out, _ = fanout("diff", "--clusters", "prod-west", "prod-west", str(root), "--exit-code")
     assert code == 0
     assert out == "fanout diff: cluster prod-west → cluster prod-west: no differences\n"
@@ -173,7 +173,7 @@ def test_no_differences_and_exit_code(root: Path) -> None:
     assert code == 0
     assert out.endswith("→ working tree: no differences in 4 clusters\n")
     write(root, "overrides/x.yaml", EAST.replace("value: 5", "value: 6"))
-    assert fanout("diff", "--base", "HEAD", str(root), "--exit-code")[0] == 1
+    assert fanout("diff", "--base", "HEAD", str(root), "--exit-code")[0] == 3
     assert fanout("diff", "--base", "HEAD", str(root))[0] == 0
 
 

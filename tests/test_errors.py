@@ -266,7 +266,7 @@ def test_source_root_without_clusters(tmp_path: Path, invoke: Invoke) -> None:
     write_tree(tmp_path, {"fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\n"})
     result = invoke("validate", str(tmp_path))
     assert result.exit_code == 1
-    assert "no clusters found in clusters/" in result.stderr
+    assert "no clusters in clusters/" in result.stderr
 
 
 def test_validate_warns_about_an_inline_override_for_an_unplaced_cluster(
@@ -298,6 +298,6 @@ def test_validate_warns_about_an_inline_override_for_an_unplaced_cluster(
         "templates/f.yaml:9:24: warning: inline override for cluster 'gcp-dev' has no effect:"
         " ConfigMap shop/x is not placed there"
     )
-    rendered = invoke("render", str(tmp_path), "--out", str(tmp_path / "out"))
+    rendered = invoke("render", str(tmp_path), "--output-dir", str(tmp_path / "out"))
     assert rendered.exit_code == 0
     assert rendered.stderr.splitlines()[0] == result.stderr.splitlines()[0]

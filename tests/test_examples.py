@@ -30,7 +30,7 @@ CASES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "fanout.yaml").is_file
 @pytest.mark.parametrize("case", CASES)
 def test_example_renders_to_its_committed_output(case: str, tmp_path: Path, invoke: Invoke) -> None:
     out = tmp_path / "rendered"
-    result = invoke("render", str(EXAMPLES / case), "--out", str(out))
+    result = invoke("render", str(EXAMPLES / case), "--output-dir", str(out))
     assert result.exit_code == 0, result.output
     expected = EXAMPLES / case / "rendered"
     if os.environ.get("FANOUT_UPDATE_GOLDEN"):

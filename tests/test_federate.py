@@ -340,7 +340,7 @@ class TestCli:
         printed = CliRunner().invoke(app, ["federate", str(src)])
         assert printed.exit_code == 0, printed.output
         assert yaml.safe_load(printed.stdout) == federate(SERVICE)
-        written = CliRunner().invoke(app, ["federate", str(src), "--out", str(tmp_path / "fed")])
+        written = CliRunner().invoke(app, ["federate", str(src), "--output-dir", str(tmp_path / "fed")])
         assert written.exit_code == 0, written.output
         assert (tmp_path / "fed" / "svc.yaml").read_text() == printed.stdout
 

@@ -137,7 +137,7 @@ def test_federated_manifests_render_back_to_the_originals(tmp_path: Path, invoke
     assert federate_command([exported / "shop.yaml"], source / "templates") == 0
 
     out = tmp_path / "out"
-    result = invoke("render", str(source), "--out", str(out))
+    result = invoke("render", str(source), "--output-dir", str(out))
     assert result.exit_code == 0, result.output
     originals = list(yaml.safe_load_all(EXPORTED))
     for cluster in CLUSTER_NAMES:

@@ -52,7 +52,7 @@ def root(tmp_path: Path, templates: dict[str, str], config: str = CONFIG) -> Pat
 
 def render(invoke: Invoke, source: Path) -> tuple[Path, str]:
     out = source.parent / "out"
-    result = invoke("render", str(source), "--out", str(out))
+    result = invoke("render", str(source), "--output-dir", str(out))
     assert result.exit_code == 0, result.output
     return out, result.stderr
 
@@ -163,7 +163,7 @@ def test_kinds_federation_v1_did_not_federate(tmp_path: Path, invoke: Invoke) ->
         "spec": {},
     }
     source = root(tmp_path, {"templates/pvc.yaml": json.dumps(pvc), "templates/hpa.yaml": json.dumps(hpa)})
-    result = invoke("render", str(source), "--out", str(tmp_path / "out"))
+    result = invoke("render", str(source), "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0].startswith("templates/hpa.yaml:1:")
@@ -192,7 +192,7 @@ def test_mistakes_in_annotations_are_located(tmp_path: Path, invoke: Invoke) -> 
             '"web"', '"e"', 1
         ),
     }
-    result = invoke("render", str(root(tmp_path, files)), "--out", str(tmp_path / "out"))
+    result = invoke("render", str(root(tmp_path, files)), "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 6, lines

@@ -151,8 +151,8 @@ def check_promise(root: Path, work: Path) -> None:
     for args in (
         ("validate", str(root)),
         ("clusters", str(root)),
-        ("render", str(root), "--out", str(out), "--check"),
-        ("render", str(root), "--out", str(out), "--jobs", "1"),
+        ("render", str(root), "--output-dir", str(out), "--check"),
+        ("render", str(root), "--output-dir", str(out), "--jobs", "1"),
     ):
         code, _, stderr = _invoke(*args)
         assert code in (0, 1, 2), (args, code, stderr)
@@ -192,7 +192,7 @@ def _prepare(base: Path, work: Path) -> Path:
     root = work / "src"
     shutil.copytree(base, root, ignore=shutil.ignore_patterns("rendered", ".git"))
     # A used output folder: rendered from the unmutated source.
-    code, _, stderr = _invoke("render", str(root), "--out", str(work / "out"))
+    code, _, stderr = _invoke("render", str(root), "--output-dir", str(work / "out"))
     assert code == 0, stderr
     return root
 

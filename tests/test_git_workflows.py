@@ -219,7 +219,7 @@ def test_publish_usage_and_errors(invoke: Invoke, platform: Path, tmp_path: Path
 
 def test_publish_from_an_output_folder(invoke: Invoke, platform: Path, tmp_path: Path) -> None:
     out = tmp_path / "combined"
-    assert invoke("render", str(platform / "sample-repo"), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(platform / "sample-repo"), "--output-dir", str(out)).exit_code == 0
     assert (out / MARKER).is_file()
     result = invoke("publish", str(platform / "sample-repo"), "--from-dir", str(out), "--branch", "rendered")
     assert result.exit_code == 0, result.output
@@ -254,7 +254,7 @@ def test_render_an_older_commit_while_the_working_tree_holds_newer_edits(
     before = snapshot(platform)
 
     out = tmp_path / "X"
-    result = invoke("render", str(platform / "sample-repo"), "--ref", "HEAD~1", "--out", str(out))
+    result = invoke("render", str(platform / "sample-repo"), "--ref", "HEAD~1", "--output-dir", str(out))
 
     assert result.exit_code == 0, result.output
     assert read_tree(out) == read_tree(SAMPLE / "rendered")  # the older commit's output, marker included
@@ -262,18 +262,21 @@ def test_render_an_older_commit_while_the_working_tree_holds_newer_edits(
     # HEAD renders the committed edit; the working tree renders the uncommitted one.
     at_head = tmp_path / "head"
     assert (
-        invoke("render", str(platform / "sample-repo"), "--ref", "HEAD", "--out", str(at_head)).exit_code == 0
+        invoke(
+            "render", str(platform / "sample-repo"), "--ref", "HEAD", "--output-dir", str(at_head)
+        ).exit_code
+        == 0
     )
     service = "aws-us-east-1/pacman/service_pacman.yaml"
     assert b"aws-load-balancer-scheme: internal" in (at_head / service).read_bytes()
     worktree = tmp_path / "worktree"
-    assert invoke("render", str(platform / "sample-repo"), "--out", str(worktree)).exit_code == 0
+    assert invoke("render", str(platform / "sample-repo"), "--output-dir", str(worktree)).exit_code == 0
     assert b"internet-facing-v3" in (worktree / service).read_bytes()
     # --check against a commit: the older output is current for HEAD~1 and stale for HEAD.
-    check = ["render", str(platform / "sample-repo"), "--check", "--out", str(out)]
+    check = ["render", str(platform / "sample-repo"), "--check", "--output-dir", str(out)]
     assert invoke(*check, "--ref", "HEAD~1").exit_code == 0
     stale = invoke(*check, "--ref", "HEAD")
-    assert stale.exit_code == 1
+    assert stale.exit_code == 3
     assert "  ~ aws-us-east-1/pacman/service_pacman.yaml" in stale.stdout
 
 
@@ -281,12 +284,12 @@ def test_render_at_a_ref_through_python_dash_m(platform: Path, tmp_path: Path) -
     edit_aws_scheme(platform, "internal")
     commit_all(platform, "newer")
     done = python_m_fanout(
-        "render", "sample-repo", "--ref", "HEAD~1", "--out", str(tmp_path / "X"), cwd=platform
+        "render", "sample-repo", "--ref", "HEAD~1", "--output-dir", str(tmp_path / "X"), cwd=platform
     )
     assert done.returncode == 0, done.stderr
     assert read_tree(tmp_path / "X") == read_tree(SAMPLE / "rendered")
     bad = python_m_fanout(
-        "render", "sample-repo", "--ref", "HEAD~9", "--out", str(tmp_path / "Y"), cwd=platform
+        "render", "sample-repo", "--ref", "HEAD~9", "--output-dir", str(tmp_path / "Y"), cwd=platform
     )
     assert bad.returncode == 1
     assert (
@@ -358,22 +361,24 @@ def test_url_sources_are_cloned_into_the_cache(invoke: Invoke, platform: Path, t
     assert listed.exit_code == 0, listed.output
     assert len(listed.stdout.splitlines()) == 1 + N
     out = tmp_path / "X"
-    assert invoke("render", url, "--cache-dir", cache, "--out", str(out)).exit_code == 0
+    assert invoke("render", url, "--cache-dir", cache, "--output-dir", str(out)).exit_code == 0
     assert read_tree(out) == read_tree(SAMPLE / "rendered")
 
     # A new commit on the remote is fetched by the next run.
     edit_aws_scheme(platform, "internal")
     commit_all(platform, "newer")
     git(platform, "push", "--quiet", "origin", "main")
-    stale = invoke("render", url, "--cache-dir", cache, "--out", str(out), "--check")
-    assert stale.exit_code == 1 and "aws-us-east-1/pacman/service_pacman.yaml" in stale.stdout
+    stale = invoke("render", url, "--cache-dir", cache, "--output-dir", str(out), "--check")
+    assert stale.exit_code == 3 and "aws-us-east-1/pacman/service_pacman.yaml" in stale.stdout
     assert (
-        invoke("render", url, "--cache-dir", cache, "--out", str(out), "--check", "--ref", "main~1").exit_code
+        invoke(
+            "render", url, "--cache-dir", cache, "--output-dir", str(out), "--check", "--ref", "main~1"
+        ).exit_code
         == 0
     )
 
     no_out = invoke("render", url, "--cache-dir", cache)
-    assert no_out.exit_code == 1 and "pass --out" in no_out.stderr
+    assert no_out.exit_code == 1 and "pass --output-dir" in no_out.stderr
     missing = invoke("validate", file_url(tmp_path / "missing.git"), "--cache-dir", cache)
     assert missing.exit_code == 1 and "cannot clone" in missing.stderr
 

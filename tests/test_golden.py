@@ -21,7 +21,7 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "source").is_dir())
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case: str, tmp_path: Path, invoke: Invoke) -> None:
     out = tmp_path / "out"
-    result = invoke("render", str(GOLDEN / case / "source"), "--out", str(out))
+    result = invoke("render", str(GOLDEN / case / "source"), "--output-dir", str(out))
     assert result.exit_code == 0, result.output
     expected = GOLDEN / case / "expected"
     if os.environ.get("FANOUT_UPDATE_GOLDEN"):

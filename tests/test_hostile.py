@@ -95,7 +95,7 @@ def test_a_large_value_substituted_many_times_is_refused(source: Path, invoke: I
             """,
         },
     )
-    result = invoke("render", str(source), "--out", str(source / "out"))
+    result = invoke("render", str(source), "--output-dir", str(source / "out"))
     assert result.exit_code == 1
     (line,) = assert_located_failure(result.stderr)
     assert line.startswith("templates/cm.yaml:4:")
@@ -156,7 +156,7 @@ def test_a_name_too_long_for_a_file_is_a_validation_error(source: Path, invoke: 
         },
     )
     checked = invoke("validate", str(source))
-    rendered = invoke("render", str(source), "--out", str(source / "out"))
+    rendered = invoke("render", str(source), "--output-dir", str(source / "out"))
     assert checked.exit_code == rendered.exit_code == 1
     assert checked.stderr == rendered.stderr
     (line,) = assert_located_failure(rendered.stderr)
@@ -209,12 +209,12 @@ def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> Non
     templates = "".join(DEPLOYMENT.replace("name: web", f"name: web{i}") + "\n---\n" for i in range(20))
     source = write_tree(tmp_path / "src", {"clusters/all.yaml": clusters, "templates/web.yaml": templates})
     reference = tmp_path / "reference"
-    assert fanout("render", str(source), "--out", str(reference)).returncode == 0
+    assert fanout("render", str(source), "--output-dir", str(reference)).returncode == 0
     expected = read_tree(reference)
     for delay in (0.3, 0.6, 0.9, 1.2):
         out = tmp_path / f"out-{delay}"
         process = subprocess.Popen(
-            [sys.executable, "-m", "fanout", "render", str(source), "--out", str(out), "--no-cache"]
+            [sys.executable, "-m", "fanout", "render", str(source), "--output-dir", str(out), "--no-cache"]
         )
         time.sleep(delay)
         process.kill()
@@ -225,7 +225,7 @@ def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> Non
                 if name.startswith(".fanout-") or path == ".fanout-output.json":
                     continue
                 assert data == expected[path], f"{path} is partial after a kill at {delay}s"
-        again = fanout("render", str(source), "--out", str(out))
+        again = fanout("render", str(source), "--output-dir", str(out))
         assert again.returncode == 0, again.stderr
         assert read_tree(out) == expected
     # The killed renders' worker processes saw their parent go and ended: nothing is left running.
@@ -336,7 +336,7 @@ def test_secret_values_never_reach_an_error(source: Path, invoke: Invoke) -> Non
             """,
         },
     )
-    result = invoke("render", str(source), "--out", str(source / "out"))
+    result = invoke("render", str(source), "--output-dir", str(source / "out"))
     assert result.exit_code == 1
     (line,) = assert_located_failure(result.stderr)
     assert (
@@ -401,14 +401,16 @@ def test_a_ref_that_names_a_branch_and_a_tag_is_refused(tmp_path: Path, invoke: 
     (repo / "src/templates/web.yaml").write_text(DEPLOYMENT.replace("web:1", "web:2"))
     commit_all(repo, "second")
     git(repo, "branch", "release")
-    result = invoke("render", str(repo / "src"), "--ref", "release", "--out", str(tmp_path / "out"))
+    result = invoke("render", str(repo / "src"), "--ref", "release", "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert (
         result.stderr.splitlines()[0]
         == "--ref release names both a branch and a tag; write heads/release or tags/release"
     )
     assert (
-        invoke("render", str(repo / "src"), "--ref", "tags/release", "--out", str(tmp_path / "out")).exit_code
+        invoke(
+            "render", str(repo / "src"), "--ref", "tags/release", "--output-dir", str(tmp_path / "out")
+        ).exit_code
         == 0
     )
 

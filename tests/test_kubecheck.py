@@ -251,7 +251,7 @@ def test_schema_dir_supplies_schemas(tmp_path: Path, invoke: Invoke) -> None:
 
 
 def test_json_format(bad_replicas: Path, invoke: Invoke) -> None:
-    result = invoke("validate", str(bad_replicas), "--kubernetes", "--strict", "--format", "json")
+    result = invoke("validate", str(bad_replicas), "--kubernetes", "--strict", "--output", "json")
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     assert document["version"] == 1
@@ -272,12 +272,12 @@ def test_json_format(bad_replicas: Path, invoke: Invoke) -> None:
             "location": {"path": "overrides/replicas.yaml", "line": 10, "column": 41},
         }
     ]
-    again = invoke("validate", str(bad_replicas), "--kubernetes", "--strict", "--format", "json")
+    again = invoke("validate", str(bad_replicas), "--kubernetes", "--strict", "--output", "json")
     assert again.stdout == result.stdout
 
 
 def test_junit_format(bad_replicas: Path, invoke: Invoke) -> None:
-    result = invoke("validate", str(bad_replicas), "--kubernetes", "--format", "junit")
+    result = invoke("validate", str(bad_replicas), "--kubernetes", "--output", "junit")
     assert result.exit_code == 1
     root = ET.fromstring(result.stdout)
     assert (root.get("tests"), root.get("failures")) == ("6", "1")
@@ -296,7 +296,7 @@ def test_junit_format(bad_replicas: Path, invoke: Invoke) -> None:
             "overrides/replicas.yaml:10:41: /spec/replicas: 'three' is not of type 'integer'\n",
         )
     ]
-    passing = invoke("validate", str(bad_replicas.parent / "nope"), "--kubernetes", "--format", "junit")
+    passing = invoke("validate", str(bad_replicas.parent / "nope"), "--kubernetes", "--output", "junit")
     assert passing.exit_code == 1  # input errors are still plain located lines on stderr
     assert passing.stdout == ""
 
@@ -304,11 +304,11 @@ def test_junit_format(bad_replicas: Path, invoke: Invoke) -> None:
 def test_json_and_junit_of_a_valid_source_exit_zero(tmp_path: Path, invoke: Invoke) -> None:
     root = make_source(tmp_path, web=DEPLOYMENT)
     for fmt in ("json", "junit"):
-        result = invoke("validate", str(root), "--kubernetes", "--format", fmt)
+        result = invoke("validate", str(root), "--kubernetes", "--output", fmt)
         assert result.exit_code == 0, result.output
         assert "is valid" not in result.stdout  # the document alone owns stdout
     assert (
-        json.loads(invoke("validate", str(root), "--kubernetes", "--format", "json").stdout)["valid"] is True
+        json.loads(invoke("validate", str(root), "--kubernetes", "--output", "json").stdout)["valid"] is True
     )
 
 
@@ -333,7 +333,7 @@ def test_kubernetes_version_option(tmp_path: Path, invoke: Invoke) -> None:
 
 
 def _unboxed(output: str) -> str:
-    """Usage errors come in a box that wraps lines: the words alone."""
+    """Usage errors may wrap lines: the words alone."""
     return " ".join(output.replace("│", " ").split())
 
 
@@ -345,7 +345,6 @@ def _unboxed(output: str) -> str:
         ["--skip", "Widget"],
         ["--ignore-missing-schemas"],
         ["--schema-dir", "."],
-        ["--format", "json"],
     ],
 )
 def test_kubernetes_options_need_the_kubernetes_flag(
@@ -355,15 +354,21 @@ def test_kubernetes_options_need_the_kubernetes_flag(
     result = invoke("validate", str(root), *option)
     assert result.exit_code == 2
     assert "only works with --kubernetes" in _unboxed(result.output)
-    rendered = invoke("render", str(root), *[o for o in option if o != "--format" and o != "json"])
-    if option[0] != "--format":
-        assert rendered.exit_code == 2
-        assert "only works with --validate-kubernetes" in _unboxed(rendered.output)
+    rendered = invoke("render", str(root), *option)
+    assert rendered.exit_code == 2
+    assert "only works with --validate-kubernetes" in _unboxed(rendered.output)
+
+
+def test_junit_reports_need_the_kubernetes_flag(tmp_path: Path, invoke: Invoke) -> None:
+    root = make_source(tmp_path, web=DEPLOYMENT)
+    result = invoke("validate", str(root), "-o", "junit")
+    assert result.exit_code == 2
+    assert "junit reports --kubernetes findings" in _unboxed(result.output)
 
 
 def test_bad_format_is_a_usage_error(tmp_path: Path, invoke: Invoke) -> None:
     root = make_source(tmp_path, web=DEPLOYMENT)
-    assert invoke("validate", str(root), "--kubernetes", "--format", "xml").exit_code == 2
+    assert invoke("validate", str(root), "--kubernetes", "--output", "xml").exit_code == 2
 
 
 def test_missing_extra_names_the_pip_command(
@@ -393,7 +398,7 @@ def test_render_writes_nothing_when_validation_fails(
     bad_replicas: Path, tmp_path: Path, invoke: Invoke
 ) -> None:
     out = tmp_path / "out"
-    result = invoke("render", str(bad_replicas), "--out", str(out), "--validate-kubernetes")
+    result = invoke("render", str(bad_replicas), "--output-dir", str(out), "--validate-kubernetes")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "overrides/replicas.yaml:10:41: cluster azure-west: Deployment shop/web /spec/replicas: "
@@ -404,13 +409,13 @@ def test_render_writes_nothing_when_validation_fails(
 
     # An earlier output stays exactly as it was.
     write_tree(bad_replicas, {"clusters/all.yaml": CLUSTERS})
-    assert invoke("render", str(bad_replicas), "--out", str(out)).exit_code == 0
+    assert invoke("render", str(bad_replicas), "--output-dir", str(out)).exit_code == 0
     before = read_tree(out)
     write_tree(bad_replicas, {"clusters/all.yaml": BAD_CLUSTERS})
-    again = invoke("render", str(bad_replicas), "--out", str(out), "--validate-kubernetes", "--strict")
+    again = invoke("render", str(bad_replicas), "--output-dir", str(out), "--validate-kubernetes", "--strict")
     assert again.exit_code == 1
     assert read_tree(out) == before
-    check = invoke("render", str(bad_replicas), "--out", str(out), "--check", "--validate-kubernetes")
+    check = invoke("render", str(bad_replicas), "--output-dir", str(out), "--check", "--validate-kubernetes")
     assert check.exit_code == 1
     assert "'three' is not of type 'integer'" in check.stderr
 
@@ -423,7 +428,7 @@ def test_render_validates_then_writes(tmp_path: Path, invoke: Invoke) -> None:
     result = invoke(
         "render",
         str(root),
-        "--out",
+        "--output-dir",
         str(out),
         "--validate-kubernetes",
         "--kubernetes-version",
@@ -443,11 +448,11 @@ def test_render_validates_then_writes(tmp_path: Path, invoke: Invoke) -> None:
     )
     assert (out / "aws-east/shop/widget.example.com_w.yaml").is_file()
 
-    missing = invoke("render", str(root), "--out", str(out), "--validate-kubernetes")
+    missing = invoke("render", str(root), "--output-dir", str(out), "--validate-kubernetes")
     assert missing.exit_code == 1
     assert "no schema for example.com/v1 Gadget" in missing.stderr
     ignored = invoke(
-        "render", str(root), "--out", str(out), "--validate-kubernetes", "--ignore-missing-schemas"
+        "render", str(root), "--output-dir", str(out), "--validate-kubernetes", "--ignore-missing-schemas"
     )
     assert ignored.exit_code == 0
     assert "(--ignore-missing-schemas)" in ignored.stdout
@@ -455,7 +460,13 @@ def test_render_validates_then_writes(tmp_path: Path, invoke: Invoke) -> None:
     schema_dir.mkdir()
     (schema_dir / "gadget_v1.json").write_text('{"type": "object"}')
     with_dir = invoke(
-        "render", str(root), "--out", str(out), "--validate-kubernetes", "--schema-dir", str(schema_dir)
+        "render",
+        str(root),
+        "--output-dir",
+        str(out),
+        "--validate-kubernetes",
+        "--schema-dir",
+        str(schema_dir),
     )
     assert with_dir.exit_code == 0, with_dir.output
 
@@ -464,7 +475,9 @@ def test_render_only_validates_the_chosen_clusters(
     bad_replicas: Path, tmp_path: Path, invoke: Invoke
 ) -> None:
     out = tmp_path / "out"
-    result = invoke("render", str(bad_replicas), "-o", str(out), "-c", "aws-east", "--validate-kubernetes")
+    result = invoke(
+        "render", str(bad_replicas), "--output-dir", str(out), "-c", "aws-east", "--validate-kubernetes"
+    )
     assert result.exit_code == 0, result.output
     assert "checked 2 objects (2 distinct) on 1 cluster" in result.stdout
 
@@ -507,7 +520,7 @@ def test_warnings_go_to_stderr_when_the_report_owns_stdout(tmp_path: Path, invok
     assert ": warning: " in text.stderr
     assert ": warning: " not in text.stdout
     for fmt in ("json", "junit"):
-        result = invoke("validate", str(root), "--kubernetes", "--format", fmt)
+        result = invoke("validate", str(root), "--kubernetes", "--output", fmt)
         assert result.exit_code == 0, result.output
         assert result.stderr.startswith("templates/settings.yaml:")
         assert "has no effect" in result.stderr

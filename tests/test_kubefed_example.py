@@ -37,7 +37,9 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from fanout.cli import app
 
     target = tmp_path_factory.mktemp("kubefed") / "rendered"
-    result = CliRunner().invoke(app, ["render", str(EXAMPLE), "--out", str(target)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app, ["render", str(EXAMPLE), "--output-dir", str(target)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return target
 
@@ -136,5 +138,5 @@ def test_validate_is_clean(invoke: Invoke) -> None:
 
 def test_rendering_twice_is_byte_identical(out: Path, tmp_path: Path, invoke: Invoke) -> None:
     again = tmp_path / "again"
-    assert invoke("render", str(EXAMPLE), "--out", str(again)).exit_code == 0
+    assert invoke("render", str(EXAMPLE), "--output-dir", str(again)).exit_code == 0
     assert read_tree(again) == read_tree(out)

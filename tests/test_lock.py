@@ -31,11 +31,14 @@ def test_two_renders_into_one_folder_both_end_right(tmp_path: Path) -> None:
     reference = tmp_path / "reference"
     command = [sys.executable, "-m", "fanout", "render", str(source)]
     assert (
-        subprocess.run([*command, "--out", str(reference)], capture_output=True, check=False).returncode == 0
+        subprocess.run(
+            [*command, "--output-dir", str(reference)], capture_output=True, check=False
+        ).returncode
+        == 0
     )
     racers = [
         subprocess.Popen(
-            [*command, "--out", str(out), "-l", f"half={half}", "--no-cache"],
+            [*command, "--output-dir", str(out), "-l", f"half={half}", "--no-cache"],
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -57,7 +60,7 @@ def test_no_wait_fails_at_once_while_another_fanout_writes(tmp_path: Path) -> No
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX)
         result = subprocess.run(
-            [sys.executable, "-m", "fanout", "render", str(source), "--out", str(out), "--no-wait"],
+            [sys.executable, "-m", "fanout", "render", str(source), "--output-dir", str(out), "--no-wait"],
             capture_output=True,
             text=True,
             check=False,

@@ -16,11 +16,11 @@ from fanout.output import MARKER, _Folder
 def test_rendering_twice_is_byte_identical_and_writes_nothing(
     source: Path, invoke: Invoke, tmp_path: Path
 ) -> None:
-    first = invoke("render", str(source), "--out", str(tmp_path / "a"))
+    first = invoke("render", str(source), "--output-dir", str(tmp_path / "a"))
     assert first.exit_code == 0
-    second = invoke("render", str(source), "--out", str(tmp_path / "b"))
+    second = invoke("render", str(source), "--output-dir", str(tmp_path / "b"))
     assert read_tree(tmp_path / "a") == read_tree(tmp_path / "b")
-    again = invoke("render", str(source), "--out", str(tmp_path / "a"))
+    again = invoke("render", str(source), "--output-dir", str(tmp_path / "a"))
     assert "0 added, 0 changed, 0 removed, 6 unchanged" in again.stdout
     assert second.exit_code == again.exit_code == 0
 
@@ -86,7 +86,7 @@ def test_files_fanout_did_not_write_are_kept(source: Path, invoke: Invoke) -> No
 def test_refuses_a_non_empty_folder_it_did_not_create(source: Path, invoke: Invoke, tmp_path: Path) -> None:
     foreign = tmp_path / "foreign"
     write_tree(foreign, {"important.txt": "keep me"})
-    result = invoke("render", str(source), "--out", str(foreign))
+    result = invoke("render", str(source), "--output-dir", str(foreign))
     assert result.exit_code == 1
     assert "it is not empty and fanout did not create it" in result.stderr
     assert read_tree(foreign) == {"important.txt": b"keep me"}
@@ -94,7 +94,7 @@ def test_refuses_a_non_empty_folder_it_did_not_create(source: Path, invoke: Invo
 
 def test_an_empty_existing_folder_is_fine(source: Path, invoke: Invoke, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    assert invoke("render", str(source), "--out", str(tmp_path / "empty")).exit_code == 0
+    assert invoke("render", str(source), "--output-dir", str(tmp_path / "empty")).exit_code == 0
 
 
 def test_refuses_to_overwrite_a_file_it_did_not_write(source: Path, invoke: Invoke) -> None:
@@ -114,7 +114,7 @@ def test_refuses_to_overwrite_a_file_it_did_not_write(source: Path, invoke: Invo
 
 def test_output_that_is_a_file(source: Path, invoke: Invoke, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    result = invoke("render", str(source), "--out", str(tmp_path / "file"))
+    result = invoke("render", str(source), "--output-dir", str(tmp_path / "file"))
     assert result.exit_code == 1
     assert "exists and is not a folder" in result.stderr
 
@@ -169,7 +169,7 @@ def test_unknown_cluster_and_bad_selector_on_the_command_line(source: Path, invo
 
 def test_check_reports_stale_output_and_writes_nothing(source: Path, invoke: Invoke) -> None:
     missing = invoke("render", str(source), "--check")
-    assert missing.exit_code == 1
+    assert missing.exit_code == 3
     assert not (source / "rendered").exists()
 
     assert invoke("render", str(source)).exit_code == 0
@@ -186,7 +186,7 @@ def test_check_reports_stale_output_and_writes_nothing(source: Path, invoke: Inv
     web = source / "templates/web.yaml"
     web.write_text(web.read_text().replace("replicas: 1", "replicas: 2"))
     stale = invoke("render", str(source), "--check")
-    assert stale.exit_code == 1
+    assert stale.exit_code == 3
     assert "  + aws-east/shop/configmap_x.yaml" in stale.stdout
     assert "  ~ gcp-dev/shop/deployment.apps_web.yaml" in stale.stdout
     assert read_tree(out) == before
@@ -198,13 +198,13 @@ def test_check_notices_a_hand_edited_and_a_deleted_file(source: Path, invoke: In
     (out / "aws-east/shop/deployment.apps_web.yaml").write_text("edited")
     (out / "gcp-dev/kustomization.yaml").unlink()
     stale = invoke("render", str(source), "--check")
-    assert stale.exit_code == 1
+    assert stale.exit_code == 3
     assert "  ~ aws-east/shop/deployment.apps_web.yaml" in stale.stdout
     assert "  + gcp-dev/kustomization.yaml" in stale.stdout
 
 
 def test_fail_on_change_for_pre_commit(source: Path, invoke: Invoke) -> None:
-    assert invoke("render", str(source), "--fail-on-change").exit_code == 1
+    assert invoke("render", str(source), "--fail-on-change").exit_code == 3
     assert invoke("render", str(source), "--fail-on-change").exit_code == 0
 
 

@@ -24,7 +24,7 @@ def test_jobs_1_and_2_write_identical_trees(generated: Path, invoke: Invoke, tmp
     trees = []
     for jobs in ("1", "2", "3"):
         out = tmp_path / f"out-{jobs}"
-        result = invoke("render", str(generated), "--out", str(out), "--jobs", jobs, "--no-cache")
+        result = invoke("render", str(generated), "--output-dir", str(out), "--jobs", jobs, "--no-cache")
         assert result.exit_code == 0, result.output
         assert "30 clusters, 720 objects" in result.stdout
         trees.append(read_tree(out))
@@ -63,7 +63,7 @@ def test_errors_are_the_same_with_any_number_of_jobs(generated: Path, invoke: In
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"out-{jobs}"
-        result = invoke("render", str(generated), "--out", str(out), "--jobs", jobs)
+        result = invoke("render", str(generated), "--output-dir", str(out), "--jobs", jobs)
         assert result.exit_code == 1
         assert not out.exists()  # nothing written
         outputs.append(result.stderr)
@@ -74,7 +74,7 @@ def test_errors_are_the_same_with_any_number_of_jobs(generated: Path, invoke: In
 
 def test_the_cache_records_what_the_workers_wrote(generated: Path, invoke: Invoke, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert invoke("render", str(generated), "--out", str(out), "--jobs", "2").exit_code == 0
+    assert invoke("render", str(generated), "--output-dir", str(out), "--jobs", "2").exit_code == 0
     state = load_state(out, code_digest())
     assert sorted(state.clusters) == sorted(p.name for p in out.iterdir() if p.is_dir())
     for name, record in state.clusters.items():

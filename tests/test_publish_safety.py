@@ -91,11 +91,11 @@ def test_a_missing_shard_is_refused_not_deleted(platform: Path, tmp_path: Path, 
     sample = str(platform / "sample-repo")
     shards = tmp_path / "shards"
     for index in (1, 2):
-        assert invoke("render", sample, "--shard", f"{index}/2", "--out", str(shards)).exit_code == 0
+        assert invoke("render", sample, "--shard", f"{index}/2", "--output-dir", str(shards)).exit_code == 0
     assert invoke("publish", sample, "-b", "rendered", "--from-dir", str(shards)).exit_code == 0
     before = tree_files(platform, "rendered")
     partial = tmp_path / "partial"
-    assert invoke("render", sample, "--shard", "1/2", "--out", str(partial)).exit_code == 0
+    assert invoke("render", sample, "--shard", "1/2", "--output-dir", str(partial)).exit_code == 0
     missing = sorted(set(CLUSTERS) - {p.name for p in partial.iterdir() if p.is_dir()})
     result = invoke("publish", sample, "-b", "rendered", "--from-dir", str(partial))
     assert result.exit_code == 1
@@ -141,10 +141,10 @@ def test_hydrator_metadata_and_a_note_when_nothing_changed(platform: Path, invok
     root = json.loads(files["hydrator.metadata"])
     assert root["drySha"] == source
     assert root["subject"] == "sample source"
-    assert root["commands"] == ["fanout render --out rendered sample-repo"]
+    assert root["commands"] == ["fanout render --output-dir rendered sample-repo"]
     cluster = json.loads(files[f"{CLUSTERS[0]}/hydrator.metadata"])
     assert cluster["drySha"] == source
-    assert cluster["commands"] == [f"fanout render -c {CLUSTERS[0]} --out rendered sample-repo"]
+    assert cluster["commands"] == [f"fanout render -c {CLUSTERS[0]} --output-dir rendered sample-repo"]
     assert f"git checkout {source}" in files[f"{CLUSTERS[0]}/README.md"].decode()
     assert b"linguist-generated" in files[".gitattributes"]
     tip = head(platform, "rendered")

@@ -18,7 +18,7 @@ def test_committed_output_is_current(invoke: Invoke) -> None:
 
 def test_rendering_twice_gives_identical_trees(invoke: Invoke, tmp_path: Path) -> None:
     for name in ("one", "two"):
-        assert invoke("render", str(SAMPLE), "--out", str(tmp_path / name)).exit_code == 0
+        assert invoke("render", str(SAMPLE), "--output-dir", str(tmp_path / name)).exit_code == 0
     assert read_tree(tmp_path / "one") == read_tree(tmp_path / "two")
     assert read_tree(tmp_path / "one") == read_tree(SAMPLE / "rendered")
 

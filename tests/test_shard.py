@@ -37,14 +37,14 @@ def test_a_cluster_keeps_its_shard_when_others_come_and_go() -> None:
 def test_the_union_of_all_shards_is_the_full_render(count: int, invoke: Invoke, tmp_path: Path) -> None:
     root = make_root(tmp_path, clusters=20, templates=12, overrides=6)
     full = tmp_path / "full"
-    assert invoke("render", str(root), "--out", str(full)).exit_code == 0
+    assert invoke("render", str(root), "--output-dir", str(full)).exit_code == 0
     expected = read_tree(full)
 
     union: dict[str, bytes] = {}
     listed: list[str] = []
     for index in range(1, count + 1):
         out = tmp_path / f"shard-{index}"
-        result = invoke("render", str(root), "--out", str(out), "--shard", f"{index}/{count}")
+        result = invoke("render", str(root), "--output-dir", str(out), "--shard", f"{index}/{count}")
         assert result.exit_code == 0, result.output
         assert f"shard {index}/{count}" in result.stdout
         files = read_tree(out)
@@ -58,7 +58,7 @@ def test_the_union_of_all_shards_is_the_full_render(count: int, invoke: Invoke, 
 def test_a_shard_with_a_selector_renders_the_intersection(invoke: Invoke, tmp_path: Path) -> None:
     root = make_root(tmp_path, clusters=20, templates=6, overrides=0)
     out = tmp_path / "out"
-    result = invoke("render", str(root), "--out", str(out), "--shard", "1/2", "-l", "cloud=aws")
+    result = invoke("render", str(root), "--output-dir", str(out), "--shard", "1/2", "-l", "cloud=aws")
     assert result.exit_code == 0, result.output
     clusters = {p.name for p in out.iterdir() if p.is_dir()}
     assert clusters and all(c.startswith("aws-") and shard_of(c, 2) == 1 for c in clusters)

@@ -48,7 +48,7 @@ def source(tmp_path: Path, folders: Iterable[str], skip: Iterable[str] = HOST_ON
 
 def render(invoke: Invoke, root: Path) -> tuple[Path, str]:
     out = root.parent / "out"
-    result = invoke("render", str(root), "--out", str(out))
+    result = invoke("render", str(root), "--output-dir", str(out))
     assert result.exit_code == 0, result.output
     return out, result.stderr
 
@@ -200,7 +200,7 @@ def test_kubefed_sample1_with_its_replica_scheduling(tmp_path: Path, invoke: Inv
 def test_kubefed_host_only_objects_are_refused_not_guessed(tmp_path: Path, invoke: Invoke) -> None:
     """sample1's plain Deployment and Service have no namespace: fanout says so instead of guessing."""
     root = source(tmp_path, ["kubefed-v0.8.1/chart", "kubefed-v0.8.1/sample1"], skip=())
-    result = invoke("render", str(root), "--out", str(tmp_path / "out"))
+    result = invoke("render", str(root), "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert result.stderr.splitlines()[:3] == [
         "templates/kubefed-v0.8.1/sample1/configmap.yaml:3:1: ConfigMap 'web-file' is namespaced but has no"
@@ -264,7 +264,7 @@ def test_federation_v2_scheduling_group(tmp_path: Path, invoke: Invoke) -> None:
 
 def test_first_federation_v2_format_is_refused(tmp_path: Path, invoke: Invoke) -> None:
     root = source(tmp_path, ["federation-v2-v0.0.1/sample1"])
-    result = invoke("render", str(root), "--out", str(tmp_path / "out"))
+    result = invoke("render", str(root), "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 4  # the three files' objects, and the summary
@@ -274,7 +274,7 @@ def test_first_federation_v2_format_is_refused(tmp_path: Path, invoke: Invoke) -
 
 def test_control_plane_objects_are_refused(tmp_path: Path, invoke: Invoke) -> None:
     root = source(tmp_path, ["kubefed-v0.8.1/control-plane", "kubefed-v0.8.1/sample1"])
-    result = invoke("render", str(root), "--out", str(tmp_path / "out"))
+    result = invoke("render", str(root), "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     crds = [line for line in lines if "crds.yaml" in line]

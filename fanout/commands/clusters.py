@@ -6,7 +6,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fanout.commands.common import open_source
-from fanout.place import plan
+from fanout.machine import document, dump, location_json
+from fanout.model import Inputs, ObjectId
+from fanout.place import ClusterPlan, plan
 
 
 def table(rows: Sequence[Sequence[str]]) -> list[str]:
@@ -21,9 +23,13 @@ def run(
     echo: Callable[[str], None],
     ref: str | None = None,
     cache_dir: Path | None = None,
+    output: str = "text",
 ) -> int:
     inputs = open_source(source, ref, cache_dir).inputs
     plans = plan(inputs)
+    if output != "text":
+        echo(dump(placement_document(inputs, plans) if matrix else inventory_document(plans), output))
+        return 0
     if not matrix:
         rows = [["NAME", "LABELS", "OBJECTS"]]
         for cluster_plan in plans:
@@ -46,3 +52,41 @@ def run(
     for index, name in enumerate(names):
         echo(f"{index + 1:>3}  {name}")
     return 0
+
+
+def inventory_document(plans: Sequence[ClusterPlan]) -> dict[str, object]:
+    """``kind: ClusterList``: what a CI matrix is built from (``jq -c '[.clusters[].name]'``)."""
+    return document(
+        "ClusterList",
+        clusters=[
+            {
+                "name": p.cluster.name,
+                "labels": dict(sorted(p.cluster.labels.items())),
+                "values": p.cluster.values,
+                "objects": len(p.jobs),
+                "file": location_json(p.cluster.doc.location()),
+            }
+            for p in plans
+        ],
+    )
+
+
+def _object(ident: ObjectId) -> dict[str, str]:
+    return {"group": ident.group, "kind": ident.kind, "namespace": ident.namespace, "name": ident.name}
+
+
+def placement_document(inputs: Inputs, plans: Sequence[ClusterPlan]) -> dict[str, object]:
+    """``kind: PlacementMatrix``: each template and the clusters it lands on (``--matrix``)."""
+    placed = {p.cluster.name: {id(job.template) for job in p.jobs} for p in plans}
+    return document(
+        "PlacementMatrix",
+        clusters=[p.cluster.name for p in plans],
+        templates=[
+            {
+                **_object(template.ident),
+                "file": location_json(template.doc.location()),
+                "clusters": [p.cluster.name for p in plans if id(template) in placed[p.cluster.name]],
+            }
+            for template in inputs.templates
+        ],
+    )

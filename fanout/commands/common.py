@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fanout.commands.sources import check_root
 from fanout.errors import FanoutError, Problem
 from fanout.gitsource import ResolvedSource, is_git_url, resolve_source
-from fanout.load import CONFIG_FILE
 from fanout.model import Inputs
 from fanout.pipeline import load_inputs
 from fanout.selectors import SelectorSyntaxError, parse
@@ -32,21 +32,28 @@ def open_source(source: Path | str, ref: str | None = None, cache_dir: Path | No
 
 def open_resolved(source: str, resolved: ResolvedSource) -> OpenSource:
     tree = resolved.tree
-    if tree.read(CONFIG_FILE) is None and not tree.list_files("clusters"):
-        raise FanoutError.at(f"{source}: not a fanout source root (no {CONFIG_FILE} and no clusters/ folder)")
+    root = None if is_git_url(source) else Path(source)
+    check_root(tree, source, root if resolved.commit is None else None)
     inputs = load_inputs(tree)
     if not inputs.clusters:
-        raise FanoutError.at(f"{source}: no clusters found in {inputs.config.clusters}/")
-    root = None if is_git_url(source) else Path(source)
+        raise FanoutError.at(f"{source}: no clusters in {inputs.config.clusters}/")
     return OpenSource(tree, root, inputs, resolved)
 
 
-def warning_lines(inputs: Inputs) -> list[str]:
-    """What is legal but worth saying, as ``path:line:col: warning: message`` lines (for stderr)."""
+def input_warnings(inputs: Inputs) -> list[Problem]:
+    """What is legal but worth saying, in file order."""
     from fanout.place import warnings
 
-    found = sorted(dict.fromkeys((*inputs.warnings, *warnings(inputs))), key=Problem.sort_key)
-    return [f"{p.location}: warning: {p.message}" if p.location else f"warning: {p.message}" for p in found]
+    return sorted(dict.fromkeys((*inputs.warnings, *warnings(inputs))), key=Problem.sort_key)
+
+
+def warning_text(problem: Problem) -> str:
+    """``path:line:col: warning: message``, the text form of a warning (for stderr)."""
+    return (
+        f"{problem.location}: warning: {problem.message}"
+        if problem.location
+        else f"warning: {problem.message}"
+    )
 
 
 def choose_clusters(inputs: Inputs, names: Sequence[str], selector: str | None) -> set[str] | None:

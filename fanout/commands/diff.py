@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 from collections.abc import Callable, Sequence
 
@@ -13,7 +14,7 @@ from fanout import diffreport
 from fanout.commands.common import choose_clusters
 from fanout.commands.sources import LoadedSource, load_source
 from fanout.diffing import Comparison, compare_clusters, compare_renderings
-from fanout.errors import FanoutError, Problem
+from fanout.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.pipeline import Rendering, render
 from fanout.validate import did_you_mean
 
@@ -75,7 +76,10 @@ def emit(
         return
     lines = diffreport.text(comparison, stat)
     console = Console(highlight=False, soft_wrap=True, emoji=False, markup=False)
-    if console.is_terminal:  # colours for people; plain lines for pipes, files and CI logs
+    # NO_COLOR (no-color.org) turns off all styling here, bold and dim included, not only colours.
+    if console.is_terminal and not os.environ.get(
+        "NO_COLOR"
+    ):  # colours for people; plain lines for pipes, files and CI logs
         for line in lines:
             console.print(Text(line.text, style=line.style))
         return
@@ -108,4 +112,4 @@ def run(
         if selector is not None:
             mode_args += ["--selector", selector]
     emit(comparison, output_format, stat, _rerun(mode_args, source), echo)
-    return 1 if exit_code and comparison.differs else 0
+    return EXIT_DIFFERS if exit_code and comparison.differs else 0

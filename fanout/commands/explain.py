@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fanout.commands.sources import load_source
-from fanout.explain import Absent, explain, lines, parse_target
+from fanout.explain import Absent, explain, lines, parse_target, story_json
+from fanout.machine import document, dump
 
 
 def run(
@@ -16,15 +17,19 @@ def run(
     field: str | None,
     ref: str | None,
     echo: Callable[[str], None],
+    output: str = "text",
 ) -> int:
     """Exit 0 when the object is rendered in the cluster, 1 when it is absent or fails to render."""
     wanted = parse_target(target, namespace)
     loaded = load_source(source, ref)
     story = explain(loaded.inputs, cluster, wanted, field)
+    failed = isinstance(story, Absent) or story.replay.failure is not None
+    if output == "json":
+        commit = {"commit": loaded.side.commit} if loaded.side.commit is not None else {}
+        echo(dump(document("Explanation", **commit, **story_json(story)), "json"))
+        return 1 if failed else 0
     if loaded.side.commit is not None:
         echo(f"source: {loaded.tree.description}")
     for line in lines(story):
         echo(line)
-    if isinstance(story, Absent) or story.replay.failure is not None:
-        return 1
-    return 0
+    return 1 if failed else 0

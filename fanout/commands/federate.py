@@ -1,6 +1,6 @@
-"""``fanout federate FILE... [--out DIR]``: plain manifests in, KubeFed ``Federated<Kind>`` objects out.
+"""``fanout federate FILE... [--output-dir DIR]``: plain manifests in, ``Federated<Kind>`` objects out.
 
-Every input file is checked before anything is written, so a mistake in one file leaves ``--out``
+Every input file is checked before anything is written, so a mistake in one file leaves ``--output-dir``
 untouched. Each input file gives one output file of the same name (all documents, in order).
 """
 
@@ -42,7 +42,7 @@ def federate_command(
 
 
 def run(files: list[Path], out: Path | None, echo: Callable[[str], None], warn: Callable[[str], None]) -> int:
-    """The CLI's entry point: like ``federate_command``, printing through ``echo`` when there is no --out."""
+    """The CLI's entry point: like ``federate_command``, printing through ``echo`` without --output-dir."""
     if out is not None:
         code = federate_command(files, out, warn=warn)
         echo(f"fanout: federated {len(files)} file{'s' if len(files) != 1 else ''} into {out}")
@@ -86,7 +86,7 @@ def federate_files(files: list[Path], warn: Callable[[str], None] | None = None)
 def _check_targets(files: list[Path], out: Path) -> None:
     problems = Problems()
     if out.exists() and not out.is_dir():
-        problems.add(f"--out {out} exists and is not a directory")
+        problems.add(f"--output-dir {out} exists and is not a directory")
     seen: dict[str, Path] = {}
     inputs = {p.resolve() for p in files}
     for path in files:

@@ -15,9 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fanout import sync
 from fanout.cache import EMPTY, cluster_digests, code_digest, load_state, save_state
 from fanout.cache import cache_dir as cache_root
-from fanout.commands.common import choose_clusters, open_source, warning_lines
-from fanout.errors import FanoutError
+from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
+from fanout.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.lock import exclusive, lock_file
+from fanout.machine import document, dump
 from fanout.model import Inputs
 from fanout.output import Changes
 from fanout.parallel import InProcess, Workers, default_jobs, renderer
@@ -25,6 +26,7 @@ from fanout.pipeline import Rendering, render_plans
 from fanout.place import ClusterPlan, plan
 from fanout.shard import Shard, select
 from fanout.sync import open_folder, reusable
+from fanout.words import plural
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions
@@ -92,17 +94,23 @@ def run(
     use_cache: bool = True,
     warn: Callable[[str], None] | None = None,
     wait: bool = True,
+    output: str = "text",
+    notice: Callable[[Problem], None] | None = None,
 ) -> int:
+    """``notice`` hears the input's warnings (default: their text on ``warn``)."""
     opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
-    for line in warning_lines(inputs):
-        (warn or echo)(line)
+    for problem in input_warnings(inputs):
+        if notice is not None:
+            notice(problem)
+        else:
+            (warn or echo)(warning_text(problem))
     if out is not None:
         target = out
     elif opened.root is not None:
         target = opened.root / inputs.config.output
     else:
-        raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --out DIR")
+        raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --output-dir DIR")
     only = choose_clusters(inputs, clusters, selector)
     if shard is not None:
         only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
@@ -123,6 +131,7 @@ def run(
             shard,
             use_cache,
             warn,
+            output,
         )
 
 
@@ -140,6 +149,7 @@ def _into(
     shard: Shard | None,
     use_cache: bool,
     warn: Callable[[str], None] | None,
+    output: str = "text",
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     folder = open_folder(target)
@@ -173,10 +183,13 @@ def _into(
                 f"{target / path}: warning: not removed: its content is not what fanout wrote there, so it is"
                 " no longer listed as fanout's"
             )
-        summary = f"{len(plans)} clusters, {result.objects} objects"
+        summary = f"{plural(len(plans), 'cluster')}, {plural(result.objects, 'object')}"
         if shard is not None:
             summary += f", shard {shard}"
         if check:
+            if output == "json":
+                echo(dump(_changes_document(target, changes, len(plans), result.objects, False), "json"))
+                return EXIT_DIFFERS if changes.any else 0
             return _report_check(target, changes, summary, echo)
         records = sync.apply(folder, result, active.write)
     if use_cache:
@@ -184,23 +197,57 @@ def _into(
         new_state = {**kept, **records}
         if new_state != state.clusters:
             save_state(target, code, new_state, cache_dir)
-    reuse = f" ({len(reused)} clusters unchanged since the last render, not rendered again)" if reused else ""
+    stale = fail_on_change and changes.any
+    if output == "json":
+        echo(dump(_changes_document(target, changes, len(plans), result.objects, not check), "json"))
+        return EXIT_DIFFERS if stale else 0
+    reuse = (
+        f" ({plural(len(reused), 'cluster')} unchanged since the last render, not rendered again)"
+        if reused
+        else ""
+    )
     echo(
         f"fanout: rendered {summary} into {target}: "
         f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed, "
         f"{changes.unchanged} unchanged{reuse}"
     )
-    return 1 if fail_on_change and changes.any else 0
+    if stale:  # pre-commit's fanout-render hook: say which files it changed
+        for line in describe(changes):
+            echo(line)
+    return EXIT_DIFFERS if stale else 0
+
+
+def _changes_document(
+    target: Path, changes: Changes, clusters: int, objects: int, written: bool
+) -> dict[str, object]:
+    return document(
+        "RenderResult",
+        outputDir=str(target),
+        written=written,
+        upToDate=not changes.any,
+        clusters=clusters,
+        objects=objects,
+        unchanged=changes.unchanged,
+        files=[
+            {"path": path, "change": state}
+            for state, paths in (
+                ("added", changes.added),
+                ("changed", changes.changed),
+                ("removed", changes.removed),
+            )
+            for path in paths
+        ],
+    )
 
 
 def _report_check(target: Path, changes: Changes, summary: str, echo: Callable[[str], None]) -> int:
     if not changes.any:
         echo(f"fanout: {target} is up to date ({summary})")
         return 0
-    echo(f"fanout: {target} is stale: {changes.count} files would change ({summary})")
+    echo(f"fanout: {target} is stale: {plural(changes.count, 'file')} would change ({summary})")
     for line in describe(changes):
         echo(line)
     if not changes.count:
         echo("  ~ .fanout-output.json (the list of files fanout wrote)")
     echo("run `fanout render` to update it")
-    return 1
+    return EXIT_DIFFERS

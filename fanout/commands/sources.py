@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from fanout.diffing import Side
+from fanout.discover import CONFIG_FILE
 from fanout.errors import FanoutError, Problem
 from fanout.gitsource import resolve_source
-from fanout.load import CONFIG_FILE, folders, read_source
+from fanout.load import folders, read_source
 from fanout.model import Inputs
 from fanout.pipeline import validate_inputs
 from fanout.source import SourceTree
@@ -22,15 +24,25 @@ class LoadedSource:
     side: Side  # what to call this version of the source
 
 
-def check_root(tree: SourceTree, shown: str) -> None:
-    """Refuse a folder that is not a source root, before its emptiness reads as "no clusters"."""
+def check_root(tree: SourceTree, shown: str, folder: Path | None = None) -> None:
+    """Refuse a folder that is not a source root, before its emptiness reads as "no clusters".
+
+    ``folder`` is the root on disk when the working tree is read: there an empty clusters/ folder
+    exists (a commit cannot hold one) and deserves its own message.
+    """
     if tree.read(CONFIG_FILE) is None and not tree.list_files("clusters"):
-        raise FanoutError.at(f"{shown}: not a fanout source root (no {CONFIG_FILE} and no clusters/ folder)")
+        if folder is not None and (folder / "clusters").is_dir():
+            raise FanoutError.at(
+                f"{shown}: no clusters in clusters/ (add a cluster file there; see fanout init)"
+            )
+        raise FanoutError.at(
+            f"{shown}: not a fanout source root (no {CONFIG_FILE} and no clusters/ folder; see fanout init)"
+        )
 
 
 def load_tree(tree: SourceTree, side: Side, shown: str) -> LoadedSource:
     """Read and validate ``tree``; problems found at a revision say so, since the file may differ on disk."""
-    check_root(tree, shown)
+    check_root(tree, shown, Path(shown) if side.ref is None else None)
     raw = read_source(tree)
     try:
         inputs = validate_inputs(raw)
@@ -40,7 +52,7 @@ def load_tree(tree: SourceTree, side: Side, shown: str) -> LoadedSource:
         raise FanoutError(Problem(f"(at {side.ref}) {p.message}", p.location) for p in exc.problems) from None
     if not inputs.clusters:
         where = folders(raw.config)["clusters"]
-        raise FanoutError.at(f"{shown}: no clusters found in {where}/")
+        raise FanoutError.at(f"{shown}: no clusters in {where}/")
     return LoadedSource(tree, inputs, side)
 
 

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fanout.commands.common import open_source, warning_lines
+from fanout.commands.common import input_warnings, open_source, warning_text
+from fanout.errors import EXIT_INVALID, FanoutError, Problem
+from fanout.machine import document, dump, github, problem_json
 from fanout.pipeline import render
 
 if TYPE_CHECKING:
@@ -22,19 +24,25 @@ def run(
     ref: str | None = None,
     cache_dir: Path | None = None,
 ) -> int:
+    """Exit 0 when valid. ``report_format`` json and github print input problems on stdout too."""
+    if report_format in ("json", "github") and kube is None:
+        return _machine(str(source), report_format, echo, ref, cache_dir)
     opened = open_source(source, ref, cache_dir)
     rendering = render(opened.inputs)
-    for line in warning_lines(opened.inputs):
-        (warn or echo)(line)
+    for problem in input_warnings(opened.inputs):
+        (warn or echo)(warning_text(problem))
     if kube is not None:
         # Imported here: only this option needs the schema machinery.
         from fanout.kubecheck import check_rendering
-        from fanout.kubereport import FORMATTERS
+        from fanout.kubereport import FORMATTERS, format_github
 
         report = check_rendering(rendering, kube)
-        echo(FORMATTERS[report_format](report).rstrip("\n"))
+        if report_format == "github":
+            echo(format_github(report, _root(str(source))).rstrip("\n"))
+        else:
+            echo(FORMATTERS[report_format](report).rstrip("\n"))
         if report_format != "text" or not report.valid:
-            return 0 if report.valid else 1
+            return 0 if report.valid else EXIT_INVALID
     inputs = opened.inputs
     # At a commit, say which one was valid.
     name = opened.tree.description if opened.resolved.commit else source
@@ -43,3 +51,42 @@ def run(
         f"{len(inputs.overrides)} overrides, {rendering.object_count} objects rendered"
     )
     return 0
+
+
+def _machine(
+    source: str, fmt: str, echo: Callable[[str], None], ref: str | None, cache_dir: Path | None
+) -> int:
+    """The verdict as a ``Validation`` document, or as GitHub annotations: valid or not, on stdout."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    counts: dict[str, int] = {}
+    try:
+        opened = open_source(source, ref, cache_dir)
+        rendering = render(opened.inputs)
+    except FanoutError as exc:
+        errors = list(exc.problems)
+    else:
+        inputs = opened.inputs
+        warnings = input_warnings(inputs)
+        counts = {
+            "clusters": len(inputs.clusters),
+            "templates": len(inputs.templates),
+            "overrides": len(inputs.overrides),
+            "objects": rendering.object_count,
+        }
+    root = _root(source)
+    if fmt == "github":
+        for problem in errors:
+            echo(github(problem, "error", root))
+        for problem in warnings:
+            echo(github(problem, "warning", root))
+    else:
+        problems = [problem_json(p, "error", root) for p in errors]
+        problems += [problem_json(p, "warning", root) for p in warnings]
+        echo(dump(document("Validation", valid=not errors, **counts, problems=problems), "json"))
+    return EXIT_INVALID if errors else 0
+
+
+def _root(source: str) -> str:
+    """Paths relative to where fanout runs, so that annotations land on the right file of the repository."""
+    return "" if "://" in source else source
