@@ -19,9 +19,11 @@ from fanout.clihelp import (
     EXAMPLES_DIFF,
     EXAMPLES_EXPLAIN,
     EXAMPLES_FEDERATE,
+    EXAMPLES_INIT,
     EXAMPLES_MAIN,
     EXAMPLES_PUBLISH,
     EXAMPLES_RENDER,
+    EXAMPLES_SCHEMA,
     EXAMPLES_VALIDATE,
 )
 from fanout.discover import find_root
@@ -693,6 +695,44 @@ def federate(
     from fanout.commands import federate as command
 
     return command.run(files, _output_dir(output_dir, out), echo, _errors)
+
+
+@app.command(cls=PlainArguments, epilog=EXAMPLES_INIT)
+@reporting
+def init(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="Where to create the source root (made if missing).")
+    ] = Path("."),
+) -> int:
+    """Write a minimal source root (fanout.yaml, a cluster, a template, an override); never overwrites."""
+    from fanout.commands import init as command
+
+    return command.run(folder, echo)
+
+
+@app.command(cls=PlainArguments, epilog=EXAMPLES_SCHEMA)
+@reporting
+def schema(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="NAME",
+            help="A schema (override, cluster, config...) or a kind (Override, FederatedDeployment...);"
+            " default: the schema for any fanout document.",
+        ),
+    ] = None,
+    listing: Annotated[bool, typer.Option("--list", help="List the schemas.")] = False,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", metavar="PATH", help="Write the schema files here instead of printing."),
+    ] = None,
+) -> int:
+    """Print the JSON Schema of fanout's files, for editors (yaml-language-server) and check-jsonschema."""
+    from fanout.commands import schema as command
+
+    return command.run(name, listing, output_dir, echo)
 
 
 def main() -> None:

@@ -57,3 +57,15 @@ EXAMPLES_FEDERATE = """\b
 Examples:
   kubectl get deploy,svc -n shop -o yaml > exported.yaml
   fanout federate exported.yaml --output-dir templates/shop"""
+
+EXAMPLES_INIT = """\b
+Examples:
+  fanout init platform && fanout render platform
+  fanout init                                   here, when the folder holds none of its files"""
+
+EXAMPLES_SCHEMA = """\b
+Examples:
+  fanout schema > fanout.schema.json            any fanout document, chosen by apiVersion and kind
+  fanout schema Override                        one kind's schema
+  fanout schema --output-dir .fanout/schemas    refresh the copies fanout init wrote
+  check-jsonschema --schemafile fanout.schema.json clusters/prod.yaml"""

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 
 def schema_dir() -> Path:
@@ -19,19 +18,19 @@ def schema_dir() -> Path:
     return here.parent / "schemas"  # an editable install or a source checkout
 
 
+def names() -> list[str]:
+    """Every shipped schema's name (``cluster``, ``override``, ..., ``fanout`` for any document)."""
+    return sorted(path.name.removesuffix(".schema.json") for path in schema_dir().glob("*.schema.json"))
+
+
 @cache  # schemas are immutable files shipped with fanout: load each once per process
-def _registry() -> tuple[Registry, dict[str, Any]]:
-    by_name: dict[str, Any] = {}
-    resources = []
-    for path in sorted(schema_dir().glob("*.schema.json")):
-        contents = json.loads(path.read_text(encoding="utf-8"))
-        by_name[path.name.removesuffix(".schema.json")] = contents
-        resources.append((contents["$id"], Resource.from_contents(contents)))
-    return Registry().with_resources(resources), by_name
+def schema(name: str) -> dict[str, Any]:
+    """``schemas/<name>.schema.json``, self-contained (fanout/schemabundle.py): no registry needed."""
+    loaded: dict[str, Any] = json.loads((schema_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return loaded
 
 
 @cache
 def validator(name: str) -> Draft202012Validator:
     """The validator for ``schemas/<name>.schema.json`` (e.g. ``cluster``)."""
-    registry, by_name = _registry()
-    return Draft202012Validator(by_name[name], registry=registry)
+    return Draft202012Validator(schema(name))

@@ -26,9 +26,9 @@ def test_wheel_contains_the_schemas_and_works_when_installed_elsewhere(tmp_path:
         ],
         check=True,
     )
-    (wheel,) = tmp_path.glob("fanout-*.whl")
+    (wheel,) = tmp_path.glob("fanout_gitops-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    shipped = sorted(n for n in names if n.startswith("fanout/schemas/"))
+    shipped = sorted(n for n in names if n.startswith("fanout/schemas/") and "/src/" not in n)
     expected = sorted(f"fanout/schemas/{p.name}" for p in (ROOT / "schemas").glob("*.json"))
     assert shipped == expected
 
