@@ -33,7 +33,8 @@ def resolve(wanted: str) -> str:
     known = names()
     if wanted.lower() in known:
         return wanted.lower()
-    found = _by_kind(wanted)
+    # Kinds start with a capital letter; anything else was meant as a schema's name.
+    found = _by_kind(wanted) if wanted[:1].isupper() else None
     if found is not None:
         return found
     raise FanoutError.at(f"no schema named {wanted!r}{did_you_mean(wanted, known)}; `fanout schema --list`")
