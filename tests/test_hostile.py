@@ -236,6 +236,9 @@ def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> Non
 
 
 def _running(needle: str) -> list[int]:
+    if not Path("/proc").is_dir():  # macOS: ask ps
+        listing = subprocess.run(["ps", "-axo", "pid=,command="], capture_output=True, text=True, check=True)
+        return [int(line.split()[0]) for line in listing.stdout.splitlines() if needle in line]
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

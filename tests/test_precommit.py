@@ -154,6 +154,7 @@ def test_the_render_hook_fixes_the_output_and_fails_once(
     refused_status, refused_output = commit(project, "edit an override", pre_commit_home)
     assert refused_status != 0
     assert "fanout render" in refused_output and "Failed" in refused_output
+    assert "  ~ aws-us-east-1/pacman/service_pacman.yaml" in refused_output  # which files it changed
     assert head(project) == start
     # The hook rendered the fresh output into the working tree, as a formatter would.
     assert b"aws-load-balancer-scheme: internal" in (project / SERVICE).read_bytes()
@@ -166,3 +167,21 @@ def test_the_render_hook_fixes_the_output_and_fails_once(
     assert accepted_status == 0, accepted_output
     assert "fanout render" in accepted_output and "Passed" in accepted_output
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_the_validate_hook_checks_objects_against_kubernetes_schemas(
+    hooks: tuple[Path, str], pre_commit_home: Path, project: Path
+) -> None:
+    install(project, hooks, "fanout-validate", pre_commit_home)
+    start = head(project)
+    replicas = project / "overrides/env/replicas.yaml"
+    text = replicas.read_text()
+    assert 'value: "${cluster.values.replicas}"' in text
+    replicas.write_text(text.replace('value: "${cluster.values.replicas}"', "value: three"))
+    git(project, "add", "-A")
+
+    refused_status, refused_output = commit(project, "replicas as a word", pre_commit_home)
+    assert refused_status != 0, refused_output
+    assert "fanout validate (Kubernetes schemas)" in refused_output and "Failed" in refused_output
+    assert "/spec/replicas: 'three' is not of type 'integer'" in refused_output
+    assert head(project) == start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -43,7 +44,10 @@ def _progress(total: int) -> Iterator[Callable[[str], None] | None]:
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # No refresh thread (auto_refresh=False): worker processes are forked while the bar is up, and
     # forking a process that runs other threads can deadlock the child.
-    with Progress(*columns, console=Console(stderr=True), transient=True, auto_refresh=False) as progress:
+    # NO_COLOR (no-color.org): no styling at all, not even bold; the bar's characters remain.
+    plain = bool(os.environ.get("NO_COLOR"))
+    console = Console(stderr=True, color_system=None) if plain else Console(stderr=True)
+    with Progress(*columns, console=console, transient=True, auto_refresh=False) as progress:
         task = progress.add_task("render", total=total)
         last = 0.0
 
