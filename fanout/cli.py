@@ -19,6 +19,7 @@ from fanout.clihelp import (
     EXAMPLES_DIFF,
     EXAMPLES_EXPLAIN,
     EXAMPLES_FEDERATE,
+    EXAMPLES_IMPORT,
     EXAMPLES_INIT,
     EXAMPLES_MAIN,
     EXAMPLES_PUBLISH,
@@ -709,6 +710,56 @@ def init(
     from fanout.commands import init as command
 
     return command.run(folder, echo)
+
+
+class Layout(str, Enum):
+    cluster = "cluster"
+    clusters = "clusters"
+
+
+@app.command("import", cls=PlainArguments, epilog=EXAMPLES_IMPORT)
+@reporting
+def import_(
+    ctx: typer.Context,
+    dirs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="DIR", help="A folder of one cluster's manifests (its name is the cluster's)."
+        ),
+    ],
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", metavar="PATH", help="Where to write the new source root.")
+    ],
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="cluster: each DIR is one cluster; clusters: each DIR holds a folder per cluster"
+            " (DIR/<cluster>/..., apps below it included).",
+        ),
+    ] = Layout.cluster,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            metavar="FILE",
+            help="A YAML map of cluster name to labels, for selectors in the source.",
+        ),
+    ] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            "--ref", metavar="REF", help="Read the folders at this commit (an output branch, a tag)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into PATH even when it holds a source root already.")
+    ] = False,
+) -> int:
+    """Turn per-cluster copies of manifests into templates, overrides and values, checked by rendering."""
+    from fanout.commands import importing as command
+
+    return command.run(dirs, layout.value, labels, output_dir, ref, force, echo, _errors)
 
 
 @app.command(cls=PlainArguments, epilog=EXAMPLES_SCHEMA)

@@ -69,3 +69,9 @@ Examples:
   fanout schema Override                        one kind's schema
   fanout schema --output-dir .fanout/schemas    refresh the copies fanout init wrote
   check-jsonschema --schemafile fanout.schema.json clusters/prod.yaml"""
+
+EXAMPLES_IMPORT = """\b
+Examples:
+  fanout import clusters/* --output-dir platform          a folder per cluster
+  fanout import rendered --layout clusters --labels labels.yaml --output-dir platform
+  fanout import deploy --layout clusters --ref origin/rendered --output-dir platform"""

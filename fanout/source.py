@@ -9,6 +9,7 @@ submodule is refused (a commit holds no submodule's files), and each refusal is 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -109,3 +110,27 @@ class DirectorySource:
 
     def refused(self, folder: str) -> list[Refused]:
         return self._walk(folder)[1]
+
+
+class MemoryTree:
+    """A source root held in memory (``path -> bytes``): what ``fanout import`` renders to check itself."""
+
+    def __init__(self, files: Mapping[str, bytes], description: str = "(in memory)") -> None:
+        self.files = dict(files)
+        self._description = description
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    def read(self, path: str) -> bytes | None:
+        return self.files.get(path)
+
+    def list_files(self, folder: str) -> list[str]:
+        prefix = "" if folder in ("", ".") else folder.rstrip("/") + "/"
+        return sorted(
+            p for p in self.files if p.startswith(prefix) and not any(s.startswith(".") for s in p.split("/"))
+        )
+
+    def refused(self, folder: str) -> list[Refused]:
+        return []

@@ -14,6 +14,30 @@ from fanout.document import escape
 _TOKEN = re.compile(r"\$\$\{|\$\{(cluster(?:\.[^}]*)?)\}")
 
 
+def escape_text(text: str) -> str:
+    """``text`` as a source must write it so that substitution gives ``text`` back unchanged."""
+    return _TOKEN.sub(lambda match: "$" + match.group(0), text)
+
+
+def rename_refs(value: Any, rename: Mapping[str, str]) -> Any:
+    """A copy of ``value`` whose references (``cluster.values.a``) are renamed by ``rename``; escaped
+    text (``$${...}``) is left as it is."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+
+        def replace(match: re.Match[str]) -> str:
+            ref = match.group(1)
+            return match.group(0) if ref is None or ref not in rename else "${" + rename[ref] + "}"
+
+        return _TOKEN.sub(replace, value)
+    if isinstance(value, dict):
+        return {key: rename_refs(item, rename) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rename_refs(item, rename) for item in value]
+    return value
+
+
 class Scan:
     """What a value needs from substitution: the references it makes, and whether it holds escapes."""
 

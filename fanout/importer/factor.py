@@ -1,0 +1,348 @@
+"""Factoring one object's copies: a template of what most clusters share, and the fewest differences.
+
+Pure functions over plain data. Every string is first escaped (``escape_text``) so that the source
+renders it back unchanged; then, in this order:
+
+1. ``${cluster.name}``: a string field that differs between clusters only by each cluster's own name is
+   written once with the reference (``web.aws-east.example.com`` -> ``web.${cluster.name}.example.com``).
+2. values: a scalar field every copy has, with three or more different values (replicas, a size), becomes
+   ``${cluster.values.<key>}`` and each cluster gets its own value.
+3. the template: for each map key the value most clusters have; lists of one length are compared item by
+   item, others as a whole. Ties go to the first cluster in name order, so the result is deterministic.
+4. the differences: per cluster, the fields where its copy differs from the template, as operations at
+   disjoint paths; clusters that share an operation share an override.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from fanout.document import escape
+from fanout.importer.read import Copy, Key
+from fanout.substitute import escape_text, rename_refs
+
+# Three or more values of one field across clusters read better as per-cluster values than as overrides.
+VALUES_FROM = 3
+PROTECTED = ("/apiVersion", "/kind", "/metadata/name", "/metadata/namespace", "/metadata/generateName")
+NAME_REF = "${cluster.name}"
+
+
+class Op(NamedTuple):
+    """One difference: ``op`` (add, replace, remove) at ``path``, with ``value`` (None for remove);
+    ``append`` (``value``: the items added at the end) and ``truncate`` (``value``: the indexes removed,
+    last first) for lists."""
+
+    op: str
+    path: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Factored:
+    key: Key
+    template: dict[str, Any]
+    clusters: tuple[str, ...]  # where the object is, in cluster order
+    groups: tuple[tuple[tuple[str, ...], tuple[Op, ...]], ...]  # clusters -> their shared operations
+    values: Mapping[str, Mapping[str, Any]]  # cluster -> value key -> value
+
+
+def canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, dict):
+        return {k: escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escaped(v) for v in value]
+    return value
+
+
+def leaves(value: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
+    """Every scalar of ``value`` with its JSON Pointer (through maps and lists)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(v, f"{pointer}/{escape(str(k))}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from leaves(v, f"{pointer}/{i}")
+    else:
+        yield pointer, value
+
+
+def _parts(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+def get(value: Any, pointer: str) -> Any:
+    for part in _parts(pointer):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def put(value: Any, pointer: str, leaf: Any) -> None:
+    parts = _parts(pointer)
+    for part in parts[:-1]:
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    last = parts[-1]
+    if isinstance(value, list):
+        value[int(last)] = leaf
+    else:
+        value[last] = leaf
+
+
+def _protected(pointer: str) -> bool:
+    return any(pointer == p or pointer.startswith(p + "/") for p in PROTECTED)
+
+
+def _largest(groups: Mapping[str, Sequence[str]]) -> int:
+    return max((len(members) for members in groups.values()), default=0)
+
+
+def template_names(work: Mapping[str, Any]) -> None:
+    """Write ``${cluster.name}`` where that makes more clusters agree on a string field (step 1)."""
+    by_pointer: dict[str, dict[str, str]] = {}
+    for cluster, data in work.items():
+        for pointer, leaf in leaves(data):
+            if isinstance(leaf, str) and not _protected(pointer):
+                by_pointer.setdefault(pointer, {})[cluster] = leaf
+    for pointer, found in by_pointer.items():
+        if len(found) < 2:
+            continue
+        raw: dict[str, list[str]] = {}
+        named: dict[str, list[str]] = {}
+        for cluster, leaf in found.items():
+            raw.setdefault(leaf, []).append(cluster)
+            # "$" before the name would turn the reference into an escaped "$${": keep such text as it is.
+            if cluster in leaf and "$" + cluster not in leaf:
+                named.setdefault(leaf.replace(cluster, NAME_REF), []).append(cluster)
+        if _largest(named) > _largest(raw):
+            text, members = max(named.items(), key=lambda item: (len(item[1]), -len(item[0])))
+            for cluster in members:
+                put(work[cluster], pointer, text)
+
+
+class ValueBook:
+    """The per-cluster values of the whole import: shared where the values agree, then named.
+
+    A field whose values agree, cluster by cluster, with those of a field seen before (the same domain in
+    a Service annotation and in a Deployment's environment) uses the same value, so one edit changes both.
+    Keys are numbered while objects are factored; ``names`` then gives each its shortest readable name
+    among the fields that use it.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[str, dict[str, Any]] = {}  # provisional key -> cluster -> value, in creation order
+        self.suggested: dict[str, list[str]] = {}
+
+    def key_for(self, key: Key, field: str, found: Mapping[str, Any]) -> str:
+        name = re.sub(r"[^A-Za-z0-9-]+", "-", key.name).strip("-")
+        stem = re.sub(r"[^A-Za-z0-9]+", "-", field).strip("-") or "value"
+        stem = stem.lower() if stem.isupper() else stem  # an environment variable's NAME reads as name
+        ideas = [f"{name}-{stem}", f"{key.kind.lower()}-{name}-{stem}"]
+        for provisional, known in self.keys.items():
+            shared = set(known) & set(found)
+            agree = all(canon(known[c]) == canon(found[c]) for c in shared)
+            if agree and len({canon(found[c]) for c in shared}) >= VALUES_FROM:
+                known.update(found)
+                self.suggested[provisional] += ideas
+                return provisional
+        provisional = f"fanout-import-{len(self.keys)}"
+        self.keys[provisional] = dict(found)
+        self.suggested[provisional] = ideas
+        return provisional
+
+    def names(self) -> dict[str, str]:
+        """``cluster.values.<provisional>`` -> ``cluster.values.<name>``, names unique."""
+        taken: set[str] = set()
+        chosen: dict[str, str] = {}
+        for provisional, ideas in self.suggested.items():
+            ordered = sorted(dict.fromkeys(ideas), key=lambda idea: (len(idea), idea))
+            name = next((idea for idea in ordered if idea not in taken), None)
+            index = 2
+            while name is None:
+                if f"{ordered[0]}-{index}" not in taken:
+                    name = f"{ordered[0]}-{index}"
+                index += 1
+            taken.add(name)
+            chosen[f"cluster.values.{provisional}"] = f"cluster.values.{name}"
+        return chosen
+
+
+def named(item: Factored, names: Mapping[str, str]) -> Factored:
+    """``item`` with its provisional value keys replaced by the final names."""
+    short = {k.removeprefix("cluster.values."): v.removeprefix("cluster.values.") for k, v in names.items()}
+    return Factored(
+        item.key,
+        rename_refs(item.template, names),
+        item.clusters,
+        tuple(
+            (members, tuple(Op(op.op, op.path, rename_refs(op.value, names)) for op in ops))
+            for members, ops in item.groups
+        ),
+        {c: {short.get(k, k): v for k, v in found.items()} for c, found in item.values.items()},
+    )
+
+
+def field_name(data: Any, pointer: str) -> str:
+    """What to call the field at ``pointer``: its key, or for ``.../env/2/value`` the item's name."""
+    parts = _parts(pointer)
+    for depth in range(len(parts) - 1, -1, -1):
+        if parts[depth].isdigit():
+            item = get(data, "/" + "/".join(escape(p) for p in parts[: depth + 1]))
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                return item["name"] if depth == len(parts) - 2 else f"{item['name']}-{parts[-1]}"
+            continue
+        if parts[depth] not in ("value", "values", "data", "spec"):
+            return parts[depth].rsplit("/", 1)[-1]  # an annotation's or label's key without its prefix
+    return parts[-1] if parts else "value"
+
+
+SEPARATORS = frozenset("./-_:=@ \"'")
+LONGEST_VALUE = 200
+
+
+def _common_ends(texts: Sequence[str]) -> tuple[str, str]:
+    """The longest prefix and suffix all ``texts`` share, cut back to a separator so whole words vary."""
+    prefix = texts[0]
+    for text in texts[1:]:
+        while not text.startswith(prefix):
+            prefix = prefix[:-1]
+    shortest = min(len(t) for t in texts)
+    suffix = texts[0][len(texts[0]) - shortest :] if shortest else ""
+    for text in texts[1:]:
+        while not text.endswith(suffix):
+            suffix = suffix[1:]
+    while prefix and prefix[-1] not in SEPARATORS:
+        prefix = prefix[:-1]
+    while suffix and suffix[0] not in SEPARATORS:
+        suffix = suffix[1:]
+    # A "$" just before the reference would make it an escaped "$${" and print the reference as text.
+    while prefix.endswith("$"):
+        prefix = prefix[:-1]
+    if len(prefix) + len(suffix) > shortest:
+        suffix = suffix[len(prefix) + len(suffix) - shortest :]
+    return prefix, suffix
+
+
+def move_to_values(
+    key: Key, work: Mapping[str, Any], originals: Mapping[str, Any], book: ValueBook
+) -> dict[str, dict[str, Any]]:
+    """Fields that vary a lot become per-cluster values (step 2); returns cluster -> key -> value.
+
+    A string keeps what every cluster shares at its start and end in the template
+    (``https://${cluster.values.web-host}/``), so that the value holds only what varies.
+    """
+    if len(work) < VALUES_FROM:
+        return {}
+    maps = {cluster: dict(leaves(data)) for cluster, data in work.items()}
+    common = set.intersection(*(set(m) for m in maps.values()))
+    moved: dict[str, dict[str, Any]] = {}
+    for pointer in sorted(common):
+        if _protected(pointer):
+            continue
+        found = {cluster: m[pointer] for cluster, m in maps.items()}
+        if not all(isinstance(v, (str, int, float, bool)) for v in found.values()):
+            continue
+        if len({canon(v) for v in found.values()}) < VALUES_FROM:
+            continue
+        raw = {cluster: get(originals[cluster], pointer) for cluster in work}
+        prefix = suffix = ""
+        if all(isinstance(v, str) for v in raw.values()):
+            prefix, suffix = _common_ends(list(raw.values()))
+            raw = {c: v[len(prefix) : len(v) - len(suffix)] for c, v in raw.items()}
+            if any("\n" in v or len(v) > LONGEST_VALUE or not v for v in raw.values()):
+                continue  # a block of text varies in more than one place: overrides say it better
+        name = book.key_for(key, field_name(originals[next(iter(work))], pointer), raw)
+        reference = "${cluster.values." + name + "}"
+        text = escape_text(prefix) + reference + escape_text(suffix) if prefix or suffix else reference
+        for cluster in work:
+            put(work[cluster], pointer, text)
+            moved.setdefault(cluster, {})[name] = raw[cluster]
+    return moved
+
+
+def base(found: Sequence[Any]) -> Any:
+    """What most of ``found`` have (step 3)."""
+    if all(isinstance(v, dict) for v in found):
+        result: dict[str, Any] = {}
+        keys: dict[str, None] = {}
+        for v in found:
+            keys.update(dict.fromkeys(v))
+        for k in keys:
+            present = [v[k] for v in found if k in v]
+            if len(present) * 2 > len(found):
+                result[k] = base(present)
+        return result
+    if all(isinstance(v, list) for v in found) and len({len(v) for v in found}) == 1:
+        return [base([v[i] for v in found]) for i in range(len(found[0]))]
+    counts: dict[str, int] = {}
+    first: dict[str, Any] = {}
+    for v in found:
+        counts[canon(v)] = counts.get(canon(v), 0) + 1
+        first.setdefault(canon(v), v)
+    best = max(counts.values())
+    winner = next(c for c in first if counts[c] == best)  # the first of the most common, in cluster order
+    return copy.deepcopy(first[winner])
+
+
+def diff(template: Any, value: Any, pointer: str = "") -> list[Op]:
+    """The operations that turn ``template`` into ``value``, at disjoint paths (step 4)."""
+    if isinstance(template, dict) and isinstance(value, dict):
+        ops = [Op("remove", f"{pointer}/{escape(str(k))}", None) for k in template if k not in value]
+        for k, v in value.items():
+            where = f"{pointer}/{escape(str(k))}"
+            ops += diff(template[k], v, where) if k in template else [Op("add", where, v)]
+        return ops
+    if isinstance(template, list) and isinstance(value, list):
+        if len(template) == len(value):
+            pairs = enumerate(zip(template, value, strict=True))
+            return [op for i, (t, v) in pairs for op in diff(t, v, f"{pointer}/{i}")]
+        # Items added at the end, or the last ones dropped: say only that (one operation, applied whole,
+        # since the order of several appends or removals matters).
+        common = min(len(template), len(value))
+        if canon(template[:common]) == canon(value[:common]):
+            if len(value) > common:
+                return [Op("append", pointer, value[common:])]
+            return [Op("truncate", pointer, list(range(len(template) - 1, common - 1, -1)))]
+    if canon(template) != canon(value):
+        return [Op("replace", pointer, value)]
+    return []
+
+
+def factor(key: Key, copies: Sequence[Copy], book: ValueBook) -> Factored:
+    """One object's template, operations by cluster group, and per-cluster values."""
+    originals = {c.cluster: c.data for c in copies}
+    work = {c.cluster: escaped(copy.deepcopy(dict(c.data))) for c in copies}
+    template_names(work)
+    values = move_to_values(key, work, originals, book)
+    template = base(list(work.values()))
+    shared: dict[tuple[str, str, str], tuple[Op, list[str]]] = {}
+    for cluster, data in work.items():
+        for op in diff(template, data):
+            entry = shared.setdefault((op.op, op.path, canon(op.value)), (op, []))
+            entry[1].append(cluster)
+    groups: dict[tuple[str, ...], list[Op]] = {}
+    for op, members in shared.values():
+        groups.setdefault(tuple(members), []).append(op)
+    order = {c.cluster: i for i, c in enumerate(copies)}
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[0]), [order[c] for c in item[0]]))
+    return Factored(
+        key,
+        template,
+        tuple(c.cluster for c in copies),
+        tuple((members, tuple(sorted(ops, key=lambda o: o.path))) for members, ops in ordered),
+        values,
+    )
+
+
+def per_cluster(key: Key, copies: Sequence[Copy]) -> list[Factored]:
+    """The fallback: one template per cluster, each exactly that cluster's copy."""
+    return [Factored(key, escaped(copy.deepcopy(dict(c.data))), (c.cluster,), (), {}) for c in copies]
