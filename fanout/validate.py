@@ -234,6 +234,24 @@ def check_ops(ops: Iterable[PatchOp], doc: Document, problems: Problems) -> None
                 )
 
 
+def check_merge(merge: Any, doc: Document, problems: Problems) -> None:
+    """A merge patch may not touch what identifies the object either (nor remove it with null)."""
+    if not isinstance(merge, dict):
+        return
+    for protected in PROTECTED_PATHS:
+        node: Any = merge
+        parts = protected.split("/")[1:]
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            problems.add(
+                f"overrides may not change {protected} (it identifies the object)",
+                doc.location("/spec/merge" + protected),
+            )
+
+
 def make_patch(
     key: str, label: str, doc: Document, ops: tuple[PatchOp, ...], merge: Any, merge_pointer: str | None
 ) -> Patch:
@@ -272,6 +290,7 @@ def build_overrides(docs: Iterable[Document], known: set[str], problems: Problem
             )
         ops = make_ops(spec.get("patch") or [], "/spec/patch", "replace")  # the schema requires op here
         check_ops(ops, doc, problems)
+        check_merge(spec.get("merge"), doc, problems)
         name = doc.data["metadata"]["name"]
         patch = make_patch(
             doc.label,

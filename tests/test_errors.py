@@ -156,6 +156,15 @@ CASES = {
         {"overrides/o.yaml": OVERRIDE.format(cluster="aws-east", op="replace", path="/metadata/name")},
         "overrides/o.yaml:8:19: overrides may not change /metadata/name (it identifies the object)",
     ),
+    # A merge patch renamed the object while its output file kept the old name (rendered, exit 0).
+    "protected-path-in-a-merge-patch": (
+        {
+            "overrides/o.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: o}\n"
+            "spec:\n  clusters: {names: [aws-east]}\n  resources: [{kind: Deployment, name: web}]\n"
+            "  merge: {metadata: {name: other}}\n"
+        },
+        "overrides/o.yaml:7:22: overrides may not change /metadata/name (it identifies the object)",
+    ),
     "bad-selector-annotation": (
         {
             "templates/cm.yaml": """

@@ -94,7 +94,7 @@ def _listed(
     if extra:
         problems.add(
             f"this kustomization does more than list files ({', '.join(extra)}); build it first"
-            f" (kubectl kustomize {cluster.shown}/{folder or '.'} > built.yaml) and import the built output",
+            f" (kubectl kustomize {posixpath.join(cluster.shown, folder)} > built.yaml) and import that",
             where,
         )
         return []
