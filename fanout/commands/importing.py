@@ -101,7 +101,7 @@ def build(fleet: Fleet, labels: Mapping[str, Mapping[str, str]], schemas: Mappin
             if key in fallback:
                 factored += per_cluster(key, copies)
             else:
-                factored.append(factor(key, copies, book))
+                factored.append(factor(key, copies, book, labels))
         names = book.names()
         factored = [named(item, names) for item in factored]
         files, owners = source_files(fleet.clusters, labels, factored, schemas)
@@ -195,7 +195,7 @@ def _report(result: Imported, fleet: Fleet, output_dir: Path, echo: Callable[[st
     size = sum(len(c) for c in source.values())
     lines = sum(c.count(b"\n") for c in source.values())
     templates = sum(1 for _ in result.factored)
-    overrides = sum(len(f.groups) for f in result.factored)
+    overrides = sum(c.count(b"\nkind: Override\n") for p, c in source.items() if p.startswith("overrides/"))
     values = len({k for f in result.factored for found in f.values.values() for k in found})
     objects = sum(len(c) for c in fleet.copies.values())
     echo(

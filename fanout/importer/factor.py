@@ -106,8 +106,32 @@ def _largest(groups: Mapping[str, Sequence[str]]) -> int:
     return max((len(members) for members in groups.values()), default=0)
 
 
-def template_names(work: Mapping[str, Any]) -> None:
-    """Write ``${cluster.name}`` where that makes more clusters agree on a string field (step 1)."""
+_REFS = re.compile(r"\$\$\{|\$\{cluster[^}]*\}")
+
+
+def _replace_outside_refs(text: str, literal: str, reference: str) -> str | None:
+    """``text`` with ``literal`` written as ``reference``, outside the references it holds already; None
+    when an occurrence follows a "$" (the reference would read as an escaped "$${")."""
+    parts = []
+    last = 0
+    for match in _REFS.finditer(text):
+        parts.append((text[last : match.start()], False))
+        parts.append((match.group(0), True))
+        last = match.end()
+    parts.append((text[last:], False))
+    out: list[str] = []
+    for part, is_ref in parts:
+        if not is_ref and literal in part:
+            if "$" + literal in part or (part.startswith(literal) and out and out[-1].endswith("$")):
+                return None
+            part = part.replace(literal, reference)
+        out.append(part)
+    return "".join(out)
+
+
+def template_refs(work: Mapping[str, Any], literals: Mapping[str, str], reference: str) -> None:
+    """Write ``reference`` for each cluster's own ``literals[cluster]`` where that makes more clusters agree
+    on a string field (step 1): ``${cluster.name}``, then ``${cluster.labels.<key>}`` for each label."""
     by_pointer: dict[str, dict[str, str]] = {}
     for cluster, data in work.items():
         for pointer, leaf in leaves(data):
@@ -120,9 +144,11 @@ def template_names(work: Mapping[str, Any]) -> None:
         named: dict[str, list[str]] = {}
         for cluster, leaf in found.items():
             raw.setdefault(leaf, []).append(cluster)
-            # "$" before the name would turn the reference into an escaped "$${": keep such text as it is.
-            if cluster in leaf and "$" + cluster not in leaf:
-                named.setdefault(leaf.replace(cluster, NAME_REF), []).append(cluster)
+            literal = literals.get(cluster)
+            if literal and literal in leaf:
+                text = _replace_outside_refs(leaf, literal, reference)
+                if text is not None and text != leaf:
+                    named.setdefault(text, []).append(cluster)
         if _largest(named) > _largest(raw):
             text, members = max(named.items(), key=lambda item: (len(item[1]), -len(item[0])))
             for cluster in members:
@@ -243,27 +269,32 @@ def move_to_values(
     if len(work) < VALUES_FROM:
         return {}
     maps = {cluster: dict(leaves(data)) for cluster, data in work.items()}
-    common = set.intersection(*(set(m) for m in maps.values()))
+    # Fields most copies have: the template keeps them, and the few clusters without one remove it.
+    counts: dict[str, int] = {}
+    for m in maps.values():
+        for pointer in m:
+            counts[pointer] = counts.get(pointer, 0) + 1
+    common = [p for p, n in counts.items() if n * 2 > len(maps) and n >= VALUES_FROM]
     moved: dict[str, dict[str, Any]] = {}
     for pointer in sorted(common):
         if _protected(pointer):
             continue
-        found = {cluster: m[pointer] for cluster, m in maps.items()}
+        found = {cluster: m[pointer] for cluster, m in maps.items() if pointer in m}
         if not all(isinstance(v, (str, int, float, bool)) for v in found.values()):
             continue
         if len({canon(v) for v in found.values()}) < VALUES_FROM:
             continue
-        raw = {cluster: get(originals[cluster], pointer) for cluster in work}
+        raw = {cluster: get(originals[cluster], pointer) for cluster in found}
         prefix = suffix = ""
         if all(isinstance(v, str) for v in raw.values()):
             prefix, suffix = _common_ends(list(raw.values()))
             raw = {c: v[len(prefix) : len(v) - len(suffix)] for c, v in raw.items()}
             if any("\n" in v or len(v) > LONGEST_VALUE or not v for v in raw.values()):
                 continue  # a block of text varies in more than one place: overrides say it better
-        name = book.key_for(key, field_name(originals[next(iter(work))], pointer), raw)
+        name = book.key_for(key, field_name(originals[next(iter(found))], pointer), raw)
         reference = "${cluster.values." + name + "}"
         text = escape_text(prefix) + reference + escape_text(suffix) if prefix or suffix else reference
-        for cluster in work:
+        for cluster in found:
             put(work[cluster], pointer, text)
             moved.setdefault(cluster, {})[name] = raw[cluster]
     return moved
@@ -317,11 +348,16 @@ def diff(template: Any, value: Any, pointer: str = "") -> list[Op]:
     return []
 
 
-def factor(key: Key, copies: Sequence[Copy], book: ValueBook) -> Factored:
+def factor(
+    key: Key, copies: Sequence[Copy], book: ValueBook, labels: Mapping[str, Mapping[str, str]] | None = None
+) -> Factored:
     """One object's template, operations by cluster group, and per-cluster values."""
     originals = {c.cluster: c.data for c in copies}
     work = {c.cluster: escaped(copy.deepcopy(dict(c.data))) for c in copies}
-    template_names(work)
+    template_refs(work, {c: c for c in work}, NAME_REF)
+    for label in sorted({k for c in work for k in (labels or {}).get(c, {})}):
+        literals = {c: (labels or {}).get(c, {}).get(label, "") for c in work}
+        template_refs(work, literals, "${cluster.labels." + label + "}")
     values = move_to_values(key, work, originals, book)
     template = base(list(work.values()))
     shared: dict[tuple[str, str, str], tuple[Op, list[str]]] = {}

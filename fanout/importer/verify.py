@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from fanout.errors import FanoutError, Problem
 from fanout.importer.read import Copy, Key
+from fanout.importer.write import Owners
 from fanout.pipeline import load_inputs, render
 from fanout.source import MemoryTree
 
@@ -17,9 +18,17 @@ class Verdict:
     problems: tuple[Problem, ...]  # what fanout said about the source, when it did not render at all
 
 
-def verify(
-    files: Mapping[str, bytes], owners: Mapping[str, Key], copies: Mapping[Key, tuple[Copy, ...]]
-) -> Verdict:
+def owners_at(owners: Owners, path: str, line: int) -> tuple[Key, ...]:
+    """The objects of the document at ``path`` that holds ``line``."""
+    found: tuple[Key, ...] = ()
+    for start, keys in owners.get(path, []):
+        if start > line:
+            break
+        found = keys
+    return found
+
+
+def verify(files: Mapping[str, bytes], owners: Owners, copies: Mapping[Key, tuple[Copy, ...]]) -> Verdict:
     """Which objects do not render back to their copies, in every cluster."""
     try:
         rendering = render(load_inputs(MemoryTree(files)))
@@ -27,11 +36,12 @@ def verify(
         failed: dict[Key, str] = {}
         stray = []
         for problem in exc.problems:
-            owner = owners.get(problem.location.path) if problem.location is not None else None
-            if owner is None:
+            loc = problem.location
+            keys = owners_at(owners, loc.path, loc.line) if loc is not None else ()
+            if not keys:
                 stray.append(problem)
-            else:
-                failed.setdefault(owner, problem.message)
+            for key in keys:
+                failed.setdefault(key, problem.message)
         return Verdict(failed, tuple(stray))
     got: dict[tuple[str, str, str, str, str, str], object] = {}
     for output in rendering.clusters:

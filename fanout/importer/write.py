@@ -16,12 +16,14 @@ from itertools import combinations
 from typing import Any
 
 from fanout.emit import dump, object_path
-from fanout.importer.factor import Factored, Op
+from fanout.importer.factor import Factored, Op, canon
 from fanout.importer.read import Key
 from fanout.model import ObjectId
 from fanout.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
 
 FANOUT_API = "fanout.dev/v1alpha1"
+# path -> (the line a document starts on, the objects it is for), in file order
+Owners = dict[str, list[tuple[int, tuple[Key, ...]]]]
 SCHEMA_FOLDER = ".fanout/schemas"
 NAME_MAX = 63
 
@@ -54,20 +56,42 @@ def documents(path: str, schema: str, docs: Iterable[Mapping[str, Any]], comment
     return head + "---\n".join(line + dump(doc) for doc in docs)
 
 
+def documents_at(path: str, schema: str, docs: Sequence[Mapping[str, Any]]) -> tuple[str, list[int]]:
+    """``documents`` and the line each document starts on (for locating problems in them)."""
+    line = _modeline(path, schema)
+    starts = []
+    parts = []
+    current = 1
+    for doc in docs:
+        starts.append(current)
+        text = line + dump(doc)
+        parts.append(text)
+        current += text.count("\n") + 1  # the "---" line after it
+    return "---\n".join(parts), starts
+
+
+def _resource(key: Key) -> dict[str, str]:
+    found = {"apiVersion": key.api_version, "kind": key.kind, "name": key.name}
+    if key.namespace:
+        found["namespace"] = key.namespace
+    return found
+
+
 def _slug(text: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", text.lower())).strip("-") or "x"
 
 
-def override_name(key: Key, index: int, taken: set[str]) -> str:
-    """``<kind>-<name>-<n>``, a DNS label unique in the source (cut, with a hash, when too long)."""
-    name = f"{_slug(key.kind)}-{_slug(key.name)}-{index}"
-    if len(name) > NAME_MAX:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-        name = f"{name[: NAME_MAX - 9].rstrip('-')}-{digest}"
-    while name in taken:
-        name = f"{name[: NAME_MAX - 2]}-x"
-    taken.add(name)
-    return name
+def override_name(stem: str, taken: set[str]) -> str:
+    """``<stem>-<n>``, the first free n: a DNS label unique in the source (cut, with a hash, when long)."""
+    base = _slug(stem)
+    if len(base) > NAME_MAX - 4:
+        digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+        base = f"{base[: NAME_MAX - 13].rstrip('-')}-{digest}"
+    index = 1
+    while f"{base}-{index}" in taken:
+        index += 1
+    taken.add(f"{base}-{index}")
+    return f"{base}-{index}"
 
 
 def _merge(ops: Sequence[Op]) -> dict[str, Any] | None:
@@ -129,10 +153,10 @@ def source_files(
     labels: Mapping[str, Mapping[str, str]],
     factored: Sequence[Factored],
     schemas: Mapping[str, bytes],
-) -> tuple[dict[str, bytes], dict[str, Key]]:
-    """Every file of the source root, and which object each template or override file belongs to."""
+) -> tuple[dict[str, bytes], Owners]:
+    """Every file of the source root, and the objects each template and override document is for."""
     files: dict[str, bytes] = {}
-    owners: dict[str, Key] = {}
+    owners: Owners = {}
     config = {"apiVersion": FANOUT_API, "kind": "Config"}
     files["fanout.yaml"] = documents(
         "fanout.yaml", "config", [config], "Written by fanout import; every key is optional."
@@ -153,42 +177,57 @@ def source_files(
         cluster_docs.append(doc)
     files["clusters/clusters.yaml"] = documents("clusters/clusters.yaml", "cluster", cluster_docs).encode()
 
-    templates: dict[str, list[dict[str, Any]]] = {}
-    overrides: dict[str, list[dict[str, Any]]] = {}
+    templates: dict[str, list[tuple[dict[str, Any], tuple[Key, ...]]]] = {}
+    overrides: dict[str, list[tuple[dict[str, Any], tuple[Key, ...]]]] = {}
+    # The same difference for the same clusters in several objects is one override naming them all.
+    shared: dict[tuple[tuple[str, ...], str], list[Key]] = {}
+    for item in factored:
+        for members, ops in item.groups:
+            shared.setdefault((members, canon(ops)), []).append(item.key)
     taken: set[str] = set()
+    written: set[tuple[tuple[str, ...], str]] = set()
     for item in factored:
         key = item.key
         relative = object_path(ObjectId(key.group, key.kind, key.namespace, key.name))
         template = item.template
         if list(item.clusters) != list(clusters):
             template = _placed(template, item.clusters, exact_selector(item.clusters, labels, clusters))
-        templates.setdefault(f"templates/{relative}", []).append(template)
-        owners[f"templates/{relative}"] = key
-        resource = {"apiVersion": key.api_version, "kind": key.kind, "name": key.name}
-        if key.namespace:
-            resource["namespace"] = key.namespace
-        for index, (members, ops) in enumerate(item.groups, 1):
+        templates.setdefault(f"templates/{relative}", []).append((template, (key,)))
+        for members, ops in item.groups:
+            signature = (members, canon(ops))
+            keys = tuple(dict.fromkeys(shared[signature]))
+            if signature in written:
+                continue
+            written.add(signature)
+            rule = exact_selector(members, labels, clusters)
             spec: dict[str, Any] = {
-                "clusters": _clusters_field(members, exact_selector(members, labels, clusters)),
-                "resources": [resource],
+                "clusters": _clusters_field(members, rule),
+                "resources": [_resource(k) for k in keys],
             }
             merge = _merge(ops)
             if merge is not None:
                 spec["merge"] = merge
             else:
                 spec["patch"] = [step for op in ops for step in json_patch(op)]
+            if len(keys) > 1:
+                stem = "-".join(f"{k}-{v}" for k, v in rule.items()) if rule else members[0]
+                name = override_name(f"shared-{stem}", taken)
+                path = "overrides/shared.yaml"
+            else:
+                name = override_name(f"{key.kind}-{key.name}", taken)
+                path = f"overrides/{relative}"
             override = {
                 "apiVersion": FANOUT_API,
                 "kind": "Override",
-                "metadata": {"name": override_name(key, index, taken)},
+                "metadata": {"name": name},
                 "spec": spec,
             }
-            overrides.setdefault(f"overrides/{relative}", []).append(override)
-            owners[f"overrides/{relative}"] = key
-    for path, docs in sorted(templates.items()):
-        files[path] = documents(path, "fanout", docs).encode()
-    for path, docs in sorted(overrides.items()):
-        files[path] = documents(path, "override", docs).encode()
+            overrides.setdefault(path, []).append((override, keys))
+    for entries, schema in ((templates, "fanout"), (overrides, "override")):
+        for path, docs in sorted(entries.items()):
+            text, starts = documents_at(path, schema, [doc for doc, _ in docs])
+            files[path] = text.encode()
+            owners[path] = [(start, keys) for start, (_, keys) in zip(starts, docs, strict=True)]
     for name, content in sorted(schemas.items()):
         files[f"{SCHEMA_FOLDER}/{name}"] = content
     return files, owners
