@@ -76,7 +76,7 @@ def test_the_sample_output_comes_back_from_its_import(invoke: Invoke, tmp_path: 
         str(tmp_path / "again"),
     )
     assert "imported 75 objects of 10 clusters" in report.stdout
-    assert "x smaller)" in report.stdout
+    assert "x the source)" in report.stdout
     # What varies by cluster became values, shared where fields agree: one domain for three objects.
     clusters = list(yaml.safe_load_all((source / "clusters/clusters.yaml").read_text()))
     east = next(c for c in clusters if c["metadata"]["name"] == "aws-us-east-1")

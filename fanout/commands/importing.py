@@ -203,7 +203,7 @@ def _report(result: Imported, fleet: Fleet, output_dir: Path, echo: Callable[[st
         f" {output_dir}: {plural(templates, 'template')}, {plural(overrides, 'override')},"
         f" {plural(values, 'per-cluster value')}"
     )
-    ratio = f" ({fleet.bytes / size:.1f}x smaller)" if size else ""
+    ratio = f" (the copies are {fleet.bytes / size:.1f}x the source)" if size else ""
     echo(
         f"  the source: {size:,} bytes in {plural(lines, 'line')}; the copies: {fleet.bytes:,} bytes in"
         f" {plural(fleet.lines, 'line')}, {plural(fleet.files, 'file')}{ratio}"

@@ -129,30 +129,33 @@ def _replace_outside_refs(text: str, literal: str, reference: str) -> str | None
     return "".join(out)
 
 
-def template_refs(work: Mapping[str, Any], literals: Mapping[str, str], reference: str) -> None:
-    """Write ``reference`` for each cluster's own ``literals[cluster]`` where that makes more clusters agree
-    on a string field (step 1): ``${cluster.name}``, then ``${cluster.labels.<key>}`` for each label."""
+def template_refs(work: Mapping[str, Any], substitutions: Sequence[tuple[Mapping[str, str], str]]) -> None:
+    """For each ``(literals, reference)`` in turn, write ``reference`` for each cluster's own
+    ``literals[cluster]`` where that makes more clusters agree on a string field (step 1):
+    ``${cluster.name}``, then ``${cluster.labels.<key>}`` for each label."""
     by_pointer: dict[str, dict[str, str]] = {}
     for cluster, data in work.items():
         for pointer, leaf in leaves(data):
             if isinstance(leaf, str) and not _protected(pointer):
                 by_pointer.setdefault(pointer, {})[cluster] = leaf
-    for pointer, found in by_pointer.items():
-        if len(found) < 2:
-            continue
-        raw: dict[str, list[str]] = {}
-        named: dict[str, list[str]] = {}
-        for cluster, leaf in found.items():
-            raw.setdefault(leaf, []).append(cluster)
-            literal = literals.get(cluster)
-            if literal and literal in leaf:
-                text = _replace_outside_refs(leaf, literal, reference)
-                if text is not None and text != leaf:
-                    named.setdefault(text, []).append(cluster)
-        if _largest(named) > _largest(raw):
-            text, members = max(named.items(), key=lambda item: (len(item[1]), -len(item[0])))
-            for cluster in members:
-                put(work[cluster], pointer, text)
+    # A field every cluster has the same already has nothing to gain.
+    varying = {p: found for p, found in by_pointer.items() if len(found) > 1 and len(set(found.values())) > 1}
+    for literals, reference in substitutions:
+        for pointer, found in varying.items():
+            raw: dict[str, list[str]] = {}
+            named: dict[str, list[str]] = {}
+            for cluster, leaf in found.items():
+                raw.setdefault(leaf, []).append(cluster)
+                literal = literals.get(cluster)
+                if literal and literal in leaf:
+                    text = _replace_outside_refs(leaf, literal, reference)
+                    if text is not None and text != leaf:
+                        named.setdefault(text, []).append(cluster)
+            if _largest(named) > _largest(raw):
+                text, members = max(named.items(), key=lambda item: (len(item[1]), -len(item[0])))
+                for cluster in members:
+                    put(work[cluster], pointer, text)
+                    found[cluster] = text
 
 
 class ValueBook:
@@ -354,10 +357,11 @@ def factor(
     """One object's template, operations by cluster group, and per-cluster values."""
     originals = {c.cluster: c.data for c in copies}
     work = {c.cluster: escaped(copy.deepcopy(dict(c.data))) for c in copies}
-    template_refs(work, {c: c for c in work}, NAME_REF)
+    substitutions: list[tuple[Mapping[str, str], str]] = [({c: c for c in work}, NAME_REF)]
     for label in sorted({k for c in work for k in (labels or {}).get(c, {})}):
         literals = {c: (labels or {}).get(c, {}).get(label, "") for c in work}
-        template_refs(work, literals, "${cluster.labels." + label + "}")
+        substitutions.append((literals, "${cluster.labels." + label + "}"))
+    template_refs(work, substitutions)
     values = move_to_values(key, work, originals, book)
     template = base(list(work.values()))
     shared: dict[tuple[str, str, str], tuple[Op, list[str]]] = {}
