@@ -15,7 +15,18 @@ from gitutil import init_repo
 from fanout.cli import app
 from fanout.words import plural, some_names
 
-COMMANDS = ["render", "validate", "clusters", "publish", "diff", "explain", "federate", "init", "schema"]
+COMMANDS = [
+    "render",
+    "validate",
+    "clusters",
+    "publish",
+    "diff",
+    "explain",
+    "federate",
+    "import",
+    "init",
+    "schema",
+]
 
 
 def _fanout(

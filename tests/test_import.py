@@ -386,3 +386,23 @@ def test_labels_file_mistakes(invoke: Invoke, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "no cluster named 'nowhere'" in result.stderr
     assert "labels are a map of strings to strings" in result.stderr
+
+
+def test_a_link_out_of_the_output_folder_is_not_followed(invoke: Invoke, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = tmp_path / "platform"
+    target.mkdir()
+    (target / "templates").symlink_to(elsewhere)
+    result = invoke(
+        "import",
+        str(GOLDEN / "layout/expected"),
+        "--layout",
+        "clusters",
+        "--output-dir",
+        str(target),
+        "--force",
+    )
+    assert result.exit_code == 1
+    assert "leads outside" in result.stderr
+    assert list(elsewhere.iterdir()) == []

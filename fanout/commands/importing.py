@@ -122,25 +122,44 @@ def build(fleet: Fleet, labels: Mapping[str, Mapping[str, str]], schemas: Mappin
     )
 
 
-def _blocking(target: Path, files: Mapping[str, bytes]) -> list[Problem]:
-    """What is in the way of writing ``files`` into ``target``."""
-    problems = [
-        Problem(f"{target / path}: already exists")
-        for path in files
-        if (target / path).exists() and not path.startswith(SCHEMA_FOLDER)
+def _blocking(target: Path, files: Mapping[str, bytes]) -> tuple[list[Path], list[Path]]:
+    """What is in the way of writing ``files`` into ``target``: files it would write over, and other
+    files in the input folders (which fanout would read with the imported ones)."""
+    existing = [target / p for p in files if (target / p).exists() and not p.startswith(SCHEMA_FOLDER)]
+    others = [
+        p
+        for folder in INPUT_FOLDERS
+        if (target / folder).is_dir()
+        for p in sorted((target / folder).rglob("*"))
+        if p.is_file() and p.relative_to(target).as_posix() not in files
     ]
-    for folder in INPUT_FOLDERS:
-        others = (
-            sorted(
-                str(p.relative_to(target))
-                for p in (target / folder).rglob("*")
-                if p.is_file() and str(p.relative_to(target)) not in files
-            )
-            if (target / folder).is_dir()
-            else []
+    return existing, others
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether ``path`` would be created inside ``root``: its nearest existing folder, links followed, is."""
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe.resolve().is_relative_to(root)
+
+
+def _write(output_dir: Path, files: Mapping[str, bytes]) -> None:
+    """Every file, each inside ``output_dir``: a link inside it leading elsewhere is refused first."""
+    made = not output_dir.exists()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    root = output_dir.resolve()
+    outside = [output_dir / p for p in files if not _inside(root, output_dir / p)]
+    if outside:
+        if made:
+            output_dir.rmdir()
+        raise FanoutError(
+            Problem(f"{p}: leads outside {output_dir} through a link; not written") for p in outside
         )
-        problems += [Problem(f"{target / p}: would be read with the imported files") for p in others]
-    return problems
+    for path, content in files.items():
+        target = output_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
 
 
 def run(
@@ -163,29 +182,25 @@ def run(
     schemas = {p.name: p.read_bytes() for p in sorted(schema_dir().glob("*.schema.json"))}
     result = build(fleet, labels, schemas)
 
-    blocking = _blocking(output_dir, result.files)
-    if blocking and not force:
+    existing, others = _blocking(output_dir, result.files)
+    if (existing or others) and not force:
         raise FanoutError(
             [
-                *blocking,
+                *(Problem(f"{p}: already exists") for p in existing),
+                *(Problem(f"{p}: would be read with the imported files") for p in others),
                 Problem(f"{output_dir}: not written; choose a new folder, or add --force to write over it"),
             ]
         )
-    for problem in blocking:
-        warn(
-            f"{problem}: warning: written over (--force)"
-            if "already exists" in problem.message
-            else f"warning: {problem}"
-        )
+    for path in existing:
+        warn(f"{path}: warning: written over (--force)")
+    for path in others:
+        warn(f"{path}: warning: not from this import; fanout reads it with the imported files")
     for key, why in sorted(result.per_cluster.items()):
         warn(
             f"{fleet.copies[key][0].location}: warning: {key.kind} {key.name} imported as one template per"
             f" cluster ({why} when factored)"
         )
-    for path, content in result.files.items():
-        target = output_dir / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+    _write(output_dir, result.files)
     _report(result, fleet, output_dir, echo)
     return 0
 
