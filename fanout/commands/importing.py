@@ -146,13 +146,10 @@ def _inside(root: Path, path: Path) -> bool:
 
 def _write(output_dir: Path, files: Mapping[str, bytes]) -> None:
     """Every file, each inside ``output_dir``: a link inside it leading elsewhere is refused first."""
-    made = not output_dir.exists()
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir.mkdir(parents=True, exist_ok=True)  # a folder made now holds no link
     root = output_dir.resolve()
     outside = [output_dir / p for p in files if not _inside(root, output_dir / p)]
     if outside:
-        if made:
-            output_dir.rmdir()
         raise FanoutError(
             Problem(f"{p}: leads outside {output_dir} through a link; not written") for p in outside
         )
