@@ -272,12 +272,13 @@ def move_to_values(
     if len(work) < VALUES_FROM:
         return {}
     maps = {cluster: dict(leaves(data)) for cluster, data in work.items()}
-    # Fields most copies have: the template keeps them, and the few clusters without one remove it.
+    # Any field enough copies have: where most have it the template holds the reference; where a few have
+    # it, their overrides do, and being the same text in every one of them, they become one override.
     counts: dict[str, int] = {}
     for m in maps.values():
         for pointer in m:
             counts[pointer] = counts.get(pointer, 0) + 1
-    common = [p for p, n in counts.items() if n * 2 > len(maps) and n >= VALUES_FROM]
+    common = [p for p, n in counts.items() if n >= VALUES_FROM]
     moved: dict[str, dict[str, Any]] = {}
     for pointer in sorted(common):
         if _protected(pointer):
