@@ -16,12 +16,13 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import git
-from git.exc import InvalidGitRepositoryError, NoSuchPathError
+from typing import TYPE_CHECKING
 
 from fanout.errors import FanoutError, Location
 from fanout.source import LINKED_FOLDER, OUTSIDE, SUBMODULE, DirectorySource, Refused, SourceTree
+
+if TYPE_CHECKING:
+    import git
 
 _TREE_MODE = 0o040000
 _SYMLINK_MODE = 0o120000
@@ -53,6 +54,8 @@ def run_git(
 ) -> tuple[int, str, str]:
     """Run ``git <args>`` and return (status, stdout, stderr) without raising; callers turn failures into
     FanoutErrors with git's own explanation."""
+    import git  # GitPython costs a tenth of a second to import: only commands that read git pay it
+
     runner = repo.git if isinstance(repo, git.Repo) else repo
     status, out, err = runner.execute(
         ["git", *args],
@@ -310,6 +313,9 @@ def resolve_source(
 
 def _find_repo(path: Path) -> git.Repo | None:
     """The repository holding PATH, searching from its nearest existing ancestor upwards."""
+    import git
+    from git.exc import InvalidGitRepositoryError, NoSuchPathError
+
     probe = path
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -339,9 +345,18 @@ def _is_dirty(repo: git.Repo, subdir: str) -> bool:
     return bool(out.strip("\0\n"))
 
 
+def _looks_bare(path: Path) -> bool:
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+
+
 def _resolve_local(source: str, ref: str | None, check_dirty: bool) -> ResolvedSource:
     path = Path(source).expanduser()
     absolute = path.resolve()
+    if ref is None and not check_dirty and absolute.is_dir() and not _looks_bare(absolute):
+        # The working tree as it is on disk: nothing to ask git, so GitPython is not even imported.
+        if ".git" in absolute.parts:
+            raise FanoutError.at(f"{source}: inside the .git folder, not a source folder")
+        return ResolvedSource(DirectorySource(path), None, "", None, None)
     repo = _find_repo(absolute)
     if repo is None:
         if ref is not None:
@@ -422,6 +437,9 @@ def _resolve_remote_ref(repo: git.Repo, ref: str, shown: str) -> str:
 
 def _update_cache(url: str, target: Path) -> git.Repo:
     """Fetch URL into its cached bare clone, cloning it first when the cache has none (or a broken one)."""
+    import git
+    from git.exc import InvalidGitRepositoryError, NoSuchPathError
+
     shown = redact_url(url)
     if (target / "HEAD").is_file():
         try:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fanout.commands.sources import check_root
+from fanout.discover import CONFIG_FILE
 from fanout.errors import FanoutError, Problem
 from fanout.gitsource import ResolvedSource, is_git_url, resolve_source
 from fanout.model import Inputs
@@ -23,6 +23,22 @@ class OpenSource:
     root: Path | None
     inputs: Inputs
     resolved: ResolvedSource  # where the tree came from: the working tree, or a commit (``--ref``, URLs)
+
+
+def check_root(tree: SourceTree, shown: str, folder: Path | None = None) -> None:
+    """Refuse a folder that is not a source root, before its emptiness reads as "no clusters".
+
+    ``folder`` is the root on disk when the working tree is read: there an empty clusters/ folder
+    exists (a commit cannot hold one) and deserves its own message.
+    """
+    if tree.read(CONFIG_FILE) is None and not tree.list_files("clusters"):
+        if folder is not None and (folder / "clusters").is_dir():
+            raise FanoutError.at(
+                f"{shown}: no clusters in clusters/ (add a cluster file there; see fanout init)"
+            )
+        raise FanoutError.at(
+            f"{shown}: not a fanout source root (no {CONFIG_FILE} and no clusters/ folder; see fanout init)"
+        )
 
 
 def open_source(source: Path | str, ref: str | None = None, cache_dir: Path | None = None) -> OpenSource:

@@ -10,9 +10,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from fanout import sync
 from fanout.cache import EMPTY, cluster_digests, code_digest, load_state, save_state
 from fanout.cache import cache_dir as cache_root
@@ -41,6 +38,10 @@ def _progress(total: int) -> Iterator[Callable[[str], None] | None]:
     if total < PROGRESS_MIN_CLUSTERS or not sys.stderr.isatty():
         yield None
         return
+    # Imported here: only a render watched on a terminal draws a bar, and Rich costs start-up time.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # No refresh thread (auto_refresh=False): worker processes are forked while the bar is up, and
     # forking a process that runs other threads can deadlock the child.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from fanout.commands.common import check_root
 from fanout.diffing import Side
-from fanout.discover import CONFIG_FILE
 from fanout.errors import FanoutError, Problem
 from fanout.gitsource import resolve_source
 from fanout.load import folders, read_source
@@ -22,22 +22,6 @@ class LoadedSource:
     tree: SourceTree
     inputs: Inputs
     side: Side  # what to call this version of the source
-
-
-def check_root(tree: SourceTree, shown: str, folder: Path | None = None) -> None:
-    """Refuse a folder that is not a source root, before its emptiness reads as "no clusters".
-
-    ``folder`` is the root on disk when the working tree is read: there an empty clusters/ folder
-    exists (a commit cannot hold one) and deserves its own message.
-    """
-    if tree.read(CONFIG_FILE) is None and not tree.list_files("clusters"):
-        if folder is not None and (folder / "clusters").is_dir():
-            raise FanoutError.at(
-                f"{shown}: no clusters in clusters/ (add a cluster file there; see fanout init)"
-            )
-        raise FanoutError.at(
-            f"{shown}: not a fanout source root (no {CONFIG_FILE} and no clusters/ folder; see fanout init)"
-        )
 
 
 def load_tree(tree: SourceTree, side: Side, shown: str) -> LoadedSource:
