@@ -203,7 +203,10 @@ def test_a_folder_outside_any_repository(tmp_path: Path) -> None:
     write_files(plain, {"clusters/a.yaml": "name: a\n"})
     resolved = resolve_source(str(plain))
     assert isinstance(resolved.tree, DirectorySource)
-    assert (resolved.repo_path, resolved.commit, resolved.dirty) == (None, None, False)
+    # The working tree without --ref is read from disk without asking git anything (dirty: not asked).
+    assert (resolved.repo_path, resolved.commit, resolved.dirty) == (None, None, None)
+    asked = resolve_source(str(plain), check_dirty=True)
+    assert (asked.repo_path, asked.commit, asked.dirty) == (None, None, False)
     with pytest.raises(FanoutError) as err:
         resolve_source(str(plain), ref="HEAD")
     assert "not inside a git repository" in one_line(err)
