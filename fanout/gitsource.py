@@ -12,6 +12,7 @@ import posixpath
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fanout.errors import FanoutError, Location
+from fanout.lock import exclusive, lock_file
 from fanout.source import LINKED_FOLDER, OUTSIDE, SUBMODULE, DirectorySource, Refused, SourceTree
 
 if TYPE_CHECKING:
@@ -395,6 +397,10 @@ def _resolve_local(source: str, ref: str | None, check_dirty: bool) -> ResolvedS
     return ResolvedSource(tree, repo_root, subdir, commit, _is_dirty(repo, subdir) if check_dirty else None)
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def cache_path(cache_dir: Path, url: str) -> Path:
     """Where the clone of URL lives: one bare repository per URL, named by a hash of it."""
     return cache_dir / "repos" / (hashlib.sha256(url.encode("utf-8")).hexdigest()[:32] + ".git")
@@ -406,7 +412,9 @@ def _resolve_url(source: str, ref: str | None, cache_dir: Path) -> ResolvedSourc
     shown = redact_url(url)
     if subdir is None:
         raise FanoutError.at(f"{shown}#{fragment}: the source root must be inside the repository")
-    repo = _update_cache(url, cache_path(cache_dir, url))
+    # One fetch at a time per clone: two runs fetching into one repository race on its refs.
+    with exclusive(lock_file(cache_dir, "clone", url), f"the cached clone of {shown}", True, _say):
+        repo = _update_cache(url, cache_path(cache_dir, url))
     if ref is None:
         status, out, _ = run_git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
         if status != 0:

@@ -72,3 +72,35 @@ def test_no_wait_fails_at_once_while_another_fanout_writes(tmp_path: Path) -> No
         f"another fanout is writing {out}; try again later, or leave out --no-wait to wait"
     )
     assert not out.exists()
+
+
+def test_a_cached_clone_is_fetched_by_one_fanout_at_a_time(tmp_path: Path) -> None:
+    # While one fanout holds the clone's lock (as during a fetch), another waits, says so, then reads it.
+    from gitutil import commit_all, file_url, init_repo
+
+    from fanout.gitsource import cache_path
+
+    repo = init_repo(
+        tmp_path / "platform", {"src/clusters/all.yaml": CLUSTERS, "src/templates/web.yaml": TEMPLATES}
+    )
+    commit_all(repo, "source")
+    url = file_url(repo) + "#src"
+    cache = tmp_path / "cache"
+    path = lock_file(cache, "clone", file_url(repo))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "fanout", "clusters", url, "--cache-dir", str(cache)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert waiting.stderr is not None
+    line = waiting.stderr.readline()
+    assert line.startswith("fanout: waiting for another fanout that is writing the cached clone of file://")
+    assert not cache_path(cache, file_url(repo)).exists()  # it has not started fetching
+    os.close(fd)
+    out, _ = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0
+    assert out.splitlines()[1].startswith("c000")
