@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fanout.document import escape
@@ -19,23 +19,26 @@ def escape_text(text: str) -> str:
     return _TOKEN.sub(lambda match: "$" + match.group(0), text)
 
 
+def map_strings(value: Any, change: Callable[[str], Any]) -> Any:
+    """A copy of ``value`` with every string (not map keys) passed through ``change``."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {key: map_strings(item, change) for key, item in value.items()}
+    if isinstance(value, list):
+        return [map_strings(item, change) for item in value]
+    return value
+
+
 def rename_refs(value: Any, rename: Mapping[str, str]) -> Any:
     """A copy of ``value`` whose references (``cluster.values.a``) are renamed by ``rename``; escaped
     text (``$${...}``) is left as it is."""
-    if isinstance(value, str):
-        if "${" not in value:
-            return value
 
-        def replace(match: re.Match[str]) -> str:
-            ref = match.group(1)
-            return match.group(0) if ref is None or ref not in rename else "${" + rename[ref] + "}"
+    def replace(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        return match.group(0) if ref is None or ref not in rename else "${" + rename[ref] + "}"
 
-        return _TOKEN.sub(replace, value)
-    if isinstance(value, dict):
-        return {key: rename_refs(item, rename) for key, item in value.items()}
-    if isinstance(value, list):
-        return [rename_refs(item, rename) for item in value]
-    return value
+    return map_strings(value, lambda text: _TOKEN.sub(replace, text) if "${" in text else text)
 
 
 class Scan:

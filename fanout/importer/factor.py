@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from fanout.document import escape
 from fanout.importer.read import Copy, Key
-from fanout.substitute import escape_text, rename_refs
+from fanout.substitute import escape_text, map_strings, rename_refs
 
 # Three or more values of one field across clusters read better as per-cluster values than as overrides.
 VALUES_FROM = 3
@@ -56,13 +56,7 @@ def canon(value: Any) -> str:
 
 
 def escaped(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape_text(value)
-    if isinstance(value, dict):
-        return {k: escaped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [escaped(v) for v in value]
-    return value
+    return map_strings(value, escape_text)
 
 
 def leaves(value: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
@@ -363,7 +357,8 @@ def factor(
         literals = {c: (labels or {}).get(c, {}).get(label, "") for c in work}
         substitutions.append((literals, "${cluster.labels." + label + "}"))
     template_refs(work, substitutions)
-    values = move_to_values(key, work, originals, book)
+    # A Secret's values stay in its own files, not in the cluster inventory every reader sees.
+    values = {} if key.kind == "Secret" else move_to_values(key, work, originals, book)
     template = base(list(work.values()))
     shared: dict[tuple[str, str, str], tuple[Op, list[str]]] = {}
     for cluster, data in work.items():
