@@ -121,6 +121,18 @@ class Placement:
     def location(self, template_doc: Document) -> Location:
         return (self.doc or template_doc).location(self.pointer)
 
+    def narrowed(self, names: tuple[str, ...], because: str, because_at: Location | None = None) -> Placement:
+        """This placement replaced by exactly ``names`` (KubeFed's rules), remembering it and why."""
+        return Placement(
+            self.pointer,
+            names=names,
+            names_decide=True,
+            doc=self.doc,
+            replaced=self,
+            because=because,
+            because_at=because_at,
+        )
+
     def __str__(self) -> str:
         if self.everywhere:
             return "every cluster"

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from fanout.errors import Problem, Problems
-from fanout.model import NS_FREE, NS_KUBEFED, NS_OWN, Cluster, Placement, Template
+from fanout.model import NS_FREE, NS_KUBEFED, NS_OWN, Cluster, Template
 
 KUBEFED = NS_KUBEFED
 OWN = NS_OWN
@@ -70,13 +70,8 @@ def restrict_to_namespaces(
                     )
                 )
             # Its inline overrides reach no cluster either; the warning above says why.
-            nowhere = Placement(
-                template.placement.pointer,
-                names=(),
-                names_decide=True,
-                doc=template.placement.doc,
-                replaced=template.placement,
-                because=f"namespace {namespace!r} has no FederatedNamespace (namespacePlacement: kubefed)",
+            nowhere = template.placement.narrowed(
+                (), f"namespace {namespace!r} has no FederatedNamespace (namespacePlacement: kubefed)"
             )
             result.append(dataclasses.replace(template, placement=nowhere, inline={}, scheduled={}))
             continue
@@ -84,14 +79,10 @@ def restrict_to_namespaces(
             result.append(template)
             continue
         kept = tuple(c for c in own if c in allowed)
-        narrowed = Placement(
-            template.placement.pointer,
-            names=kept,
-            names_decide=True,
-            doc=template.placement.doc,
-            replaced=template.placement,
-            because=f"only where the {where[namespace].doc.data.get('kind')} {namespace!r} goes",
-            because_at=where[namespace].doc.location(),
+        narrowed = template.placement.narrowed(
+            kept,
+            f"only where the {where[namespace].doc.data.get('kind')} {namespace!r} goes",
+            where[namespace].doc.location(),
         )
         result.append(dataclasses.replace(template, placement=narrowed))
     return result

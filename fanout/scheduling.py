@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from fanout.document import Document
 from fanout.errors import Problem, Problems
-from fanout.model import Cluster, Patch, PatchOp, Placement, Template
+from fanout.model import Cluster, Patch, PatchOp, Template
 from fanout.replicas import ClusterPreference, Plan, distribute
 
 ALL_CLUSTERS = "all"  # KubeFed: the plan decides the placement
@@ -148,14 +148,10 @@ def apply_schedules(
         }[schedule.eligible]
         result[index] = dataclasses.replace(
             template,
-            placement=Placement(
-                template.placement.pointer,
-                names=chosen,
-                names_decide=True,
-                doc=template.placement.doc,
-                replaced=template.placement,
-                because=f"{schedule.label} places it on the clusters {where}",
-                because_at=schedule.doc.location(schedule.pointer),
+            placement=template.placement.narrowed(
+                chosen,
+                f"{schedule.label} places it on the clusters {where}",
+                schedule.doc.location(schedule.pointer),
             ),
             inline=inline,
             scheduled={

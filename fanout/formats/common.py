@@ -97,6 +97,22 @@ class Context:
         return tuple(names)
 
 
+def federated_target(
+    doc: Document, ctx: Context, federated_kind: str, config_api: str = ""
+) -> TargetType | None:
+    """The type a ``Federated<Kind>`` renders, or None (and a problem at its kind) when none is registered."""
+    target_kind = federated_kind[len("Federated") :]
+    target = ctx.types.get(target_kind)
+    if target is None:
+        which = f" ({config_api})" if config_api else ""
+        ctx.problems.add(
+            f"unknown federated type {federated_kind}: register {target_kind} with a"
+            f" FederatedTypeConfig{which} among the templates",
+            doc.location("/kind"),
+        )
+    return target
+
+
 def strip_fanout_annotations(metadata: dict[str, Any]) -> None:
     annotations = metadata.get("annotations")
     if isinstance(annotations, dict):

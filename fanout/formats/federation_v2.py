@@ -24,7 +24,7 @@ from typing import Any
 from fanout.document import Document
 from fanout.errors import Problem
 from fanout.formats import kubefed
-from fanout.formats.common import Context, inline_overrides, template
+from fanout.formats.common import Context, federated_target, inline_overrides, template
 from fanout.model import NS_KUBEFED, NS_OWN, Patch, Placement, Template
 from fanout.validate import check
 
@@ -58,14 +58,8 @@ def _object(
     body_pointer: str,
 ) -> tuple[dict[str, Any], Any] | None:
     """The rendered object (type config's apiVersion and kind) and its identity, or None."""
-    target_kind = federated_kind[len("Federated") :]
-    target = ctx.types.get(target_kind)
+    target = federated_target(doc, ctx, federated_kind)
     if target is None:
-        ctx.problems.add(
-            f"unknown federated type {federated_kind}: register {target_kind} with a FederatedTypeConfig"
-            " among the templates",
-            doc.location("/kind"),
-        )
         return None
     ident = ctx.identity(
         doc,

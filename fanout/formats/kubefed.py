@@ -22,7 +22,13 @@ from typing import Any
 
 from fanout.document import Document, escape
 from fanout.errors import Problem
-from fanout.formats.common import Context, inline_overrides, strip_fanout_annotations, template
+from fanout.formats.common import (
+    Context,
+    federated_target,
+    inline_overrides,
+    strip_fanout_annotations,
+    template,
+)
 from fanout.model import NS_KUBEFED, Placement, Template
 from fanout.replicas import WILDCARD, ClusterPreference
 from fanout.scheduling import ALL_CLUSTERS, SELECTOR, Divided, Schedule
@@ -94,14 +100,8 @@ def disabled(template_: Template, ctx: Context, config: Document) -> Template:
             template_.doc.location(),
         )
     )
-    nowhere = Placement(
-        template_.placement.pointer,
-        names=(),
-        names_decide=True,
-        doc=template_.placement.doc,
-        replaced=template_.placement,
-        because=f"propagation of {kind} is Disabled by its FederatedTypeConfig",
-        because_at=at,
+    nowhere = template_.placement.narrowed(
+        (), f"propagation of {kind} is Disabled by its FederatedTypeConfig", at
     )
     # Its inline overrides reach no cluster either; the warning says why.
     return dataclasses.replace(template_, placement=nowhere, inline={})
@@ -116,14 +116,8 @@ def build(doc: Document, ctx: Context, disabled_by: dict[str, Document]) -> Temp
     data = doc.data
     group = data["apiVersion"].split("/")[0]
     federated_kind = data["kind"]
-    target_kind = federated_kind[len("Federated") :]
-    target = ctx.types.get(target_kind)
+    target = federated_target(doc, ctx, federated_kind, "core.kubefed.io/v1beta1")
     if target is None:
-        ctx.problems.add(
-            f"unknown federated type {federated_kind}: register {target_kind} with a FederatedTypeConfig"
-            " (core.kubefed.io/v1beta1) among the templates",
-            doc.location("/kind"),
-        )
         return None
     spec = data["spec"]
     body = dict(spec.get("template") or {})
@@ -183,7 +177,7 @@ def build(doc: Document, ctx: Context, disabled_by: dict[str, Document]) -> Temp
         namespace_rule=NS_KUBEFED if target.namespaced else "",
         defines_namespace=is_namespace,
     )
-    config = disabled_by.get(target_kind)
+    config = disabled_by.get(federated_kind[len("Federated") :])
     return disabled(built, ctx, config) if config is not None else built
 
 
