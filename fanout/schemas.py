@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,3 +35,20 @@ def schema(name: str) -> dict[str, Any]:
 def validator(name: str) -> Draft202012Validator:
     """The validator for ``schemas/<name>.schema.json`` (e.g. ``cluster``)."""
     return Draft202012Validator(schema(name))
+
+
+# Where ``fanout init`` and ``fanout import`` copy the schemas inside a source root: a hidden folder, which
+# fanout does not read as input, committed with the rest so that every editor on the team finds them.
+COPY_FOLDER = ".fanout/schemas"
+
+
+def shipped() -> dict[str, bytes]:
+    """Every shipped schema file, by file name, for copying into a source root."""
+    return {path.name: path.read_bytes() for path in sorted(schema_dir().glob("*.schema.json"))}
+
+
+def modeline(path: str, schema: str) -> str:
+    """The editor line naming the file's schema in ``COPY_FOLDER``, relative to the file (as
+    yaml-language-server reads it)."""
+    target = f"{COPY_FOLDER}/{schema}.schema.json"
+    return f"# yaml-language-server: $schema={os.path.relpath(target, os.path.dirname(path) or '.')}\n"

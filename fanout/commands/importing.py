@@ -14,7 +14,7 @@ from fanout.importer.read import ClusterFolder, Fleet, Key, read_fleet
 from fanout.importer.verify import verify
 from fanout.importer.write import SCHEMA_FOLDER, source_files
 from fanout.parse import load_documents
-from fanout.schemas import schema_dir
+from fanout.schemas import shipped
 from fanout.words import plural
 
 LAYOUTS = ("cluster", "clusters")
@@ -176,8 +176,7 @@ def run(
         raise FanoutError(problems)
     if not fleet.copies:
         raise FanoutError.at(f"no objects found in {', '.join(dirs)}")
-    schemas = {p.name: p.read_bytes() for p in sorted(schema_dir().glob("*.schema.json"))}
-    result = build(fleet, labels, schemas)
+    result = build(fleet, labels, shipped())
 
     existing, others = _blocking(output_dir, result.files)
     if (existing or others) and not force:

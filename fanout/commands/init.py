@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-from fanout import schemabundle
 from fanout.errors import FanoutError, Problem
-from fanout.schemas import schema_dir
+from fanout.schemas import COPY_FOLDER, modeline, shipped
 
-# Where the schemas go, inside the new source root: a hidden folder, so fanout does not read it as input,
-# committed with the rest, so that every editor on the team finds them through the modelines.
-SCHEMA_FOLDER = ".fanout/schemas"
+SCHEMA_FOLDER = COPY_FOLDER
 
 FILES: dict[str, tuple[str, str]] = {
     # path: (schema, content)
@@ -83,17 +79,11 @@ spec:
 }
 
 
-def modeline(path: str, schema: str) -> str:
-    """The editor line naming the file's schema, relative to the file (as yaml-language-server reads it)."""
-    target = f"{SCHEMA_FOLDER}/{schema}{schemabundle.SUFFIX}"
-    return f"# yaml-language-server: $schema={os.path.relpath(target, os.path.dirname(path) or '.')}\n"
-
-
 def planned() -> dict[str, bytes]:
     """Every file ``init`` writes, by path relative to the new source root."""
     files = {path: (modeline(path, schema) + text).encode() for path, (schema, text) in FILES.items()}
-    for source in sorted(schema_dir().glob(f"*{schemabundle.SUFFIX}")):
-        files[f"{SCHEMA_FOLDER}/{source.name}"] = source.read_bytes()
+    for name, content in shipped().items():
+        files[f"{SCHEMA_FOLDER}/{name}"] = content
     return files
 
 

@@ -9,9 +9,8 @@ output has (``<namespace>/<kind>_<name>.yaml``), so that a reader finds each obj
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
@@ -19,12 +18,13 @@ from fanout.emit import dump, object_path
 from fanout.importer.factor import Factored, Op, canon
 from fanout.importer.read import Key
 from fanout.model import ObjectId
+from fanout.schemas import COPY_FOLDER, modeline
 from fanout.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
 
 FANOUT_API = "fanout.dev/v1alpha1"
 # path -> (the line a document starts on, the objects it is for), in file order
 Owners = dict[str, list[tuple[int, tuple[Key, ...]]]]
-SCHEMA_FOLDER = ".fanout/schemas"
+SCHEMA_FOLDER = COPY_FOLDER
 NAME_MAX = 63
 
 
@@ -44,21 +44,10 @@ def exact_selector(
     return None
 
 
-def _modeline(path: str, schema: str) -> str:
-    target = f"{SCHEMA_FOLDER}/{schema}.schema.json"
-    return f"# yaml-language-server: $schema={os.path.relpath(target, os.path.dirname(path))}\n"
-
-
-def documents(path: str, schema: str, docs: Iterable[Mapping[str, Any]], comment: str = "") -> str:
-    """A YAML file of several documents, each with the line that gives editors its schema."""
-    line = _modeline(path, schema)
-    head = "".join(f"# {c}\n" for c in comment.splitlines())
-    return head + "---\n".join(line + dump(doc) for doc in docs)
-
-
-def documents_at(path: str, schema: str, docs: Sequence[Mapping[str, Any]]) -> tuple[str, list[int]]:
-    """``documents`` and the line each document starts on (for locating problems in them)."""
-    line = _modeline(path, schema)
+def documents(path: str, schema: str, docs: Sequence[Mapping[str, Any]]) -> tuple[str, list[int]]:
+    """A YAML file of several documents, each with the line that gives editors its schema, and the line
+    each document starts on (for locating problems in them)."""
+    line = modeline(path, schema)
     starts = []
     parts = []
     current = 1
@@ -158,9 +147,8 @@ def source_files(
     files: dict[str, bytes] = {}
     owners: Owners = {}
     config = {"apiVersion": FANOUT_API, "kind": "Config"}
-    files["fanout.yaml"] = documents(
-        "fanout.yaml", "config", [config], "Written by fanout import; every key is optional."
-    ).encode()
+    head = "# Written by fanout import; every key is optional.\n"
+    files["fanout.yaml"] = (head + documents("fanout.yaml", "config", [config])[0]).encode()
 
     values: dict[str, dict[str, Any]] = {c: {} for c in clusters}
     for item in factored:
@@ -175,7 +163,7 @@ def source_files(
         if values[name]:
             doc["spec"] = {"values": dict(sorted(values[name].items()))}
         cluster_docs.append(doc)
-    files["clusters/clusters.yaml"] = documents("clusters/clusters.yaml", "cluster", cluster_docs).encode()
+    files["clusters/clusters.yaml"] = documents("clusters/clusters.yaml", "cluster", cluster_docs)[0].encode()
 
     templates: dict[str, list[tuple[dict[str, Any], tuple[Key, ...]]]] = {}
     overrides: dict[str, list[tuple[dict[str, Any], tuple[Key, ...]]]] = {}
@@ -225,7 +213,7 @@ def source_files(
             overrides.setdefault(path, []).append((override, keys))
     for entries, schema in ((templates, "fanout"), (overrides, "override")):
         for path, docs in sorted(entries.items()):
-            text, starts = documents_at(path, schema, [doc for doc, _ in docs])
+            text, starts = documents(path, schema, [doc for doc, _ in docs])
             files[path] = text.encode()
             owners[path] = [(start, keys) for start, (_, keys) in zip(starts, docs, strict=True)]
     for name, content in sorted(schemas.items()):
