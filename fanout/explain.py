@@ -18,7 +18,7 @@ from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
 from fanout.document import split_pointer
 from fanout.emit import object_path
 from fanout.errors import FanoutError, Location
-from fanout.machine import location_json
+from fanout.machine import location_json, object_json
 from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Placement, Template
 from fanout.patch import PatchFailure, apply_patch
 from fanout.place import plan
@@ -475,10 +475,6 @@ def _placement_json(story: PlacementStory) -> dict[str, Any]:
     }
 
 
-def _object_json(ident: ObjectId) -> dict[str, str]:
-    return {"group": ident.group, "kind": ident.kind, "namespace": ident.namespace, "name": ident.name}
-
-
 def _step_json(ident: ObjectId, pointer: str, step: FieldStep) -> dict[str, Any]:
     found: dict[str, Any] = {
         "source": step.source,
@@ -502,7 +498,7 @@ def story_json(story: Story) -> dict[str, Any]:
             "candidates": [
                 {
                     "template": location_json(t.doc.location()),
-                    "object": _object_json(t.ident),
+                    "object": object_json(t.ident),
                     "placement": _placement_json(p),
                 }
                 for t, p in story.candidates
@@ -513,7 +509,7 @@ def story_json(story: Story) -> dict[str, Any]:
     found: dict[str, Any] = {
         "cluster": story.cluster.name,
         "rendered": failure is None,
-        "object": _object_json(ident),
+        "object": object_json(ident),
         "output": f"{story.cluster.name}/{story.path}",
         "template": location_json(story.template.doc.location()),
         "placement": _placement_json(story.placement),

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fanout.errors import Location, Problem
+
+if TYPE_CHECKING:  # the CLI imports this module on every run: keep it light
+    from fanout.model import ObjectId
 
 VERSION = 1
 ERROR_FORMATS = ("text", "json", "github")
@@ -36,6 +39,10 @@ def location_json(location: Location | None) -> dict[str, Any] | None:
     if location is None:
         return None
     return {"path": location.path, "line": location.line, "column": location.column}
+
+
+def object_json(ident: ObjectId) -> dict[str, str]:
+    return {"group": ident.group, "kind": ident.kind, "namespace": ident.namespace, "name": ident.name}
 
 
 def problem_json(problem: Problem, severity: str = "error", root: str = "") -> dict[str, Any]:

@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fanout.commands.common import open_source
-from fanout.machine import document, dump, location_json
-from fanout.model import Inputs, ObjectId
+from fanout.machine import document, dump, location_json, object_json
+from fanout.model import Inputs
 from fanout.place import ClusterPlan, plan
 
 
@@ -71,10 +71,6 @@ def inventory_document(plans: Sequence[ClusterPlan]) -> dict[str, object]:
     )
 
 
-def _object(ident: ObjectId) -> dict[str, str]:
-    return {"group": ident.group, "kind": ident.kind, "namespace": ident.namespace, "name": ident.name}
-
-
 def placement_document(inputs: Inputs, plans: Sequence[ClusterPlan]) -> dict[str, object]:
     """``kind: PlacementMatrix``: each template and the clusters it lands on (``--matrix``)."""
     placed = {p.cluster.name: {id(job.template) for job in p.jobs} for p in plans}
@@ -83,7 +79,7 @@ def placement_document(inputs: Inputs, plans: Sequence[ClusterPlan]) -> dict[str
         clusters=[p.cluster.name for p in plans],
         templates=[
             {
-                **_object(template.ident),
+                **object_json(template.ident),
                 "file": location_json(template.doc.location()),
                 "clusters": [p.cluster.name for p in plans if id(template) in placed[p.cluster.name]],
             }
