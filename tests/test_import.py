@@ -406,3 +406,20 @@ def test_a_link_out_of_the_output_folder_is_not_followed(invoke: Invoke, tmp_pat
     assert result.exit_code == 1
     assert "leads outside" in result.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_secrets_values_stay_in_its_own_files(invoke: Invoke, tmp_path: Path) -> None:
+    # Three different passwords would be per-cluster values for any other kind; a Secret keeps them.
+    copies = _fleet(
+        tmp_path / "copies",
+        {
+            name: {
+                "s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: x}\n"
+                f"stringData: {{password: pw-{index}}}\n"
+            }
+            for index, name in enumerate(("a", "b", "c", "d"))
+        },
+    )
+    source = _round_trip(invoke, copies, tmp_path)
+    assert "pw-" not in (source / "clusters/clusters.yaml").read_text()
+    assert "cluster.values" not in (source / "templates/x/secret_db.yaml").read_text()
