@@ -2,14 +2,16 @@
 
 It has two halves:
 
-- **Cluster digests** (``cluster_digests``): a SHA-256 per cluster over everything its files are made
-  from: fanout's own code and the versions of the libraries that shape the output, every setting of the
-  inputs, the cluster itself, and every template and patch of its render plan, in order. Objects are
-  fingerprinted whole (every dataclass field, recursively), so a field someone adds later is covered
-  without a change here. Only source positions are left out: they change error messages, not output.
+- **Cluster digests** (``input_digests``): a SHA-256 per cluster over everything its files are made
+  from: every setting of the inputs, the cluster itself, and every template and patch of its render
+  plan, in order. Objects are fingerprinted whole (every dataclass field, recursively), so a field
+  someone adds later is covered without a change here. Only source positions are left out: they change
+  error messages, not output. These digests are the same on every machine, so the output folder's
+  marker records them too (for ``render --check --trusted-base``, see ``fanout.trustedbase``).
 - **A state file per output folder** (``State``), kept in the user's cache folder and never in the
-  output (whose bytes must depend on the inputs alone): for each cluster, the digest it was rendered
-  from and, for each of its files, the size, mtime, inode and content hash fanout wrote.
+  output: for each cluster, the digest it was rendered from and, for each of its files, the size,
+  mtime, inode and content hash fanout wrote. The whole file is keyed by ``code_digest`` (fanout's own
+  code and the versions of the libraries that shape the output), so a new fanout starts afresh.
 
 A cluster is reused only when its digest is unchanged *and* every one of its files is still exactly
 what fanout wrote: the stat fields match (and the file is not "racy", see ``State.trusted``) or, failing
@@ -131,6 +133,19 @@ def code_digest() -> bytes:
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.digest()
+
+
+# What ``input_digests`` starts from instead of ``code_digest``: the same on every machine, so that the
+# digests can be committed in the output folder's marker. Change it when the fingerprints' scheme changes.
+PORTABLE_SCHEME = b"fanout input digest 1"
+
+
+def input_digests(inputs: Inputs, plans: Sequence[ClusterPlan]) -> dict[str, str]:
+    """Each cluster's inputs' digest as the marker records it: independent of machine and fanout's code.
+
+    The render cache's state is keyed by ``code_digest`` as a whole, so it can use these too.
+    """
+    return cluster_digests(inputs, plans, PORTABLE_SCHEME)
 
 
 def cluster_digests(

@@ -369,12 +369,24 @@ def render(
         bool,
         typer.Option("--no-wait", help="Fail at once when another fanout is writing the output folder."),
     ] = False,
+    trusted_base: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-base",
+            metavar="REF",
+            help="With --check: trust the output committed at REF (e.g. origin/main, checked by CI) and"
+            " render only the clusters whose inputs or files changed since.",
+        ),
+    ] = None,
     out: DeprecatedOutOpt = None,
 ) -> int:
     """Render every cluster into OUTPUT_DIR/<cluster>/."""
     source = find_root(source)
     from fanout.commands import render as command
     from fanout.shard import parse_shard
+
+    if trusted_base is not None and not check:
+        raise typer.BadParameter("only works with --check", param_hint="--trusted-base")
 
     kube = _kube_options(
         validate_kubernetes,
@@ -407,6 +419,7 @@ def render(
         not no_wait,
         output.value,
         notices(ctx, source),
+        trusted_base,
     )
 
 

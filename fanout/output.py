@@ -5,20 +5,26 @@ deletes a listed file only while its content is still what fanout wrote (the mar
 each file). The marker is input like any other: an entry that is absolute or climbs out with ``..`` is
 ignored with a warning, never followed. While a write is under way the marker also lists its temporary
 files (``pending``), so that the next run can clear what a killed one left behind.
+
+Since marker version 3 it also names the fanout release that wrote it (``fanout``) and, per cluster, a
+digest of everything its files were rendered from (``clusters``, see ``fanout.cache.input_digests``):
+what ``render --check --trusted-base`` compares to skip clusters a trusted commit already vouches for.
 """
 
 from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
+from fanout import __version__
 from fanout.errors import FanoutError
 
 MARKER = ".fanout-output.json"
-MARKER_VERSION = 2
+MARKER_VERSION = 3
 # Names of fanout's own temporary and backup files beside the files they stand for.
 TEMP_PREFIX = ".fanout-"
 TEMP_SUFFIXES = (".tmp", ".bak")
@@ -57,14 +63,17 @@ class Marker:
     files: Mapping[str, str | None]  # path -> SHA-256 of what fanout wrote (None: a marker of fanout 0.1)
     pending: tuple[str, ...] = ()  # temporary files of an interrupted write
     warnings: tuple[str, ...] = field(default=())  # entries not trusted, and why
+    clusters: Mapping[str, str] = field(default_factory=dict)  # cluster -> its inputs' digest (version 3)
+    renderer: str | None = None  # the fanout release that wrote the marker (version 3)
 
 
 def safe_path(path: str) -> bool:
     """A relative path that stays inside the folder (no ``..``, no absolute path, no empty part)."""
-    if not path or path.startswith("/") or "\\" in path or "\0" in path:
+    # String tests rather than a split: a marker lists 100,000 paths.
+    if not path or path[0] == "/" or path[-1] == "/" or "//" in path or "\\" in path or "\0" in path:
         return False
-    parts = path.split("/")
-    return all(part not in ("", ".", "..") for part in parts)
+    wrapped = f"/{path}/"
+    return "/./" not in wrapped and "/../" not in wrapped
 
 
 def is_temporary(path: str) -> bool:
@@ -77,48 +86,105 @@ def read_marker(out: Path) -> Marker | None:
     marker = out / MARKER
     if not marker.is_file():
         return None
+    return parse_marker(marker.read_bytes(), str(marker))
+
+
+def parse_marker(raw: bytes, where: str) -> Marker:
+    """A marker's content (``where`` names it in messages); FanoutError when it is not a marker at all."""
     try:
-        data = json.loads(marker.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         listed = data["files"]
         pending = data.get("pending", [])
+        clusters = data.get("clusters", {})
+        renderer = data.get("fanout")
         if isinstance(listed, list):  # fanout 0.1 listed paths without digests
             listed = dict.fromkeys(listed)
         if not isinstance(listed, dict) or not isinstance(pending, list):
             raise ValueError("files is not a list of paths")
-        if not all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in listed.items()):
-            raise ValueError("files is not a list of paths")
+        if not isinstance(clusters, dict):
+            raise ValueError("clusters is not a map of cluster names to digests")
+        # One pass per collection (JSON object keys are always text).
+        files: dict[str, str | None] = {}
+        unsafe: list[str] = []
+        for path, digest in listed.items():
+            if not isinstance(path, str) or (digest is not None and not isinstance(digest, str)):
+                raise ValueError("files is not a list of paths")
+            if not safe_path(path):
+                unsafe.append(path)
+            elif path != MARKER:
+                files[path] = digest
         if not all(isinstance(p, str) for p in pending):
             raise ValueError("pending is not a list of paths")
+        if not all(isinstance(d, str) for d in clusters.values()):
+            raise ValueError("clusters is not a map of cluster names to digests")
+        if renderer is not None and not isinstance(renderer, str):
+            raise ValueError("fanout is not a version")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise FanoutError.at(
-            f"{marker}: not a fanout marker file ({exc}); remove the folder or fix the file"
+            f"{where}: not a fanout marker file ({exc}); remove the folder or fix the file"
         ) from None
+    unsafe += [p for p in pending if not safe_path(p)]
     warnings = [
-        f"{marker}: warning: entry {path!r} ignored: it leads outside the output folder"
-        for path in [*listed, *pending]
-        if not safe_path(path)
+        f"{where}: warning: entry {path!r} ignored: it leads outside the output folder" for path in unsafe
     ]
     warnings += [
-        f"{marker}: warning: pending entry {path!r} ignored: it is not a fanout temporary file"
+        f"{where}: warning: pending entry {path!r} ignored: it is not a fanout temporary file"
         for path in pending
         if safe_path(path) and not is_temporary(path)
     ]
-    files = {p: d for p, d in listed.items() if safe_path(p) and p != MARKER}
     temporary = tuple(p for p in pending if safe_path(p) and is_temporary(p))
-    return Marker(files, temporary, tuple(warnings))
+    return Marker(files, temporary, tuple(warnings), clusters, renderer)
 
 
-def marker_content(files: Mapping[str, str | None], pending: Iterable[str] = ()) -> bytes:
-    document: dict[str, object] = {
+Plain = str | int | None
+
+
+def marker_content(
+    files: Mapping[str, str | None], pending: Iterable[str] = (), clusters: Mapping[str, str] | None = None
+) -> bytes:
+    """The marker listing ``files``; ``clusters`` gives the inputs' digest of each cluster with files."""
+    document: dict[str, Plain | Mapping[str, Plain] | Sequence[Plain]] = {
         "generator": "fanout",
         "version": MARKER_VERSION,
+        "fanout": __version__,
         "note": "Files fanout wrote here, with the SHA-256 of each; fanout deletes only these.",
         "files": dict(sorted(files.items())),
     }
+    if clusters:
+        present = {path.partition("/")[0] for path in files}
+        document["clusters"] = {name: d for name, d in sorted(clusters.items()) if name in present}
     waiting = sorted(pending)
     if waiting:
         document["pending"] = waiting
-    return (json.dumps(document, indent=1) + "\n").encode("utf-8")
+    return (dump_indented(document) + "\n").encode("utf-8")
+
+
+def _scalar(value: Plain) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    return str(int(value))
+
+
+def dump_indented(document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[Plain]]) -> str:
+    """``json.dumps(document, indent=1)`` for a marker's shape, in C speed where it counts.
+
+    With an indent, the json module encodes in Python: 0.6 s for a marker of 100,000 files, on every
+    render. The output is the same, character for character (a test holds it to that).
+    """
+    parts = []
+    for key, value in document.items():
+        if value is None or isinstance(value, (str, int)):
+            text = _scalar(value)
+        elif isinstance(value, Mapping):
+            inner = ",\n".join(f"  {encode_basestring_ascii(k)}: {_scalar(v)}" for k, v in value.items())
+            text = f"{{\n{inner}\n }}" if value else "{}"
+        else:
+            inner = ",\n".join(f"  {_scalar(v)}" for v in value)
+            text = f"[\n{inner}\n ]" if value else "[]"
+        parts.append(f" {encode_basestring_ascii(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}" if parts else "{}"
 
 
 class _Folder:

@@ -24,7 +24,7 @@ import secrets
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -57,6 +57,7 @@ class Folder:
     digests: Mapping[str, str | None]  # owned path -> SHA-256 of what fanout wrote there (None: unknown)
     pending: tuple[str, ...] = ()  # temporary files a killed run left
     warnings: tuple[str, ...] = ()  # marker entries not trusted
+    clusters: Mapping[str, str] = field(default_factory=dict)  # cluster -> inputs' digest, by the marker
 
 
 def open_folder(out: Path) -> Folder:
@@ -74,7 +75,9 @@ def open_folder(out: Path) -> Folder:
         return Folder(out, frozenset(), None, {})
     marker = (out / MARKER).read_bytes()
     files = previous.files
-    return Folder(out, frozenset(files), marker, files, previous.pending, previous.warnings)
+    return Folder(
+        out, frozenset(files), marker, files, previous.pending, previous.warnings, previous.clusters
+    )
 
 
 def _digest_of(path: str) -> str | None:
@@ -144,6 +147,7 @@ class Plan:
     objects: int
     listed: frozenset[str]  # the files the new marker lists
     listing: Mapping[str, str | None]  # the same, with the digest of each
+    inputs: Mapping[str, str]  # cluster -> the digest of its inputs, for the marker
 
 
 def plan(
@@ -233,7 +237,9 @@ def plan(
             kept.append(path)
     listing = {p: d for p, d in folder.digests.items() if not in_scope(p)}
     listing.update(new_files)
-    marker = marker_content(listing)
+    inputs = {n: d for n, d in folder.clusters.items() if scope is not None and n not in scope}
+    inputs.update((name, digests[name]) for name in records)
+    marker = marker_content(listing, clusters=inputs)
     changes = Changes(
         tuple(sorted(added)),
         tuple(sorted(changed)),
@@ -243,7 +249,7 @@ def plan(
         marker != folder.marker,
         tuple(kept),
     )
-    return Plan(changes, writes, records, objects, frozenset(listing), listing)
+    return Plan(changes, writes, records, objects, frozenset(listing), listing, inputs)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -456,7 +462,11 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
             # listed, so that a killed run leaves nothing the next one refuses to touch or cannot clear.
             pending = [os.path.relpath(p, root) for p in (*(s for s, _, _ in pairs), *backups.values())]
             pending += [os.path.relpath(b, root) for _, b in removals]
-            _replace(marker_path, marker_content({**folder.digests, **result.listing}, pending), mode)
+            _replace(
+                marker_path,
+                marker_content({**folder.digests, **result.listing}, pending, result.inputs),
+                mode,
+            )
             txn.undo.append(lambda: _restore(marker_path, folder.marker, mode))
         created = _make_parents(root, (*changes.added, *changes.changed))
         if requests:

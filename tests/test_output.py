@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import Invoke, read_tree, write_tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fanout.errors import FanoutError
-from fanout.output import MARKER, _Folder
+from fanout.output import MARKER, _Folder, dump_indented
 
 
 def test_rendering_twice_is_byte_identical_and_writes_nothing(
@@ -224,3 +226,18 @@ def test_a_symlinked_folder_pointing_outside_is_refused(source: Path, invoke: In
         "refusing to write outside the output folder: aws-east/shop/deployment.apps_web.yaml" in result.stderr
     )
     assert list(elsewhere.iterdir()) == []
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_PLAIN = st.none() | st.integers() | _TEXT
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        _TEXT, _PLAIN | st.dictionaries(_TEXT, _PLAIN, max_size=4) | st.lists(_PLAIN, max_size=4), max_size=5
+    )
+)
+def test_the_marker_writer_matches_the_json_module(document: dict[str, object]) -> None:
+    """The marker's fast writer prints what ``json.dumps(indent=1)`` prints, character for character."""
+    assert dump_indented(document) == json.dumps(document, indent=1)  # type: ignore[arg-type]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fanout import sync
-from fanout.cache import EMPTY, cluster_digests, code_digest, load_state, save_state
+from fanout.cache import EMPTY, ClusterRecord, code_digest, input_digests, load_state, save_state
 from fanout.cache import cache_dir as cache_root
 from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
 from fanout.errors import EXIT_DIFFERS, FanoutError, Problem
@@ -70,6 +70,24 @@ def describe(changes: Changes) -> list[str]:
     return lines
 
 
+def _vouched(
+    target: Path,
+    current: Mapping[str, str | None],
+    ref: str,
+    digests: Mapping[str, str],
+    warn: Callable[[str], None],
+) -> dict[str, ClusterRecord]:
+    """The clusters the output committed at ``ref`` vouches for (see ``fanout.trustedbase``)."""
+    from fanout.trustedbase import read_base, vouched, why_not
+
+    base = read_base(target, ref)
+    reason = why_not(base)
+    if reason is not None:
+        warn(f"fanout: --trusted-base {ref}: checking every cluster: {reason}")
+        return {}
+    return vouched(base, current, digests)
+
+
 def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable[[str], None]) -> None:
     """Raise (so nothing is written) when a rendered object fails its Kubernetes schema."""
     from fanout.kubecheck import as_error, check_rendering
@@ -101,8 +119,14 @@ def run(
     wait: bool = True,
     output: str = "text",
     notice: Callable[[Problem], None] | None = None,
+    trusted_base: str | None = None,
 ) -> int:
-    """``notice`` hears the input's warnings (default: their text on ``warn``)."""
+    """``notice`` hears the input's warnings (default: their text on ``warn``).
+
+    ``trusted_base`` (with ``check``): a commit whose output is trusted; see ``fanout.trustedbase``.
+    """
+    if trusted_base is not None and not check:
+        raise FanoutError.at("--trusted-base only applies to `fanout render --check`")
     opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
     for problem in input_warnings(inputs):
@@ -137,6 +161,7 @@ def run(
             use_cache,
             warn,
             output,
+            trusted_base,
         )
 
 
@@ -155,6 +180,7 @@ def _into(
     use_cache: bool,
     warn: Callable[[str], None] | None,
     output: str = "text",
+    trusted_base: str | None = None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     folder = open_folder(target)
@@ -164,8 +190,10 @@ def _into(
     # Kubernetes validation needs every object in memory, so it renders every cluster.
     state = load_state(target, code, cache_dir) if use_cache and kube is None else EMPTY
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
-    digests = cluster_digests(inputs, plans, code) if state.clusters else {}
+    digests = input_digests(inputs, plans) if state.clusters or trusted_base else {}
     reused = reusable(folder, state, digests) if state.clusters else {}
+    vouched = _vouched(target, folder.digests, trusted_base, digests, warn or echo) if trusted_base else {}
+    reused = {**vouched, **reused}
     todo = [p for p in plans if p.cluster.name not in reused]
     with ExitStack() as stack:
         active: InProcess | Workers
@@ -178,7 +206,7 @@ def _into(
             # Worker processes start (fork) before the progress bar draws anything.
             active = stack.enter_context(renderer(inputs, todo, jobs or default_jobs()))
             active.start()
-        digests = digests or cluster_digests(inputs, plans, code)
+        digests = digests or input_digests(inputs, plans)
         # Each cluster is compared with the folder as it arrives, while the workers render the next ones.
         with _progress(len(todo) if kube is None else 0) as on_cluster:
             result = sync.plan(folder, only, active.stream(on_cluster), reused, state, digests)
@@ -191,6 +219,8 @@ def _into(
         summary = f"{plural(len(plans), 'cluster')}, {plural(result.objects, 'object')}"
         if shard is not None:
             summary += f", shard {shard}"
+        if vouched:
+            summary += f"; {plural(len(vouched), 'cluster')} unchanged since {trusted_base}, not rendered"
         if check:
             if output == "json":
                 echo(dump(_changes_document(target, changes, len(plans), result.objects, False), "json"))
