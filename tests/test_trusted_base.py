@@ -289,3 +289,46 @@ def test_the_installed_command_checks_a_fresh_clone(root: Path, invoke: Invoke, 
     )
     assert done.returncode == 0, done.stderr
     assert "2 clusters unchanged since origin/main, not rendered" in done.stdout
+
+
+def _workflow_steps() -> dict[str, str]:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github/workflows/check-rendered.yml").read_text(encoding="utf-8"))
+    return {step["name"]: step["run"] for step in workflow["jobs"]["check"]["steps"] if "run" in step}
+
+
+@pytest.mark.parametrize("stale", [False, True], ids=["fresh output", "stale output"])
+def test_the_example_workflow_runs_as_written(
+    stale: bool, root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    """check-rendered.yml's commands, run with bash in a clone of a repository whose main is the base."""
+    import os
+    import subprocess
+    import sys
+
+    work = _repo(invoke, root, tmp_path)
+    EDITS["cluster value"](work)
+    if not stale:
+        assert invoke("render", str(work)).exit_code == 0
+    commit_all(work, "a pull request")
+    git(work, "update-ref", "-d", "refs/remotes/origin/main")  # as in a shallow clone of the pull request
+    steps = _workflow_steps()
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "SOURCE": ".",
+        "BASE": "main",
+    }
+
+    def step(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-e", "-c", steps[name]], cwd=work, env=env, capture_output=True, text=True, check=False
+        )
+
+    assert step("Fetch the target branch").returncode == 0
+    checked = step("Check the output (pull request, against the target branch)")
+    assert checked.returncode == (3 if stale else 0), checked.stdout + checked.stderr
+    assert "2 clusters unchanged since origin/main, not rendered" in checked.stdout
+    full = step("Check the output in full (main, which pull requests then trust)")
+    assert full.returncode == checked.returncode
