@@ -137,6 +137,41 @@ def _verified(
     return {**files, **refreshed} if refreshed else files
 
 
+def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
+    """Each cluster's record if every file the marker lists is still exactly as listed, else None.
+
+    Files are proved by the cache's stat records where those vouch for them, else by their content;
+    the records come back refreshed (``fanout.snapshot``'s fast path saves them).
+    """
+    if folder.pending or folder.warnings:
+        return None
+    grouped: dict[str, dict[str, str]] = {}
+    for path, digest in folder.digests.items():
+        cluster, _, relative = path.partition("/")
+        if not relative or digest is None:
+            return None
+        grouped.setdefault(cluster, {})[relative] = digest
+    root = str(folder.path)
+    records: dict[str, ClusterRecord] = {}
+    for name, files in grouped.items():
+        record = state.clusters.get(name)
+        if record is not None and {r: content_digest(f) for r, f in record.files.items()} == files:
+            verified = _verified(f"{root}/{name}/", f"{name}/", record.files, folder.owned, state)
+            if verified is None:
+                return None
+            records[name] = ClusterRecord(record.inputs, verified)
+            continue
+        read: dict[str, FileRecord] = {}
+        for relative, digest in files.items():
+            target = f"{root}/{name}/{relative}"
+            stat = _stat(target)
+            if stat is None or not S_ISREG(stat.st_mode) or _digest_of(target) != digest:
+                return None
+            read[relative] = file_record(stat, digest)
+        records[name] = ClusterRecord(folder.clusters.get(name, ""), read)
+    return records
+
+
 @dataclass(frozen=True)
 class Plan:
     """Every change a render makes, worked out before anything is written."""

@@ -8,26 +8,37 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fanout import sync
 from fanout.cache import EMPTY, ClusterRecord, code_digest, input_digests, load_state, save_state
 from fanout.cache import cache_dir as cache_root
-from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
 from fanout.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.lock import exclusive, lock_file
 from fanout.machine import document, dump
-from fanout.model import Inputs
 from fanout.output import Changes
-from fanout.parallel import InProcess, Workers, default_jobs, renderer
-from fanout.pipeline import Rendering, render_plans
-from fanout.place import ClusterPlan, plan
 from fanout.shard import Shard, select
 from fanout.sync import open_folder, reusable
 from fanout.words import plural
 
+# Reading, validating and planning the inputs (and rendering them) import most of fanout, jsonschema
+# included: only a run that has to do that work pays for those imports (``fanout.snapshot``).
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions
+    from fanout.model import Inputs
+    from fanout.parallel import InProcess, Workers
+    from fanout.pipeline import Rendering
+    from fanout.place import ClusterPlan
+
+
+class SnapshotKey(NamedTuple):
+    """The key of the source as it is now (see ``fanout.snapshot``), and what it was worked out for."""
+
+    key: str
+    root: Path
+    target: Path  # the output folder the key leaves out
+    options: str
+
 
 # Below this many clusters a render is over before a bar would be worth drawing.
 PROGRESS_MIN_CLUSTERS = 20
@@ -60,6 +71,21 @@ def _progress(total: int) -> Iterator[Callable[[str], None] | None]:
                 progress.refresh()
 
         yield advance
+
+
+@contextmanager
+def _writing(files: int, clusters: int) -> Iterator[None]:
+    """A line that says what is going on while the files are written and flushed (which can take longer
+    than rendering them, with nothing else to show): on a terminal, for a render that drew a bar."""
+    if not files or clusters < PROGRESS_MIN_CLUSTERS or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, color_system=None) if os.environ.get("NO_COLOR") else Console(stderr=True)
+    # Workers were forked long before: the spinner's refresh thread cannot reach them.
+    with console.status(f"writing {plural(files, 'file')} and flushing them to disk"):
+        yield
 
 
 def describe(changes: Changes) -> list[str]:
@@ -127,9 +153,25 @@ def run(
     """
     if trusted_base is not None and not check:
         raise FanoutError.at("--trusted-base only applies to `fanout render --check`")
+    code = code_digest()
+    whole = not clusters and selector is None and shard is None
+    snap = (
+        _snapshot_key(source, out, code, cache_dir)
+        if use_cache and whole and kube is None and ref is None and trusted_base is None
+        else None
+    )
+    if snap is not None:
+        done = _unchanged(snap, code, check, fail_on_change, echo, cache_dir, wait, warn, output)
+        if done is not None:
+            return done
+
+    from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
+    from fanout.place import plan
+
     opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
-    for problem in input_warnings(inputs):
+    warnings = input_warnings(inputs)
+    for problem in warnings:
         if notice is not None:
             notice(problem)
         else:
@@ -140,6 +182,13 @@ def run(
         target = opened.root / inputs.config.output
     else:
         raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --output-dir DIR")
+    if snap is not None and (warnings or target.resolve() != snap.target.resolve()):
+        # Warnings are printed on every run, so only a run without any may be skipped next time.
+        if not warnings:
+            from fanout.snapshot import remember_target
+
+            remember_target(snap.root, snap.options, target, cache_dir)
+        snap = None
     only = choose_clusters(inputs, clusters, selector)
     if shard is not None:
         only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
@@ -162,7 +211,64 @@ def run(
             warn,
             output,
             trusted_base,
+            code,
+            snap,
         )
+
+
+def _snapshot_key(
+    source: Path | str, out: Path | None, code: bytes, cache_dir: Path | None
+) -> SnapshotKey | None:
+    from fanout.snapshot import last_target, source_key
+
+    root = Path(source)
+    if not root.is_dir():  # a git URL
+        return None
+    options = str(out.resolve()) if out is not None else ""
+    target = out if out is not None else (last_target(root, options, cache_dir) or root / "rendered")
+    key = source_key(root, target, code, options)
+    return SnapshotKey(key, root, target, options) if key is not None else None
+
+
+def _unchanged(
+    snap: SnapshotKey,
+    code: bytes,
+    check: bool,
+    fail_on_change: bool,
+    echo: Callable[[str], None],
+    cache_dir: Path | None,
+    wait: bool,
+    warn: Callable[[str], None] | None,
+    output: str,
+) -> int | None:
+    """The run's exit code when the source is byte for byte what last left ``snap.target`` up to date,
+    and the folder still holds exactly that; None when the inputs must be read after all."""
+    import hashlib
+
+    from fanout.snapshot import load
+
+    found = load(snap.key, cache_dir)
+    target = snap.target
+    if found is None or found.target != str(target.resolve()) or not target.is_dir():
+        return None
+    lock = lock_file(cache_root(cache_dir), "output", str(target.resolve()))
+    with exclusive(lock, str(target), wait, warn or echo):
+        try:
+            folder = open_folder(target)
+        except FanoutError:
+            return None
+        if folder.marker is None or hashlib.sha256(folder.marker).hexdigest() != found.marker:
+            return None
+        state = load_state(target, code, cache_dir)
+        records = sync.intact(folder, state)
+        if records is None:
+            return None
+        if not check and records != state.clusters:
+            save_state(target, code, records, cache_dir)
+    files = sum(len(r.files) for r in records.values())
+    changes = Changes((), (), (), files, folder.marker, False)
+    summary = f"{plural(len(records), 'cluster')}, {plural(files - len(records), 'object')}"
+    return _report(target, changes, summary, len(records), len(records), check, fail_on_change, output, echo)
 
 
 def _into(
@@ -181,12 +287,17 @@ def _into(
     warn: Callable[[str], None] | None,
     output: str = "text",
     trusted_base: str | None = None,
+    code: bytes | None = None,
+    snap: SnapshotKey | None = None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
+    from fanout.parallel import InProcess, default_jobs, renderer
+    from fanout.pipeline import render_plans
+
     folder = open_folder(target)
     for line in folder.warnings:
         (warn or echo)(line)
-    code = code_digest()
+    code = code if code is not None else code_digest()
     # Kubernetes validation needs every object in memory, so it renders every cluster.
     state = load_state(target, code, cache_dir) if use_cache and kube is None else EMPTY
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
@@ -221,23 +332,50 @@ def _into(
             summary += f", shard {shard}"
         if vouched:
             summary += f"; {plural(len(vouched), 'cluster')} unchanged since {trusted_base}, not rendered"
-        if check:
-            if output == "json":
-                echo(dump(_changes_document(target, changes, len(plans), result.objects, False), "json"))
-                return EXIT_DIFFERS if changes.any else 0
-            return _report_check(target, changes, summary, echo)
-        records = sync.apply(folder, result, active.write)
-    if use_cache:
+        if not check:
+            with _writing(changes.count, len(todo)):
+                records = sync.apply(folder, result, active.write)
+    if use_cache and not check:
         kept = {n: r for n, r in state.clusters.items() if only is not None and n not in only}
         new_state = {**kept, **records}
         if new_state != state.clusters:
             save_state(target, code, new_state, cache_dir)
+    if snap is not None and not changes.kept and not folder.warnings and not (check and changes.any):
+        from fanout.snapshot import save
+
+        save(snap.key, target, changes.marker, cache_dir)
+    # (Clusters the trusted base vouched for count as reused, but only a check has those, and a check
+    # does not print the count.)
+    return _report(
+        target, changes, summary, len(plans), len(reused), check, fail_on_change, output, echo, result.objects
+    )
+
+
+def _report(
+    target: Path,
+    changes: Changes,
+    summary: str,
+    clusters: int,
+    reused: int,
+    check: bool,
+    fail_on_change: bool,
+    output: str,
+    echo: Callable[[str], None],
+    objects: int | None = None,
+) -> int:
+    """Print what a render or check found or did; its exit code."""
+    objects = objects if objects is not None else changes.unchanged - clusters
+    if check:
+        if output == "json":
+            echo(dump(_changes_document(target, changes, clusters, objects, False), "json"))
+            return EXIT_DIFFERS if changes.any else 0
+        return _report_check(target, changes, summary, echo)
     stale = fail_on_change and changes.any
     if output == "json":
-        echo(dump(_changes_document(target, changes, len(plans), result.objects, not check), "json"))
+        echo(dump(_changes_document(target, changes, clusters, objects, True), "json"))
         return EXIT_DIFFERS if stale else 0
     reuse = (
-        f" ({plural(len(reused), 'cluster')} unchanged since the last render, not rendered again)"
+        f" ({plural(reused, 'cluster')} unchanged since the last render, not rendered again)"
         if reused
         else ""
     )

@@ -1,0 +1,129 @@
+"""The no-op fast path: nothing fanout could read has changed since it last left an output folder current.
+
+A render or check that finds (or leaves) its output folder up to date records a **snapshot** in the
+cache folder: a key over every byte of the source root (each file's path and SHA-256, the output folder
+excepted), fanout's code (``cache.code_digest``) and the options that change the output; and, under that
+key, the output folder it was and the SHA-256 of the marker it found there. The next run with the same
+key needs neither to read, validate and plan the inputs (nor import the modules that do), only to prove
+that the folder still holds exactly what that marker lists (``sync.intact``).
+
+Every file below the source root counts, not only the ones fanout reads, so there is no list of inputs to
+get wrong; the price is that an unrelated edit in the root (a README) costs one slow run. The key is
+worked out before the inputs are read, so a file edited while fanout runs makes the snapshot stale rather
+than wrong. Roots with too many files, or links to folders, are not snapshotted at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from stat import S_ISREG
+
+from fanout.cache import cache_dir
+
+# Past these, hashing the root costs more than the fast path saves: no snapshot.
+MAX_FILES = 20_000
+MAX_BYTES = 256 * 1024 * 1024
+_SCHEME = b"fanout snapshot 1\0"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    target: str  # the output folder, resolved
+    marker: str  # SHA-256 of the marker it held
+
+
+def source_key(root: Path, target: Path, code: bytes, options: str) -> str | None:
+    """A digest of every file below ``root`` but those in ``target`` and ``.git``; None when the root has
+    links to folders (followed or not, they would make the walk ambiguous) or is too big."""
+    top = root.resolve()
+    skip = target.resolve()
+    digest = hashlib.sha256(_SCHEME + code + b"\0" + options.encode("utf-8", "surrogateescape") + b"\0")
+    digest.update(str(top).encode("utf-8", "surrogateescape") + b"\0")
+    files = 0
+    size = 0
+    for folder, dirs, names in os.walk(top):
+        here = Path(folder)
+        kept = []
+        for name in dirs:
+            path = here / name
+            if name == ".git" or path == skip:
+                continue
+            if path.is_symlink():
+                return None
+            kept.append(name)
+        dirs[:] = sorted(kept)
+        for name in sorted(names):
+            if name == ".git":
+                continue
+            path = here / name
+            try:
+                # Only regular files (a link to a FIFO or /dev/zero would never end), and never past the cap.
+                info = path.stat()
+                files += 1
+                size += info.st_size
+                if not S_ISREG(info.st_mode) or files > MAX_FILES or size > MAX_BYTES:
+                    return None
+                data = path.read_bytes()
+            except OSError:
+                return None
+            relative = path.relative_to(top).as_posix()
+            digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _path(key: str, folder: Path | None) -> Path:
+    return cache_dir(folder) / "render" / f"{key[:40]}.snapshot"
+
+
+def _pointer(root: Path, options: str, folder: Path | None) -> Path:
+    name = hashlib.sha256(f"{root.resolve()}\0{options}".encode("utf-8", "surrogateescape")).hexdigest()
+    return cache_dir(folder) / "render" / f"{name[:40]}.target"
+
+
+def last_target(root: Path, options: str, folder: Path | None) -> Path | None:
+    """Where the last render from ``root`` with these options wrote (to leave it out of the key)."""
+    try:
+        return Path(_pointer(root, options, folder).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def load(key: str, folder: Path | None) -> Snapshot | None:
+    try:
+        data = json.loads(_path(key, folder).read_text(encoding="utf-8"))
+        if data.get("key") != key:
+            return None
+        return Snapshot(str(data["target"]), str(data["marker"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically, and quietly: a cache that cannot be written only costs speed next time."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def save(key: str, target: Path, marker: bytes, folder: Path | None) -> None:
+    document = {
+        "key": key,
+        "target": str(target.resolve()),
+        "marker": hashlib.sha256(marker).hexdigest(),
+    }
+    _write(_path(key, folder), json.dumps(document))
+
+
+def remember_target(root: Path, options: str, target: Path, folder: Path | None) -> None:
+    _write(_pointer(root, options, folder), str(target.resolve()))

@@ -1,0 +1,210 @@
+"""The no-op fast path (``fanout.snapshot``): taken only when nothing below the source root changed, and
+never "up to date" for output that is not. Each test compares with a check that starts from an empty cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import test_cache
+from conftest import Invoke, read_tree, write_tree
+from test_cache import EDITS
+
+from fanout.output import MARKER
+
+OUT = "rendered"
+CHECK_IMPORTS = (
+    "import sys\n"
+    "from fanout.cli import main\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "print('IMPORTED', sorted(m for m in ('jsonschema', 'git', 'fanout.pipeline') if m in sys.modules))\n"
+    "sys.exit(code)\n"
+)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_tree(
+        tmp_path / "src",
+        {
+            "fanout.yaml": test_cache.FANOUT_YAML,
+            "clusters/all.yaml": test_cache.CLUSTERS,
+            "templates/web.yaml": test_cache.WEB,
+            "templates/config.yaml": test_cache.CONFIG,
+            "templates/federated.yaml": test_cache.FEDERATED,
+            "overrides/replicas.yaml": test_cache.REPLICAS,
+            "README.md": "# not an input\n",
+        },
+    )
+
+
+def _installed(root: Path, *args: str) -> tuple[int, str]:
+    """The real entry point in a new process: its exit code, stdout, and which heavy modules it imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_IMPORTS, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ},
+    )
+    return done.returncode, done.stdout
+
+
+def _settled(invoke: Invoke, root: Path) -> None:
+    """Render twice: the second run finds every file older than the state, so stat can vouch for it."""
+    for _ in range(2):
+        result = invoke("render", str(root))
+        assert result.exit_code == 0, result.output
+
+
+def _reference(
+    invoke: Invoke, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    """The same check with an empty cache: no snapshot, no state."""
+    with monkeypatch.context() as patch:
+        empty = tmp_path / "empty-cache"
+        shutil.rmtree(empty, ignore_errors=True)
+        patch.setenv("FANOUT_CACHE_DIR", str(empty))
+        result = invoke("render", str(root), "--check")
+    return result.exit_code, result.stdout
+
+
+def test_an_unchanged_source_is_checked_without_reading_it(root: Path, invoke: Invoke) -> None:
+    _settled(invoke, root)
+    code, out = _installed(root, "render", str(root), "--check")
+    assert code == 0, out
+    assert "is up to date (3 clusters, 8 objects)" in out
+    assert "IMPORTED []" in out  # neither jsonschema, GitPython nor the pipeline
+    code, out = _installed(root, "render", str(root))
+    assert code == 0 and "(3 clusters unchanged since the last render, not rendered again)" in out
+    assert "IMPORTED []" in out
+
+
+def test_touching_a_file_without_changing_it_keeps_the_fast_path(root: Path, invoke: Invoke) -> None:
+    _settled(invoke, root)
+    os.utime(root / "templates/web.yaml")
+    assert "IMPORTED []" in _installed(root, "render", str(root), "--check")[1]
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+def test_every_kind_of_input_edit_is_seen(
+    kind: str, root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(invoke, root)
+    if kind == "removed cluster":
+        text = (root / "clusters/all.yaml").read_text(encoding="utf-8")
+        (root / "clusters/all.yaml").write_text(text.strip().rsplit("---", 1)[0], encoding="utf-8")
+    else:
+        EDITS[kind](root)
+    check = invoke("render", str(root), "--check")
+    assert check.exit_code == 3, check.output  # every edit changes at least the marker's digests
+    assert (check.exit_code, check.stdout) == _reference(invoke, root, tmp_path, monkeypatch)
+    assert invoke("render", str(root)).exit_code == 0
+    cold = tmp_path / "cold"
+    assert invoke("render", str(root), "--output-dir", str(cold), "--no-cache").exit_code == 0
+    assert read_tree(root / OUT) == read_tree(cold)
+    assert invoke("render", str(root), "--check").exit_code == 0
+
+
+def _restore_mtime(path: Path, change: bytes) -> None:
+    before = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - len(change)] + change)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+TAMPERING = {
+    "an output file edited, same size and mtime": lambda out: _restore_mtime(
+        out / "gcp-dev/shop/deployment.apps_web.yaml", b"X\n"
+    ),
+    "an output file deleted": lambda out: (out / "gcp-dev/shop/deployment.apps_web.yaml").unlink(),
+    "the marker edited": lambda out: (out / MARKER).write_text(
+        (out / MARKER).read_text(encoding="utf-8").replace('"fanout": "', '"fanout": "9'), encoding="utf-8"
+    ),
+    "a cluster folder removed": lambda out: shutil.rmtree(out / "gcp-dev"),
+    "a file the source root holds but fanout does not read": lambda out: (
+        out.parent / "README.md"
+    ).write_text("# edited\n", encoding="utf-8"),
+    "the state file deleted": lambda out: shutil.rmtree(Path(os.environ["FANOUT_CACHE_DIR"]) / "render"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_output_that_is_not_what_the_snapshot_saw_is_reported(
+    how: str, root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(invoke, root)
+    TAMPERING[how](root / OUT)
+    check = invoke("render", str(root), "--check")
+    assert (check.exit_code, check.stdout) == _reference(invoke, root, tmp_path, monkeypatch)
+    stale = not how.startswith(("a file the source root", "the state file"))
+    assert check.exit_code == (3 if stale else 0), check.output
+    assert invoke("render", str(root)).exit_code == 0
+    cold = tmp_path / "cold"
+    assert invoke("render", str(root), "--output-dir", str(cold), "--no-cache").exit_code == 0
+    assert read_tree(root / OUT) == read_tree(cold)
+
+
+def test_a_check_that_finds_the_output_current_leaves_a_snapshot(root: Path, invoke: Invoke) -> None:
+    """pre-commit's fanout-check hook never renders: its own checks must become fast too."""
+    assert invoke("render", str(root), "--no-cache").exit_code == 0
+    assert invoke("render", str(root), "--check").exit_code == 0
+    code, out = _installed(root, "render", str(root), "--check")
+    assert code == 0 and "IMPORTED []" in out
+
+
+def test_warnings_are_printed_on_every_run(root: Path, invoke: Invoke) -> None:
+    """A source with a warning is never skipped: the warning would go unsaid."""
+    (root / "templates/federated.yaml").write_text(
+        test_cache.FEDERATED.replace("clusterSelector: {}", "clusters: [{name: aws-east}]").replace(
+            "clusterName: aws-east", "clusterName: gcp-dev"
+        ),
+        encoding="utf-8",
+    )
+    _settled(invoke, root)
+    for _ in range(2):
+        result = invoke("render", str(root), "--check")
+        assert result.exit_code == 0
+        assert "has no effect" in result.stderr
+
+
+def test_a_moved_output_folder_is_followed(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    _settled(invoke, root)
+    with (root / "fanout.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("output: deploy\n")
+    for _ in range(3):
+        assert invoke("render", str(root)).exit_code == 0
+    assert invoke("render", str(root), "--check").exit_code == 0
+    assert "IMPORTED []" in _installed(root, "render", str(root), "--check")[1]
+    (root / "deploy/gcp-dev/shop/deployment.apps_web.yaml").unlink()
+    assert invoke("render", str(root), "--check").exit_code == 3
+
+
+def test_an_explicit_output_dir_has_its_own_snapshot(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    for _ in range(2):
+        assert invoke("render", str(root), "--output-dir", str(elsewhere)).exit_code == 0
+    code, out = _installed(root, "render", str(root), "--output-dir", str(elsewhere), "--check")
+    assert code == 0 and "IMPORTED []" in out
+    assert invoke("render", str(root), "--check").exit_code == 3  # rendered/ was never written
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_or_a_folder_link_in_the_root_only_turns_the_fast_path_off(root: Path, invoke: Invoke) -> None:
+    _settled(invoke, root)
+    os.mkfifo(root / "pipe")
+    code, out = _installed(root, "render", str(root), "--check")
+    assert code == 0 and "'fanout.pipeline'" in out  # read the slow way, and did not hang on the FIFO
+    (root / "pipe").unlink()
+    (root / "docs").mkdir()
+    (root / "linked").symlink_to(root / "docs", target_is_directory=True)
+    code, out = _installed(root, "render", str(root), "--check")
+    assert code == 0 and "'fanout.pipeline'" in out
