@@ -208,3 +208,17 @@ def test_a_fifo_or_a_folder_link_in_the_root_only_turns_the_fast_path_off(root: 
     (root / "linked").symlink_to(root / "docs", target_is_directory=True)
     code, out = _installed(root, "render", str(root), "--check")
     assert code == 0 and "'fanout.pipeline'" in out
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check", "render"])
+def test_the_fast_path_prints_the_same_json(
+    check: bool, root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(invoke, root)
+    args = ["render", str(root), "-o", "json", *(["--check"] if check else [])]
+    fast = invoke(*args)
+    with monkeypatch.context() as patch:
+        patch.setenv("FANOUT_CACHE_DIR", str(tmp_path / "empty-cache"))
+        slow = invoke(*args)
+    assert fast.exit_code == slow.exit_code == 0
+    assert fast.stdout == slow.stdout
