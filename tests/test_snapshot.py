@@ -222,3 +222,27 @@ def test_the_fast_path_prints_the_same_json(
         slow = invoke(*args)
     assert fast.exit_code == slow.exit_code == 0
     assert fast.stdout == slow.stdout
+
+
+def test_another_fanout_never_uses_the_snapshot(
+    root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new fanout release (or Python, or PyYAML) has another code digest: its snapshots are its own."""
+    import fanout.commands.render as command
+    from fanout import snapshot
+
+    _settled(invoke, root)
+    found: list[snapshot.Snapshot | None] = []
+    original = snapshot.load
+
+    def spy(key: str, folder: Path | None) -> snapshot.Snapshot | None:
+        found.append(original(key, folder))
+        return found[-1]
+
+    monkeypatch.setattr(snapshot, "load", spy)
+    assert invoke("render", str(root), "--check").exit_code == 0
+    assert found and found[-1] is not None  # this fanout's own snapshot
+    monkeypatch.setattr(command, "code_digest", lambda: b"another fanout")
+    check = invoke("render", str(root), "--check")
+    assert found[-1] is None
+    assert (check.exit_code, check.stdout) == _reference(invoke, root, tmp_path, monkeypatch)

@@ -12,7 +12,8 @@ from typing import Any
 
 from fanout.document import Document, escape
 from fanout.errors import Problem, Problems
-from fanout.kinds import CLUSTER_SCOPED, NAMESPACED, TargetType, group_of
+from fanout.formats.apishape import outdated_fields
+from fanout.kinds import CLUSTER_SCOPED, FEDERATED_TYPES, NAMESPACED, TargetType, group_of
 from fanout.model import NS_FREE, Cluster, Config, ObjectId, Patch, PatchOp, Placement, Template
 from fanout.scheduling import Schedule
 from fanout.substitute import Scan
@@ -111,6 +112,27 @@ def federated_target(
             doc.location("/kind"),
         )
     return target
+
+
+def outdated_template(
+    doc: Document,
+    ctx: Context,
+    federated_kind: str,
+    target: TargetType,
+    api_version: str,
+    body: Any,
+    body_pointer: str,
+) -> None:
+    """A problem for each field of an older API version, when fanout chose the version (no type config)."""
+    if FEDERATED_TYPES.get(target.kind) is not target or api_version != target.api_version:
+        return
+    for pointer, message in outdated_fields(target.kind, api_version, body):
+        ctx.problems.add(
+            f"{message}; {federated_kind} renders as {api_version} because no FederatedTypeConfig among the"
+            f" templates names another version: rewrite the template for {api_version}, or add the type"
+            " config your control plane used",
+            doc.location(body_pointer + pointer),
+        )
 
 
 def strip_fanout_annotations(metadata: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from fanout.document import Document
 from fanout.errors import Problem
 from fanout.formats import kubefed
-from fanout.formats.common import Context, federated_target, inline_overrides, template
+from fanout.formats.common import Context, federated_target, inline_overrides, outdated_template, template
 from fanout.model import NS_KUBEFED, NS_OWN, Patch, Placement, Template
 from fanout.validate import check
 
@@ -61,6 +61,7 @@ def _object(
     target = federated_target(doc, ctx, federated_kind)
     if target is None:
         return None
+    outdated_template(doc, ctx, federated_kind, target, target.api_version, body, body_pointer)
     ident = ctx.identity(
         doc,
         target.api_version,

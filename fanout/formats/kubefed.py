@@ -26,6 +26,7 @@ from fanout.formats.common import (
     Context,
     federated_target,
     inline_overrides,
+    outdated_template,
     strip_fanout_annotations,
     template,
 )
@@ -134,6 +135,7 @@ def build(doc: Document, ctx: Context, disabled_by: dict[str, Document]) -> Temp
     written_api = body.pop("apiVersion", None)
     if isinstance(written_api, str) and written_api and group == CURRENT:
         api_version = written_api  # ObjectForCluster defaulted apiVersion only when the template had none
+    outdated_template(doc, ctx, federated_kind, target, api_version, body, "/spec/template")
     written_kind = body.pop("kind", None)
     if written_kind not in (None, target.kind):
         ctx.warnings.append(
