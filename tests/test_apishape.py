@@ -63,6 +63,21 @@ spec:
   placement: {clusterSelector: {}}
 """
 
+HPA_V2BETA1 = """
+apiVersion: types.kubefed.io/v1beta1
+kind: FederatedHorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+      maxReplicas: 5
+      metrics:
+      - type: Resource
+        resource: {name: cpu, targetAverageUtilization: 80}
+  placement: {clusterSelector: {}}
+"""
+
 INGRESS_TYPE_CONFIG = """
 apiVersion: core.kubefed.io/v1beta1
 kind: FederatedTypeConfig
@@ -94,8 +109,9 @@ def test_a_template_written_for_today_renders(invoke: Invoke, tmp_path: Path) ->
     [
         (DEFAULT_BACKEND, "7:7", "spec.backend is extensions/v1beta1's; networking.k8s.io/v1 calls it"),
         (HPA, "10:7", "spec.targetCPUUtilizationPercentage is autoscaling/v1's; autoscaling/v2 writes"),
+        (HPA_V2BETA1, "11:31", "resource.targetAverageUtilization is autoscaling/v2beta1's; autoscaling/v2"),
     ],
-    ids=["ingress default backend", "autoscaler"],
+    ids=["ingress default backend", "autoscaler v1", "autoscaler v2beta1"],
 )
 def test_fields_of_an_older_version_are_located_errors(
     text: str, where: str, start: str, invoke: Invoke, tmp_path: Path

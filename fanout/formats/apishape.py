@@ -4,8 +4,8 @@ A ``Federated<Kind>`` whose source registers no FederatedTypeConfig for its kind
 API version of that kind (``fanout.kinds.FEDERATED_TYPES``). Templates of 2017-2019 were written for the
 versions of their day, and some of those fields mean nothing, or are refused, in today's version: an
 Ingress backend's ``serviceName`` (extensions/v1beta1; networking.k8s.io/v1 writes ``service.name``
-and requires ``pathType``), an autoscaler's ``targetCPUUtilizationPercentage`` (autoscaling/v1).
-Rendering such a template under today's apiVersion would write an object that the cluster rejects, or
+and requires ``pathType``), an autoscaler's ``targetCPUUtilizationPercentage`` (autoscaling/v1) or a
+metric's ``targetAverageUtilization`` (autoscaling/v2beta1). Rendering such a template under today's apiVersion would write an object that the cluster rejects, or
 reads differently, with exit code 0; so each such field is a located error that says both ways out:
 rewrite the template, or register the version the control plane used. (Fields today's version merely
 requires, such as a Deployment's ``selector``, are left to ``validate --kubernetes``.)
@@ -57,13 +57,27 @@ def outdated_fields(kind: str, api_version: str, body: Any) -> list[Finding]:
         return []
     if (kind, api_version) == ("Ingress", "networking.k8s.io/v1"):
         return list(_ingress(spec))
-    if (kind, api_version) == ("HorizontalPodAutoscaler", "autoscaling/v2") and (
-        "targetCPUUtilizationPercentage" in spec
-    ):
-        return [
-            (
-                "/spec/targetCPUUtilizationPercentage",
-                "spec.targetCPUUtilizationPercentage is autoscaling/v1's; autoscaling/v2 writes spec.metrics",
-            )
-        ]
+    if (kind, api_version) == ("HorizontalPodAutoscaler", "autoscaling/v2"):
+        return list(_autoscaler(spec))
     return []
+
+
+# autoscaling/v2beta1 wrote a metric's goal as fields of its source; v2 writes them under ``target``.
+_V2BETA1_TARGETS = ("targetAverageUtilization", "targetAverageValue", "targetValue")
+
+
+def _autoscaler(spec: Mapping[str, Any]) -> Iterator[Finding]:
+    if "targetCPUUtilizationPercentage" in spec:
+        yield (
+            "/spec/targetCPUUtilizationPercentage",
+            "spec.targetCPUUtilizationPercentage is autoscaling/v1's; autoscaling/v2 writes spec.metrics",
+        )
+    metrics = spec.get("metrics")
+    for m, metric in enumerate(metrics if isinstance(metrics, list) else []):
+        for source, body in metric.items() if isinstance(metric, dict) else ():
+            for field in _V2BETA1_TARGETS if isinstance(body, dict) else ():
+                if field in body:
+                    yield (
+                        f"/spec/metrics/{m}/{source}/{field}",
+                        f"{source}.{field} is autoscaling/v2beta1's; autoscaling/v2 writes {source}.target",
+                    )
