@@ -112,21 +112,40 @@ def _package_files() -> Iterable[Path]:
         yield from sorted(p for p in schemas.rglob("*.json") if p.is_file())
 
 
-def code_digest() -> bytes:
-    """fanout's own files and what shapes its output: a new fanout or library means a new digest."""
-    import jsonpatch
-    import jsonpointer
-    import yaml
+# The libraries whose code shapes fanout's output.
+_LIBRARIES = ("yaml", "jsonpatch", "jsonpointer")
 
+
+def _library_files() -> Iterable[tuple[str, bytes]]:
+    """Each library's entry file and the names beside it (which show whether libyaml's extension is
+    there), found without importing them: importing PyYAML alone costs more than a cached check."""
+    import importlib.util
+
+    for name in _LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        if origin is None or not os.path.isfile(origin):
+            yield name, b"missing"
+            continue
+        with open(origin, "rb") as handle:
+            content = handle.read()
+        beside = (
+            "\0".join(sorted(os.listdir(os.path.dirname(origin))))
+            if spec and spec.submodule_search_locations
+            else ""
+        )
+        yield name, content + b"\0" + beside.encode("utf-8", "surrogateescape")
+
+
+def code_digest() -> bytes:
+    """fanout's own files and what shapes its output: a new fanout, Python or library means a new digest.
+
+    The libraries count by the bytes of their entry files (which hold their versions), not by importing them.
+    """
     digest = hashlib.sha256()
-    versions = (
-        sys.version,
-        yaml.__version__,
-        str(getattr(yaml, "__with_libyaml__", False)),
-        str(getattr(jsonpatch, "__version__", "?")),
-        str(getattr(jsonpointer, "__version__", "?")),
-    )
-    digest.update("\0".join(versions).encode())
+    digest.update(sys.version.encode() + b"\0")
+    for name, content in _library_files():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
     here = Path(__file__).resolve().parent
     for path in _package_files():
         digest.update(str(path.relative_to(here.parent)).encode() + b"\0")

@@ -5,10 +5,11 @@ API version of that kind (``fanout.kinds.FEDERATED_TYPES``). Templates of 2017-2
 versions of their day, and some of those fields mean nothing, or are refused, in today's version: an
 Ingress backend's ``serviceName`` (extensions/v1beta1; networking.k8s.io/v1 writes ``service.name``
 and requires ``pathType``), an autoscaler's ``targetCPUUtilizationPercentage`` (autoscaling/v1) or a
-metric's ``targetAverageUtilization`` (autoscaling/v2beta1). Rendering such a template under today's apiVersion would write an object that the cluster rejects, or
-reads differently, with exit code 0; so each such field is a located error that says both ways out:
-rewrite the template, or register the version the control plane used. (Fields today's version merely
-requires, such as a Deployment's ``selector``, are left to ``validate --kubernetes``.)
+metric's ``targetAverageUtilization`` (autoscaling/v2beta1). Rendering such a template under today's
+apiVersion would write an object that the cluster rejects, or reads differently, with exit code 0; so
+each such field is a located error that says both ways out: rewrite the template, or register the
+version the control plane used. (Fields today's version merely requires, such as a Deployment's
+``selector``, are left to ``validate --kubernetes``.)
 
 Found on real input: openshift/federation-dev (97e63c70b558), archive/ingress/federatedingress.yaml, and
 the samples of KubeFed v0.1.0-rc1, rc3 and federation-v2 v0.0.4 (tests/upstream/).
