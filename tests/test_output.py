@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Invoke, read_tree, write_tree
@@ -127,6 +128,41 @@ def test_a_broken_marker_is_reported(source: Path, invoke: Invoke) -> None:
     result = invoke("render", str(source))
     assert result.exit_code == 1
     assert "not a fanout marker file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda m: m.update(files=["a/b.yaml", 3]), "files is not a list of paths"),
+        (lambda m: m.update(files={"a/b.yaml": 3}), "files is not a list of paths"),
+        (lambda m: m.update(files="a/b.yaml"), "files is not a list of paths"),
+        (lambda m: m.update(pending=[1]), "pending is not a list of paths"),
+        (lambda m: m.update(clusters=["a"]), "clusters is not a map of cluster names to digests"),
+        (lambda m: m.update(clusters={"a": 1}), "clusters is not a map of cluster names to digests"),
+        (lambda m: m.update(fanout=1), "fanout is not a version"),
+    ],
+    ids=[
+        "a path not text",
+        "a digest not text",
+        "files a string",
+        "pending",
+        "clusters a list",
+        "a cluster digest not text",
+        "fanout release not text",
+    ],
+)
+def test_a_marker_of_the_wrong_shape_is_reported(change: Any, why: str, source: Path, invoke: Invoke) -> None:
+    """The marker is input like any other: every field is checked before fanout believes it."""
+    assert invoke("render", str(source)).exit_code == 0
+    marker = source / "rendered" / MARKER
+    data = json.loads(marker.read_text(encoding="utf-8"))
+    change(data)
+    marker.write_text(json.dumps(data), encoding="utf-8")
+    for args in (["render", str(source)], ["render", str(source), "--check"]):
+        result = invoke(*args)
+        assert result.exit_code == 1, result.output
+        assert f"not a fanout marker file ({why})" in result.stderr
+        assert "Traceback" not in result.output
 
 
 def test_paths_outside_the_output_folder_are_refused(tmp_path: Path) -> None:
