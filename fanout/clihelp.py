@@ -20,7 +20,7 @@ Examples:
   fanout render sample-repo
   fanout render --check                        exit 3 and list what is stale
   fanout render --check -o json | jq '.files'
-  fanout render --check --trusted-base origin/main   CI: render only what changed
+  fanout render --check --trusted-base origin/main
   fanout render -c aws-us-east-1 -l env=prod   only these clusters' folders
   fanout render --ref HEAD~1 --output-dir /tmp/before"""
 
