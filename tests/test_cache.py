@@ -91,10 +91,11 @@ templates: templates
 """
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
+def shop_root(path: Path) -> Path:
+    """Three clusters, templates of each format, an override (also the root of test_trusted_base and
+    test_snapshot, which hold the fast paths to the same edits)."""
     return write_tree(
-        tmp_path / "src",
+        path,
         {
             "fanout.yaml": FANOUT_YAML,
             "clusters/all.yaml": CLUSTERS,
@@ -104,6 +105,11 @@ def root(tmp_path: Path) -> Path:
             "overrides/replicas.yaml": REPLICAS,
         },
     )
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return shop_root(tmp_path / "src")
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -32,18 +32,7 @@ CHECK_IMPORTS = (
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    return write_tree(
-        tmp_path / "src",
-        {
-            "fanout.yaml": test_cache.FANOUT_YAML,
-            "clusters/all.yaml": test_cache.CLUSTERS,
-            "templates/web.yaml": test_cache.WEB,
-            "templates/config.yaml": test_cache.CONFIG,
-            "templates/federated.yaml": test_cache.FEDERATED,
-            "overrides/replicas.yaml": test_cache.REPLICAS,
-            "README.md": "# not an input\n",
-        },
-    )
+    return write_tree(test_cache.shop_root(tmp_path / "src"), {"README.md": "# not an input\n"})
 
 
 def _installed(root: Path, *args: str) -> tuple[int, str]:

@@ -12,10 +12,11 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import test_cache
-from conftest import ROOT, Invoke, read_tree, write_tree
+from conftest import ROOT, Invoke, read_tree
 from gitutil import clone, commit_all, git, init_repo
 from test_cache import EDITS, KUBEFED_EDITS
 
@@ -27,18 +28,7 @@ OUT = "rendered"
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """test_cache's source root: three clusters, templates of each format, an override."""
-    return write_tree(
-        tmp_path / "src",
-        {
-            "fanout.yaml": test_cache.FANOUT_YAML,
-            "clusters/all.yaml": test_cache.CLUSTERS,
-            "templates/web.yaml": test_cache.WEB,
-            "templates/config.yaml": test_cache.CONFIG,
-            "templates/federated.yaml": test_cache.FEDERATED,
-            "overrides/replicas.yaml": test_cache.REPLICAS,
-        },
-    )
+    return test_cache.shop_root(tmp_path / "src")
 
 
 def _repo(invoke: Invoke, source: Path, tmp_path: Path) -> Path:
@@ -211,6 +201,15 @@ def test_a_forged_marker_does_not_make_stale_output_pass(
     assert "deployment.apps_web.yaml" in text
 
 
+def _new_base(work: Path, edit: Callable[[dict[str, Any]], object], message: str) -> None:
+    """Commit the output with its marker edited, and make that commit the trusted base (main)."""
+    marker = json.loads((work / OUT / MARKER).read_text(encoding="utf-8"))
+    edit(marker)
+    (work / OUT / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+    commit_all(work, message)
+    git(work, "branch", "--force", "main")
+
+
 def test_output_of_another_fanout_release_is_checked_in_full(
     root: Path,
     invoke: Invoke,
@@ -218,11 +217,7 @@ def test_output_of_another_fanout_release_is_checked_in_full(
 ) -> None:
     """The base's output was written by another release (here: its marker says so): trust none of it."""
     work = _repo(invoke, root, tmp_path)
-    marker = json.loads((work / OUT / MARKER).read_text(encoding="utf-8"))
-    marker["fanout"] = "0.0.9"
-    (work / OUT / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
-    commit_all(work, "as fanout 0.0.9 wrote it")
-    git(work, "branch", "--force", "main")
+    _new_base(work, lambda marker: marker.update(fanout="0.0.9"), "as fanout 0.0.9 wrote it")
     code, text = _both_agree(invoke, work, tmp_path)
     assert code == 3  # the marker names another release: a render by this one rewrites it
     assert f"written by fanout 0.0.9, and this is fanout {__version__}" in text
@@ -235,11 +230,7 @@ def test_a_base_without_output_or_digests_is_checked_in_full(
     tmp_path: Path,
 ) -> None:
     work = _repo(invoke, root, tmp_path)
-    marker = json.loads((work / OUT / MARKER).read_text(encoding="utf-8"))
-    del marker["clusters"]
-    (work / OUT / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
-    commit_all(work, "a marker without digests")
-    git(work, "branch", "--force", "main")
+    _new_base(work, lambda marker: marker.pop("clusters"), "a marker without digests")
     code, text = _both_agree(invoke, work, tmp_path)
     assert code == 3 and "records no input digests" in text
 
