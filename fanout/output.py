@@ -67,6 +67,17 @@ class Marker:
     renderer: str | None = None  # the fanout release that wrote the marker (version 3)
 
 
+def by_cluster(files: Mapping[str, str | None]) -> dict[str, dict[str, str | None]]:
+    """A marker's ``files`` as {cluster: {path in its folder: digest}}; entries outside a cluster folder
+    are left out."""
+    grouped: dict[str, dict[str, str | None]] = {}
+    for path, digest in files.items():
+        cluster, _, relative = path.partition("/")
+        if relative:
+            grouped.setdefault(cluster, {})[relative] = digest
+    return grouped
+
+
 def safe_path(path: str) -> bool:
     """A relative path that stays inside the folder (no ``..``, no absolute path, no empty part)."""
     # String tests rather than a split: a marker lists 100,000 paths.

@@ -31,7 +31,16 @@ from typing import Any
 
 from fanout.cache import ClusterRecord, FileRecord, State, content_digest, file_record
 from fanout.errors import FanoutError, Problem
-from fanout.output import MARKER, TEMP_PREFIX, Changes, _Folder, is_temporary, marker_content, read_marker
+from fanout.output import (
+    MARKER,
+    TEMP_PREFIX,
+    Changes,
+    _Folder,
+    by_cluster,
+    is_temporary,
+    marker_content,
+    read_marker,
+)
 
 
 @dataclass(frozen=True)
@@ -143,14 +152,9 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
     Files are proved by the cache's stat records where those vouch for them, else by their content;
     the records come back refreshed (``fanout.snapshot``'s fast path saves them).
     """
-    if folder.pending or folder.warnings:
-        return None
-    grouped: dict[str, dict[str, str]] = {}
-    for path, digest in folder.digests.items():
-        cluster, _, relative = path.partition("/")
-        if not relative or digest is None:
-            return None
-        grouped.setdefault(cluster, {})[relative] = digest
+    grouped = by_cluster(folder.digests)
+    if folder.pending or folder.warnings or sum(map(len, grouped.values())) != len(folder.digests):
+        return None  # unfinished, doubtful, or listing a file outside every cluster folder
     root = str(folder.path)
     records: dict[str, ClusterRecord] = {}
     for name, files in grouped.items():
@@ -165,7 +169,7 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
         for relative, digest in files.items():
             target = f"{root}/{name}/{relative}"
             stat = _stat(target)
-            if stat is None or not S_ISREG(stat.st_mode) or _digest_of(target) != digest:
+            if digest is None or stat is None or not S_ISREG(stat.st_mode) or _digest_of(target) != digest:
                 return None
             read[relative] = file_record(stat, digest)
         records[name] = ClusterRecord(folder.clusters.get(name, ""), read)

@@ -28,7 +28,7 @@ from pathlib import Path
 from fanout import __version__
 from fanout.cache import ClusterRecord, FileRecord
 from fanout.errors import FanoutError
-from fanout.output import MARKER, Marker, parse_marker
+from fanout.output import MARKER, Marker, by_cluster, parse_marker
 
 # Records of vouched files carry no stat: they are only ever compared by content digest (never saved).
 _NO_STAT = (-1, -1, -1, -1)
@@ -43,15 +43,6 @@ class Base:
     touched: frozenset[str]  # clusters with a file that differs between REF and the working tree
 
 
-def _by_cluster(files: Mapping[str, str | None]) -> dict[str, dict[str, str | None]]:
-    grouped: dict[str, dict[str, str | None]] = {}
-    for path, digest in files.items():
-        cluster, _, relative = path.partition("/")
-        if relative:
-            grouped.setdefault(cluster, {})[relative] = digest
-    return grouped
-
-
 def vouched(
     base: Base, current: Mapping[str, str | None], digests: Mapping[str, str], version: str = __version__
 ) -> dict[str, ClusterRecord]:
@@ -62,9 +53,9 @@ def vouched(
     marker = base.marker
     if marker is None or marker.renderer != version or not marker.clusters:
         return {}
-    then = _by_cluster(marker.files)
+    then = by_cluster(marker.files)
     # Usually the working tree lists exactly REF's files: one comparison instead of one per cluster.
-    now = then if current == marker.files else _by_cluster(current)
+    now = then if current == marker.files else by_cluster(current)
     records: dict[str, ClusterRecord] = {}
     for name, digest in digests.items():
         files = then.get(name)
