@@ -287,10 +287,15 @@ def save_state(
     path = state_path(out, folder)
     entries = [(name, record.inputs, dict(record.files)) for name, record in sorted(clusters.items())]
     payload = marshal.dumps((code, str(out.resolve()), entries))
+    write_cache_file(path, _MAGIC + hashlib.sha256(payload).digest() + payload)
+
+
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically, and quietly: a cache that cannot be written only costs speed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(_MAGIC + hashlib.sha256(payload).digest() + payload)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):  # e.g. the cache folder is a file: nothing to clean up

@@ -17,7 +17,6 @@ import json
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
 from fanout import __version__
@@ -170,14 +169,6 @@ def marker_content(
     return (dump_indented(document) + "\n").encode("utf-8")
 
 
-def _scalar(value: Plain) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return encode_basestring_ascii(value)
-    return str(int(value))
-
-
 def dump_indented(document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[Plain]]) -> str:
     """``json.dumps(document, indent=1)`` for a marker's shape (scalars, and maps or lists of scalars).
 
@@ -188,12 +179,12 @@ def dump_indented(document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[
     parts = []
     for key, value in document.items():
         if value is None or isinstance(value, (str, int)):
-            text = _scalar(value)
+            text = json.dumps(value)
         elif isinstance(value, Mapping):
             text = "{\n  " + json.dumps(value, separators=_INNER)[1:-1] + "\n }" if value else "{}"
         else:
             text = "[\n  " + json.dumps(list(value), separators=_INNER)[1:-1] + "\n ]" if value else "[]"
-        parts.append(f" {encode_basestring_ascii(key)}: {text}")
+        parts.append(f" {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(parts) + "\n}" if parts else "{}"
 
 

@@ -15,7 +15,6 @@ than wrong. Roots with too many files, or links to folders, are not snapshotted 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
-from fanout.cache import cache_dir
+from fanout.cache import cache_dir, write_cache_file
 
 # Past these, hashing the root costs more than the fast path saves: no snapshot.
 MAX_FILES = 20_000
@@ -104,26 +103,16 @@ def load(key: str, folder: Path | None) -> Snapshot | None:
         return None
 
 
-def _write(path: Path, text: str) -> None:
-    """Atomically, and quietly: a cache that cannot be written only costs speed next time."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-
-
 def save(key: str, target: Path, marker: bytes, folder: Path | None) -> None:
     document = {
         "key": key,
         "target": str(target.resolve()),
         "marker": hashlib.sha256(marker).hexdigest(),
     }
-    _write(_path(key, folder), json.dumps(document))
+    write_cache_file(_path(key, folder), json.dumps(document).encode("utf-8"))
 
 
 def remember_target(root: Path, options: str, target: Path, folder: Path | None) -> None:
-    _write(_pointer(root, options, folder), str(target.resolve()))
+    write_cache_file(
+        _pointer(root, options, folder), str(target.resolve()).encode("utf-8", "surrogateescape")
+    )

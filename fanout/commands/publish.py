@@ -14,7 +14,7 @@ from pathlib import Path
 
 import git
 
-from fanout.cache import cache_dir, cluster_digests, code_digest
+from fanout.cache import cache_dir, cluster_digests, code_digest, write_cache_file
 from fanout.commands.common import choose_clusters, open_resolved
 from fanout.errors import FanoutError, Problem
 from fanout.gitsource import ResolvedSource, is_git_url, redact_url, resolve_source
@@ -155,12 +155,9 @@ def remember_trees(repo: Path, trees: Mapping[str, str], folder: Path | None) ->
         if not isinstance(known, dict):
             known = {}
         known.update(trees)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
     except (OSError, ValueError):
         return
+    write_cache_file(path, json.dumps(known, sort_keys=True).encode("utf-8"))
 
 
 def check_coverage(folder: Path, files: Mapping[str, bytes], wanted: Iterable[str]) -> None:

@@ -285,10 +285,10 @@ def _into(
     shard: Shard | None,
     use_cache: bool,
     warn: Callable[[str], None] | None,
-    output: str = "text",
-    trusted_base: str | None = None,
-    code: bytes | None = None,
-    snap: SnapshotKey | None = None,
+    output: str,
+    trusted_base: str | None,
+    code: bytes,
+    snap: SnapshotKey | None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     from fanout.parallel import InProcess, default_jobs, renderer
@@ -297,7 +297,6 @@ def _into(
     folder = open_folder(target)
     for line in folder.warnings:
         (warn or echo)(line)
-    code = code if code is not None else code_digest()
     # Kubernetes validation needs every object in memory, so it renders every cluster.
     state = load_state(target, code, cache_dir) if use_cache and kube is None else EMPTY
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
