@@ -27,6 +27,9 @@ MARKER_VERSION = 3
 # Names of fanout's own temporary and backup files beside the files they stand for.
 TEMP_PREFIX = ".fanout-"
 TEMP_SUFFIXES = (".tmp", ".bak")
+# The marker is staged under one fixed name, not a random one: a run killed while writing it leaves this
+# file, and the next write reuses and renames it, so no stray copy outlives the next render.
+MARKER_STAGING = MARKER + ".tmp"
 
 
 @dataclass(frozen=True)

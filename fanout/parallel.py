@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import signal
 import sys
 import traceback
 from collections import deque
@@ -124,10 +125,33 @@ def _all_new(files: ClusterFiles) -> list[Write]:
     return [(path, digest, True) for path, digest in zip(files.paths, files.digests, strict=True)]
 
 
+def _die_with(parent: int) -> None:
+    """End this worker when its parent ends, even by SIGKILL.
+
+    Otherwise a worker of a killed render goes on staging files after the next render has cleared the
+    killed one's (listed in its marker), and leaves them behind. Linux: the kernel sends the signal
+    (PR_SET_PDEATHSIG). Elsewhere a worker only stops at its next message (the pipe is closed), so a
+    batch of files it was staging may outlive a killed render (macOS uses spawn and is not tested here).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it ended before the line above took effect
+        os._exit(0)
+
+
 def _worker(
-    conn: Connection, inputs: Inputs, plans: tuple[ClusterPlan, ...], siblings: Sequence[Connection] = ()
+    conn: Connection,
+    inputs: Inputs,
+    plans: tuple[ClusterPlan, ...],
+    siblings: Sequence[Connection] = (),
+    parent: int | None = None,
 ) -> None:
     """A worker's loop: ("render", indexes), ("write", root, items, mode, token), ("stop",)."""
+    if parent is not None:
+        _die_with(parent)
     for other in siblings:
         # Forked with the parent's ends of its own pipe and of the earlier workers' pipes: close them, so
         # that each worker sees end-of-file (and stops) when the parent is gone, even if it was killed.
@@ -161,10 +185,11 @@ def _worker(
                 conn.send(("contents", contents))
             else:
                 return
-    except (EOFError, KeyboardInterrupt):  # the parent is gone or interrupted: just stop
+    except (EOFError, ConnectionError, KeyboardInterrupt):  # the parent is gone or interrupted: stop
         return
     except BaseException:  # a bug: tell the parent rather than leave it waiting
-        conn.send(("error", traceback.format_exc()))
+        with contextlib.suppress(OSError):  # unless it is gone too
+            conn.send(("error", traceback.format_exc()))
 
 
 class WorkerError(RuntimeError):
@@ -183,7 +208,9 @@ class Workers:
         for _ in range(count):
             ours, theirs = context.Pipe()
             process = context.Process(
-                target=_worker, args=(theirs, inputs, self.plans, (*self.conns, ours)), daemon=True
+                target=_worker,
+                args=(theirs, inputs, self.plans, (*self.conns, ours), os.getpid()),
+                daemon=True,
             )
             process.start()
             theirs.close()

@@ -12,7 +12,8 @@ before it touches the disk. What is added here is speed at 100,000 files:
   renamed into place; a changed or removed file keeps a hard-linked backup until the end. A failure
   (disk full, a folder made read-only) puts back what was renamed and leaves the folder as it was; a
   killed run leaves no half-written file under a real name, and its temporary files are listed in the
-  marker (``pending``) so that the next run clears them.
+  marker (``pending``) so that the next run clears them; the marker's own staging file has a fixed name
+  that the next write reuses.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import hashlib
 import os
 import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from fanout.cache import ClusterRecord, FileRecord, State, content_digest, file_
 from fanout.errors import FanoutError, Problem
 from fanout.output import (
     MARKER,
+    MARKER_STAGING,
     TEMP_PREFIX,
     Changes,
     _Folder,
@@ -297,12 +298,19 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _replace(target: str | Path, data: bytes, mode: int) -> os.stat_result:
-    """Write beside the target and rename, so that a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=TEMP_PREFIX, suffix=".tmp")
+def _replace(target: str, data: bytes, mode: int) -> os.stat_result:
+    """Write the marker beside itself and rename, so that a reader never sees half a marker.
+
+    The staging name is fixed (``MARKER_STAGING``) and opened without O_EXCL: what a killed run left
+    there is fanout's own and is overwritten, then renamed away. O_NOFOLLOW: a link planted under that
+    name makes the write fail instead of truncating whatever the link points at.
+    """
+    tmp = f"{os.path.dirname(target)}/{MARKER_STAGING}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, mode)
     try:
         if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)  # mkstemp makes the file private; output files are ordinary files
+            os.fchmod(fd, mode)  # a leftover keeps its old mode otherwise
         _write_all(fd, data)
         os.close(fd)
         fd = -1
@@ -311,7 +319,7 @@ def _replace(target: str | Path, data: bytes, mode: int) -> os.stat_result:
     except BaseException:
         if fd >= 0:
             os.close(fd)
-        Path(tmp).unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)  # the file opened above, so fanout's
         raise
 
 

@@ -214,11 +214,14 @@ def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> Non
     for delay in (0.3, 0.6, 0.9, 1.2):
         out = tmp_path / f"out-{delay}"
         process = subprocess.Popen(
-            [sys.executable, "-m", "fanout", "render", str(source), "--output-dir", str(out), "--no-cache"]
+            [sys.executable, "-m", "fanout", "render", str(source), "--output-dir", str(out), "--no-cache"],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(delay)
         process.kill()
-        process.wait()
+        _, stderr = process.communicate()  # the workers' too: they inherited the pipe
+        assert "Traceback" not in stderr, stderr  # workers whose parent vanished stop quietly
         if out.exists():
             for path, data in read_tree(out).items():
                 name = path.rsplit("/", 1)[-1]
@@ -233,6 +236,48 @@ def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> Non
     while _running(str(source)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _running(str(source)) == []
+
+
+def test_a_marker_write_cut_short_is_taken_over_by_the_next_render(source: Path, tmp_path: Path) -> None:
+    # A kill between staging the marker and renaming it leaves the staging file (a fixed name), before
+    # the first render had a marker or beside the journal of a later one. The next render must not refuse
+    # the folder, and must not leave the file behind (a stray file once made the tree differ from a clean
+    # render: CI on a loaded machine hit that kill window in the test above).
+    reference = tmp_path / "reference"
+    assert fanout("render", str(source), "--output-dir", str(reference)).returncode == 0
+    expected = read_tree(reference)
+    out = tmp_path / "out"
+    out.mkdir()
+    staging = out / ".fanout-output.json.tmp"
+    staging.write_bytes(expected[".fanout-output.json"][:100])
+    staging.chmod(0o600)
+    assert fanout("render", str(source), "--output-dir", str(out)).returncode == 0
+    assert read_tree(out) == expected
+    assert (out / ".fanout-output.json").stat().st_mode & 0o777 == (
+        reference / ".fanout-output.json"
+    ).stat().st_mode & 0o777
+
+    staging.write_bytes(b"{")
+    (source / "clusters" / "more.yaml").write_text(
+        "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: extra}\n"
+    )
+    assert fanout("render", str(source), "--output-dir", str(out)).returncode == 0
+    assert fanout("render", str(source), "--output-dir", str(reference)).returncode == 0
+    assert read_tree(out) == read_tree(reference)
+
+
+def test_a_link_planted_at_the_marker_staging_name_is_not_followed(source: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".fanout-output.json.tmp").symlink_to(victim)
+    result = fanout("render", str(source), "--output-dir", str(out))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"writing {out} failed, so nothing in it was changed:"), result.stderr
+    assert victim.read_text() == "keep me"
+    assert sorted(p.name for p in out.iterdir()) == [".fanout-output.json.tmp"]  # the link stays: not ours
 
 
 def _running(needle: str) -> list[int]:

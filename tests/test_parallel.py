@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +85,43 @@ def test_the_cache_records_what_the_workers_wrote(generated: Path, invoke: Invok
         for relative, file in record.files.items():
             data = (out / name / relative).read_bytes()
             assert file[0] == len(data) and file[4] == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's"
+)
+def test_a_worker_ends_with_its_parent_even_a_killed_one(tmp_path: Path) -> None:
+    # A worker of a killed render that went on staging files would leave them after the next render
+    # cleared the killed one's (seen in CI as stray .fanout-*.tmp files). The worker here would sleep ten
+    # minutes; it must end as soon as its parent is SIGKILLed.
+    pid_file = tmp_path / "worker.pid"
+    script = f"""
+import multiprocessing, os, signal, time
+from pathlib import Path
+from fanout.parallel import _die_with
+
+def work(parent):
+    _die_with(parent)
+    Path({str(pid_file)!r}).write_text(str(os.getpid()))
+    time.sleep(600)
+
+child = multiprocessing.get_context("fork").Process(target=work, args=(os.getpid(),))
+child.start()
+while not Path({str(pid_file)!r}).exists():
+    time.sleep(0.01)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    process = subprocess.run([sys.executable, "-c", script], timeout=120, check=False)
+    assert process.returncode == -signal.SIGKILL
+    worker = Path("/proc") / pid_file.read_text()
+    deadline = time.monotonic() + 60  # a liveness bound, far below the worker's ten minutes
+    while worker.exists() and "zombie" not in _state(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not worker.exists() or "zombie" in _state(worker)
+
+
+def _state(proc: Path) -> str:
+    try:
+        return next(line for line in (proc / "status").read_text().splitlines() if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return "zombie"  # gone while reading
