@@ -67,16 +67,22 @@ def start_method() -> str:
 
 def _pack(rendering: Rendering, contents: dict[str, bytes]) -> list[ClusterFiles]:
     """Each cluster's paths and digests; every distinct content goes into ``contents`` once."""
-    digest_of: dict[int, str] = {}  # id(content) -> digest: shared objects are hashed once
+    # id(content) -> (digest, content): shared objects are hashed once. The content is held here too:
+    # a kustomization is made afresh per cluster, and once freed its id can be reused by the next one,
+    # which would then get the wrong digest (it did: a cluster was written another's kustomization).
+    digest_of: dict[int, tuple[str, bytes]] = {}
     clusters = []
     for output in rendering.clusters:
         files = output.files()
         digests = []
         for data in files.values():
-            digest = digest_of.get(id(data))
-            if digest is None:
-                digest = digest_of[id(data)] = hashlib.sha256(data).hexdigest()
+            known = digest_of.get(id(data))
+            if known is None:
+                digest = hashlib.sha256(data).hexdigest()
+                digest_of[id(data)] = (digest, data)
                 contents.setdefault(digest, data)
+            else:
+                digest = known[0]
             digests.append(digest)
         clusters.append(ClusterFiles(output.cluster.name, tuple(files), tuple(digests)))
     return clusters

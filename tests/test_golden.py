@@ -34,3 +34,24 @@ def test_every_case_has_expected_output() -> None:
     assert CASES, "no golden cases found"
     for case in CASES:
         assert (GOLDEN / case / "expected").is_dir(), f"{case} has no expected/ folder"
+
+
+def test_every_committed_kustomization_lists_exactly_its_folder() -> None:
+    # Expected outputs were written by fanout itself, so check them against something fanout did not
+    # compute: the files actually in each cluster's folder (a kustomization once listed another
+    # cluster's objects; see test_parallel.test_each_cluster_gets_its_own_kustomization).
+    import yaml
+
+    root = GOLDEN.parent.parent
+    folders = [GOLDEN / case / "expected" for case in CASES]
+    folders += [p.parent for p in root.glob("examples/*/*/.fanout-output.json")]
+    folders += [p.parent for p in root.glob("sample-repo/*/.fanout-output.json")]
+    checked = 0
+    for folder in folders:
+        for kustomization in folder.glob("*/kustomization.yaml"):
+            cluster = kustomization.parent
+            listed = yaml.safe_load(kustomization.read_text(encoding="utf-8"))["resources"]
+            present = {p.relative_to(cluster).as_posix() for p in cluster.rglob("*.yaml")}
+            assert sorted(listed) == sorted(present - {"kustomization.yaml"}), kustomization
+            checked += 1
+    assert checked >= 40
