@@ -82,3 +82,29 @@ spec:
 def source(tmp_path: Path) -> Path:
     """A small valid source root with three clusters and one Deployment."""
     return write_tree(tmp_path / "src", {"clusters/all.yaml": CLUSTERS, "templates/web.yaml": DEPLOYMENT})
+
+
+def app_of(index: int) -> str:
+    """The app label of cluster ``index`` in ``varied_source``: neighbours differ, the pattern is irregular."""
+    return ("aaa", "bbb", "ccc")[(index * 7) % 5 % 3]
+
+
+def varied_source(root: Path, clusters: int = 60) -> Path:
+    """Clusters c00, c01, ... labelled app=aaa/bbb/ccc (``app_of``), and one ConfigMap per app placed by it.
+
+    Neighbouring clusters get different objects and kustomizations of the same length: the input that
+    once made a cluster's kustomization another's.
+    """
+    files = {
+        "clusters/all.yaml": "".join(
+            f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\n"
+            f"metadata: {{name: c{i:02d}, labels: {{app: {app_of(i)}}}}}\n"
+            for i in range(clusters)
+        )
+    }
+    for label in ("aaa", "bbb", "ccc"):
+        files[f"templates/{label}.yaml"] = (
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {label}\n  namespace: shop\n"
+            f"  annotations: {{fanout.dev/placement: app={label}}}\ndata: {{k: v}}\n"
+        )
+    return write_tree(root, files)

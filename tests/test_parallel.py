@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, read_tree, write_tree
+from conftest import Invoke, app_of, read_tree, varied_source, write_tree
 from test_benchmark_generate import make_root
 
 from fanout.cache import code_digest, load_state
@@ -93,23 +93,13 @@ def test_each_cluster_gets_its_own_kustomization(jobs: str, invoke: Invoke, tmp_
     # freed one's id reused by the next cluster's gave that cluster another's kustomization (a cluster
     # whose folder held configmap_bbb.yaml listed configmap_ccc.yaml), with exit 0. Found by a flaky
     # KubeFed cache test in CI; this input showed it in about half the clusters, every run.
-    apps = [("aaa", "bbb", "ccc")[(i * 7) % 5 % 3] for i in range(60)]
-    clusters = "".join(
-        f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:02d}, labels: {{app: {app}}}}}\n"
-        for i, app in enumerate(apps)
-    )
-    files = {"clusters/all.yaml": clusters}
-    for app in ("aaa", "bbb", "ccc"):
-        files[f"templates/{app}.yaml"] = (
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {app}\n  namespace: shop\n"
-            f"  annotations: {{fanout.dev/placement: app={app}}}\ndata: {{k: v}}\n"
-        )
-    source = write_tree(tmp_path / "src", files)
+    source = varied_source(tmp_path / "src")
     out = tmp_path / "out"
     result = invoke("render", str(source), "--output-dir", str(out), "--jobs", jobs, "--no-cache")
     assert result.exit_code == 0, result.output
     tree = read_tree(out)
-    for i, app in enumerate(apps):
+    for i in range(60):
+        app = app_of(i)
         assert sorted(p for p in tree if p.startswith(f"c{i:02d}/")) == [
             f"c{i:02d}/kustomization.yaml",
             f"c{i:02d}/shop/configmap_{app}.yaml",

@@ -1,0 +1,40 @@
+"""Each cluster's folder is the same whether it is rendered alone or among all the others.
+
+Rendering many clusters at once shares work between them (one job per distinct template and patches,
+one content per distinct file, worker processes); rendering one cluster shares nothing. A difference
+is a bug in the sharing: it once gave a cluster another cluster's kustomization. The sources are the
+bundled examples, whose clusters differ in what they get, and the golden cases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Invoke, read_tree, varied_source
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = [
+    *sorted(p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("examples/*/fanout.yaml")),
+    "sample-repo",
+    *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("tests/golden/*/source")),
+    "varied",  # conftest.varied_source
+]
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_a_cluster_rendered_alone_matches_the_full_render(name: str, invoke: Invoke, tmp_path: Path) -> None:
+    source = varied_source(tmp_path / "src", clusters=24) if name == "varied" else ROOT / name
+    full = tmp_path / "full"
+    result = invoke("render", str(source), "--output-dir", str(full), "--no-cache", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    everything = read_tree(full)
+    clusters = sorted({path.split("/", 1)[0] for path in everything if "/" in path})
+    assert len(clusters) > 1
+    for cluster in clusters:
+        alone = tmp_path / f"alone-{cluster}"
+        result = invoke("render", str(source), "--output-dir", str(alone), "--no-cache", "--cluster", cluster)
+        assert result.exit_code == 0, result.output
+        mine = {path: data for path, data in everything.items() if path.startswith(f"{cluster}/")}
+        theirs = {path: data for path, data in read_tree(alone).items() if path != ".fanout-output.json"}
+        assert mine == theirs, cluster
