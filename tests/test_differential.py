@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Invoke, read_tree, varied_source
+from test_benchmark_generate import make_root
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -19,12 +20,18 @@ SOURCES = [
     "sample-repo",
     *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("tests/golden/*/source")),
     "varied",  # conftest.varied_source
+    "generated",  # benchmarks/generate.py: overrides by selector, name and priority, substitution
 ]
 
 
 @pytest.mark.parametrize("name", SOURCES)
 def test_a_cluster_rendered_alone_matches_the_full_render(name: str, invoke: Invoke, tmp_path: Path) -> None:
-    source = varied_source(tmp_path / "src", clusters=24) if name == "varied" else ROOT / name
+    if name == "varied":
+        source = varied_source(tmp_path / "src", clusters=24)
+    elif name == "generated":
+        source = make_root(tmp_path, clusters=16, templates=12, overrides=10, seed=3)
+    else:
+        source = ROOT / name
     full = tmp_path / "full"
     result = invoke("render", str(source), "--output-dir", str(full), "--no-cache", "--jobs", "2")
     assert result.exit_code == 0, result.output
