@@ -417,9 +417,10 @@ def _make_parents(root: str, paths: Iterable[str]) -> list[str]:
 
 
 def clear_pending(folder: Folder) -> None:
-    """Remove the temporary files a killed run listed in the marker (only fanout's own names)."""
+    """Remove the temporary files a killed run listed in the marker (only fanout's own names), and the
+    marker's staging file a run killed while writing the marker left (a name fanout reserves)."""
     guard = _Folder(folder.path)
-    for path in folder.pending:
+    for path in (*folder.pending, MARKER_STAGING):
         with contextlib.suppress(OSError, FanoutError):
             target = guard.path(path)
             if target.is_file() and not target.is_symlink():

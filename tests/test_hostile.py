@@ -257,6 +257,13 @@ def test_a_marker_write_cut_short_is_taken_over_by_the_next_render(source: Path,
         reference / ".fanout-output.json"
     ).stat().st_mode & 0o777
 
+    # Killed while staging the marker of a render that changed nothing on disk: the next run writes
+    # nothing, and still clears the file (through the no-op fast path too).
+    for options in ([], ["--no-cache"]):
+        staging.write_bytes(b"{")
+        assert fanout("render", str(source), "--output-dir", str(out), *options).returncode == 0
+        assert read_tree(out) == expected
+
     staging.write_bytes(b"{")
     (source / "clusters" / "more.yaml").write_text(
         "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: extra}\n"

@@ -263,8 +263,10 @@ def _unchanged(
         records = sync.intact(folder, state)
         if records is None:
             return None
-        if not check and records != state.clusters:
-            save_state(target, code, records, cache_dir)
+        if not check:
+            sync.clear_pending(folder)  # what a run killed while writing the marker may have left
+            if records != state.clusters:
+                save_state(target, code, records, cache_dir)
     files = sum(len(r.files) for r in records.values())
     changes = Changes((), (), (), files, folder.marker, False)
     summary = f"{plural(len(records), 'cluster')}, {plural(files - len(records), 'object')}"
