@@ -7,6 +7,8 @@ import string
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fanout.blockyaml import BlockWriter, Unsupported
 from fanout.emit import _pyyaml_dump, dump
@@ -176,3 +178,38 @@ def test_dump_falls_back_to_pyyaml() -> None:
     document = {"a": shared, "b": shared, "c": "kept\n\n"}
     assert dump(document) == _pyyaml_dump(document)
     assert "&id001" in dump(document)
+
+
+# Characters where libyaml and PyYAML's Python emitter part ways, or where the Python one slips.
+SPECIAL = ["\x85", "\u2028", "\u2029", "😀", "\U0010ffff", "\ufeff", "\x00", "\x07", "\r", "\t", "é", "\xa0"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from(SPECIAL),
+            st.sampled_from(list(string.printable)),
+            st.characters(exclude_categories=("Cs",)),
+        ),
+        max_size=12,
+    )
+)
+def test_every_string_reads_back_and_does_not_depend_on_libyaml(text: str) -> None:
+    # (No lone surrogates: inputs are decoded from UTF-8, which cannot hold them.)
+    # Output must be the same on a machine whose PyYAML lacks libyaml: dump() may ask libyaml only where
+    # it writes what the Python emitter writes (emoji, for one, it escapes as \U0001F600). And what is
+    # written must read back as written: the Python emitter alone once turned NEL into a space.
+    import yaml
+
+    for document in ({"k": text}, {"k": [text, {"n": text}]}, {text or "e": 1}):
+        written = dump(document)
+        assert written == _pyyaml_dump(document)  # the pure-Python emitter: what every machine has
+        assert yaml.load(written, Loader=yaml.SafeLoader) == document
+        if hasattr(yaml, "CSafeLoader"):
+            assert yaml.load(written, Loader=yaml.CSafeLoader) == document
+
+
+def test_emoji_are_written_as_they_are_and_nel_is_escaped() -> None:
+    assert dump({"k": "ship it 🚀"}) == "k: ship it 🚀\n"
+    assert dump({"k": "a\x85b"}) == 'k: "a\\Nb"\n'
