@@ -41,6 +41,7 @@ from fanout.output import (
     is_temporary,
     marker_content,
     read_marker,
+    with_pending,
 )
 
 
@@ -510,11 +511,11 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
             # listed, so that a killed run leaves nothing the next one refuses to touch or cannot clear.
             pending = [os.path.relpath(p, root) for p in (*(s for s, _, _ in pairs), *backups.values())]
             pending += [os.path.relpath(b, root) for _, b in removals]
-            _replace(
-                marker_path,
-                marker_content({**folder.digests, **result.listing}, pending, result.inputs),
-                mode,
-            )
+            if folder.digests.keys() <= result.listing.keys():  # nothing listed goes: the new listing
+                journal = with_pending(changes.marker, pending)
+            else:
+                journal = marker_content({**folder.digests, **result.listing}, pending, result.inputs)
+            _replace(marker_path, journal, mode)
             txn.undo.append(lambda: _restore(marker_path, folder.marker, mode))
         created = _make_parents(root, (*changes.added, *changes.changed))
         if requests:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanout.errors import FanoutError
-from fanout.output import MARKER, _Folder, dump_indented
+from fanout.output import MARKER, _Folder, dump_indented, marker_content, with_pending
 
 
 def test_rendering_twice_is_byte_identical_and_writes_nothing(
@@ -277,3 +277,19 @@ _PLAIN = st.none() | st.integers() | _TEXT
 def test_the_marker_writer_matches_the_json_module(document: dict[str, object]) -> None:
     """The marker's fast writer prints what ``json.dumps(indent=1)`` prints, character for character."""
     assert dump_indented(document) == json.dumps(document, indent=1)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(_TEXT, st.none() | _TEXT, max_size=6),
+    st.lists(_TEXT, min_size=1, max_size=4),
+    st.dictionaries(_TEXT, _TEXT, max_size=3),
+)
+def test_the_journal_is_the_marker_with_its_pending_files(
+    files: dict[str, str | None], pending: list[str], clusters: dict[str, str]
+) -> None:
+    """A render's journal (the new marker plus its temporary files) is spliced, not encoded again."""
+    marker = marker_content(files, clusters=clusters)
+    assert with_pending(marker, pending) == marker_content(files, pending, clusters)
+    with pytest.raises(ValueError):
+        with_pending(marker, [])
