@@ -96,3 +96,64 @@ def apply_order(kind: str, namespaced: bool) -> int:
     if kind in ("Namespace", "CustomResourceDefinition"):
         return ORDER_FIRST
     return ORDER_NAMESPACED if namespaced else ORDER_CLUSTER
+
+
+class Removal(NamedTuple):
+    release: str  # the first Kubernetes release that no longer serves it
+    use: str  # the apiVersion to write instead
+
+
+def _removed(release: str, use: str, old: str, *kinds: str) -> list[tuple[tuple[str, str], Removal]]:
+    return [((old, kind), Removal(release, use)) for kind in kinds]
+
+
+# Built-in API versions that Kubernetes stopped serving (the deprecated API migration guide,
+# kubernetes.io/docs/reference/using-api/deprecation-guide/). Material from the federation years is
+# full of them; a sync agent's apply of such an object fails on every cluster of today.
+REMOVED_APIS: dict[tuple[str, str], Removal] = dict(
+    _removed("1.16", "apps/v1", "extensions/v1beta1", "Deployment", "DaemonSet", "ReplicaSet")
+    + _removed("1.16", "networking.k8s.io/v1", "extensions/v1beta1", "NetworkPolicy")
+    + _removed("1.16", "policy/v1beta1", "extensions/v1beta1", "PodSecurityPolicy")
+    + _removed("1.16", "apps/v1", "apps/v1beta1", "Deployment", "StatefulSet", "ReplicaSet")
+    + _removed("1.16", "apps/v1", "apps/v1beta2", "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
+    + _removed("1.22", "networking.k8s.io/v1", "extensions/v1beta1", "Ingress")
+    + _removed("1.22", "networking.k8s.io/v1", "networking.k8s.io/v1beta1", "Ingress", "IngressClass")
+    + _removed(
+        "1.22",
+        "rbac.authorization.k8s.io/v1",
+        "rbac.authorization.k8s.io/v1beta1",
+        "Role",
+        "ClusterRole",
+        "RoleBinding",
+        "ClusterRoleBinding",
+    )
+    + _removed("1.22", "apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1", "CustomResourceDefinition")
+    + _removed(
+        "1.22",
+        "admissionregistration.k8s.io/v1",
+        "admissionregistration.k8s.io/v1beta1",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    )
+    + _removed("1.22", "apiregistration.k8s.io/v1", "apiregistration.k8s.io/v1beta1", "APIService")
+    + _removed("1.22", "certificates.k8s.io/v1", "certificates.k8s.io/v1beta1", "CertificateSigningRequest")
+    + _removed("1.22", "coordination.k8s.io/v1", "coordination.k8s.io/v1beta1", "Lease")
+    + _removed("1.22", "scheduling.k8s.io/v1", "scheduling.k8s.io/v1beta1", "PriorityClass")
+    + _removed(
+        "1.22",
+        "storage.k8s.io/v1",
+        "storage.k8s.io/v1beta1",
+        "CSIDriver",
+        "CSINode",
+        "StorageClass",
+        "VolumeAttachment",
+    )
+    + _removed("1.25", "batch/v1", "batch/v1beta1", "CronJob")
+    + _removed("1.25", "policy/v1", "policy/v1beta1", "PodDisruptionBudget")
+    + _removed("1.25", "discovery.k8s.io/v1", "discovery.k8s.io/v1beta1", "EndpointSlice")
+    + _removed("1.25", "events.k8s.io/v1", "events.k8s.io/v1beta1", "Event")
+    + _removed("1.25", "autoscaling/v2", "autoscaling/v2beta1", "HorizontalPodAutoscaler")
+    + _removed("1.25", "node.k8s.io/v1", "node.k8s.io/v1beta1", "RuntimeClass")
+    + _removed("1.26", "autoscaling/v2", "autoscaling/v2beta2", "HorizontalPodAutoscaler")
+    + _removed("1.27", "storage.k8s.io/v1", "storage.k8s.io/v1beta1", "CSIStorageCapacity")
+)

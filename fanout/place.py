@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from fanout.errors import Problem, Problems
+from fanout.kinds import REMOVED_APIS
 from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Template
 
 
@@ -127,6 +128,16 @@ def warnings(inputs: Inputs) -> list[Problem]:
     """Things that are legal but probably not meant: they do not stop a render, ``validate`` prints them."""
     found = []
     for template in inputs.templates:
+        removal = REMOVED_APIS.get((template.api_version, template.ident.kind))
+        if removal is not None:
+            found.append(
+                Problem(
+                    f"{template.ident}: Kubernetes has not served {template.api_version} since"
+                    f" {removal.release}, so clusters of today refuse it; render it as {removal.use}"
+                    " (`fanout validate --kubernetes` lists what else that version needs)",
+                    template.location_of("/apiVersion"),
+                )
+            )
         for name, patch in template.inline.items():
             cluster = next(c for c in inputs.clusters if c.name == name)
             if not template.placement.selects(cluster):
