@@ -299,7 +299,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _replace(target: str, data: bytes, mode: int) -> os.stat_result:
+def _write_marker(target: str, data: bytes, mode: int) -> os.stat_result:
     """Write the marker beside itself and rename, so that a reader never sees half a marker.
 
     The staging name is fixed (``MARKER_STAGING``) and opened without O_EXCL: what a killed run left
@@ -466,11 +466,11 @@ class _Transaction:
                 os.unlink(backup)
 
 
-def _restore(path: str, content: bytes | None, mode: int) -> None:
+def _restore_marker(path: str, content: bytes | None, mode: int) -> None:
     if content is None:
         os.unlink(path)
     else:
-        _replace(path, content, mode)
+        _write_marker(path, content, mode)
 
 
 def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterRecord]:
@@ -515,8 +515,8 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
                 journal = with_pending(changes.marker, pending)
             else:
                 journal = marker_content({**folder.digests, **result.listing}, pending, result.inputs)
-            _replace(marker_path, journal, mode)
-            txn.undo.append(lambda: _restore(marker_path, folder.marker, mode))
+            _write_marker(marker_path, journal, mode)
+            txn.undo.append(lambda: _restore_marker(marker_path, folder.marker, mode))
         created = _make_parents(root, (*changes.added, *changes.changed))
         if requests:
             writer(root, mode, requests, token)
@@ -526,7 +526,7 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
         for target, backup in removals:
             txn.remove(target, backup)
         if changes.marker_changed or pairs or removals:
-            _replace(marker_path, changes.marker, mode)
+            _write_marker(marker_path, changes.marker, mode)
         flush(root)
     except BaseException as exc:
         txn.rollback()
