@@ -143,7 +143,8 @@ def _die_with(parent: int) -> None:
         import ctypes
 
         pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        with contextlib.suppress(OSError, AttributeError):  # no prctl to be found: as elsewhere
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # it ended before the line above took effect
         os._exit(0)
 
