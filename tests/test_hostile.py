@@ -220,7 +220,7 @@ def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> Non
         )
         time.sleep(delay)
         process.kill()
-        _, stderr = process.communicate()  # the workers' too: they inherited the pipe
+        _, stderr = process.communicate(timeout=120)  # the workers' too: they inherited the pipe
         assert "Traceback" not in stderr, stderr  # workers whose parent vanished stop quietly
         if out.exists():
             for path, data in read_tree(out).items():
