@@ -102,6 +102,18 @@ def notices(ctx: typer.Context, source: str) -> Callable[[Problem], None]:
     return lambda problem: say(problem_line(problem, "warning", fmt, source if fmt != "text" else ""))
 
 
+def notes(ctx: typer.Context) -> Callable[[str], None]:
+    """Where a command's own notes go (a marker entry ignored, a file kept, a lock waited for): text on
+    stderr, or warning lines in the format ``--error-format`` chose, so that JSON Lines stay JSON."""
+    fmt = chosen_error_format(ctx)
+    if fmt == "text":
+        return _errors
+    from fanout.machine import problem_line
+
+    say = echo if fmt == "github" else _errors
+    return lambda line: say(problem_line(Problem(line), "warning", fmt))
+
+
 def reporting(command: Callable[P, int]) -> Callable[P, None]:
     """The one place user errors are caught: one line per problem on stderr, exit 1, no traceback."""
 
@@ -415,7 +427,7 @@ def render(
         jobs,
         chosen,
         not no_cache,
-        _errors,
+        notes(ctx),
         not no_wait,
         output.value,
         notices(ctx, source),

@@ -176,6 +176,21 @@ def test_error_format_json_is_one_problem_per_line(source: Path, invoke: Invoke)
     assert not (source / "rendered").exists()
 
 
+def test_render_notes_follow_the_error_format(source: Path, invoke: Invoke) -> None:
+    # render's own notes (here: a marker entry it will not follow) are warning documents too, so that
+    # stderr stays JSON Lines for whoever parses it.
+    assert invoke("render", str(source)).exit_code == 0
+    marker = source / "rendered" / ".fanout-output.json"
+    data = json.loads(marker.read_text())
+    data["files"]["../outside.yaml"] = None
+    marker.write_text(json.dumps(data, indent=1) + "\n")
+    result = invoke("--error-format", "json", "render", str(source))
+    assert result.exit_code == 0, result.output
+    notes = [json.loads(line) for line in result.stderr.splitlines()]
+    assert notes and all(n["kind"] == "Problem" and n["severity"] == "warning" for n in notes)
+    assert any("../outside.yaml" in n["message"] for n in notes)
+
+
 def test_error_format_github_and_the_environment_variable(
     source: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
