@@ -124,7 +124,8 @@ from fanout.parallel import _die_with
 
 def work(parent):
     _die_with(parent)
-    Path({str(pid_file)!r}).write_text(str(os.getpid()))
+    Path({str(pid_file)!r} + ".tmp").write_text(str(os.getpid()))
+    os.rename({str(pid_file)!r} + ".tmp", {str(pid_file)!r})  # whole, or not there yet
     time.sleep(600)
 
 child = multiprocessing.get_context("fork").Process(target=work, args=(os.getpid(),))
@@ -135,7 +136,9 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
     process = subprocess.run([sys.executable, "-c", script], timeout=120, check=False)
     assert process.returncode == -signal.SIGKILL
-    worker = Path("/proc") / pid_file.read_text()
+    pid = pid_file.read_text()
+    assert pid.isdigit()
+    worker = Path("/proc") / pid
     deadline = time.monotonic() + 60  # a liveness bound, far below the worker's ten minutes
     while worker.exists() and "zombie" not in _state(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
