@@ -105,13 +105,10 @@ def notices(ctx: typer.Context, source: str) -> Callable[[Problem], None]:
 def notes(ctx: typer.Context) -> Callable[[str], None]:
     """Where a command's own notes go (a marker entry ignored, a file kept, a lock waited for): text on
     stderr, or warning lines in the format ``--error-format`` chose, so that JSON Lines stay JSON."""
-    fmt = chosen_error_format(ctx)
-    if fmt == "text":
+    if chosen_error_format(ctx) == "text":
         return _errors
-    from fanout.machine import problem_line
-
-    say = echo if fmt == "github" else _errors
-    return lambda line: say(problem_line(Problem(line), "warning", fmt))
+    notice = notices(ctx, "")  # a note has no place in the source, so no root to join
+    return lambda line: notice(Problem(line))
 
 
 def reporting(command: Callable[P, int]) -> Callable[P, None]:

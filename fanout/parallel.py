@@ -34,7 +34,7 @@ from fanout.errors import FanoutError
 from fanout.model import Inputs
 from fanout.pipeline import Rendering, render_plans
 from fanout.place import ClusterPlan
-from fanout.sync import ClusterFiles, Requests, StageFailure, Write, Written, write_files
+from fanout.sync import ClusterFiles, Requests, StageFailure, Write, Written, libc, write_files
 
 # Below this many clusters per worker, starting processes costs more than it saves.
 MIN_CLUSTERS_PER_JOB = 4
@@ -140,11 +140,9 @@ def _die_with(parent: int) -> None:
     batch of files it was staging may outlive a killed render (macOS uses spawn and is not tested here).
     """
     if sys.platform.startswith("linux"):
-        import ctypes
-
         pr_set_pdeathsig = 1
         with contextlib.suppress(OSError, AttributeError):  # no prctl to be found: as elsewhere
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+            libc().prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # it ended before the line above took effect
         os._exit(0)
 

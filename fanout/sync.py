@@ -384,7 +384,7 @@ def write_files(
 def flush(root: str) -> None:
     """Make what was written so far durable: one ``syncfs`` of the folder's file system, not a fsync
     per file (a hundred thousand of those cost more than the render)."""
-    syncfs = getattr(_libc(), "syncfs", None) if sys.platform.startswith("linux") else None
+    syncfs = getattr(libc(), "syncfs", None) if sys.platform.startswith("linux") else None
     if syncfs is not None:
         fd = os.open(root, os.O_RDONLY)
         try:
@@ -395,7 +395,8 @@ def flush(root: str) -> None:
         os.sync()
 
 
-def _libc() -> Any:
+def libc() -> Any:
+    """The C library, for the Linux calls Python does not wrap (syncfs, prctl)."""
     import ctypes
 
     return ctypes.CDLL(None, use_errno=True)
