@@ -47,6 +47,16 @@ RACY_NS = 50_000_000
 # --- fingerprints --------------------------------------------------------------------------------
 
 
+def _is_default(item: dataclasses.Field[Any], value: Any) -> bool:
+    if item.default is not dataclasses.MISSING:
+        default = item.default
+    elif item.default_factory is not dataclasses.MISSING:
+        default = item.default_factory()
+    else:
+        return False
+    return type(value) is type(default) and bool(value == default)
+
+
 def _encode(value: Any, out: list[str]) -> None:
     """An unambiguous text for plain data, dataclasses and named tuples (types are part of it)."""
     if value is None:
@@ -71,8 +81,11 @@ def _encode(value: Any, out: list[str]) -> None:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         out.append(f"D{type(value).__module__}.{type(value).__qualname__}(")
         for item in dataclasses.fields(value):
+            field_value = getattr(value, item.name)
+            if _is_default(item, field_value):
+                continue  # a field added later at its default leaves the committed digests as they were
             out.append(item.name)
-            _encode(getattr(value, item.name), out)
+            _encode(field_value, out)
         out.append(")")
     elif isinstance(value, Mapping):
         out.append(f"M{len(value)}{{")

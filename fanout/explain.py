@@ -15,7 +15,7 @@ from typing import Any
 import jsonpointer
 
 from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
-from fanout.document import split_pointer
+from fanout.document import escape, split_pointer
 from fanout.emit import object_path
 from fanout.errors import FanoutError, Location
 from fanout.machine import location_json, object_json
@@ -197,10 +197,17 @@ def _why(patch: Patch, template: Template, cluster: Cluster, override: Override 
     return f"Override {override.name} ({how}{priority})"
 
 
+# What explain says of an object that a strategic patch deletes from the cluster.
+REMOVED = "$patch: delete removes the object from this cluster"
+
+
 def patch_story(patch: Patch, why: str) -> PatchStory:
     steps: list[tuple[str, Location]] = []
     if patch.merge is not None and patch.merge_pointer is not None:
         steps.append(("merge patch", patch.doc.location(patch.merge_pointer)))
+    if patch.strategic is not None and patch.strategic_pointer is not None:
+        mode = f"strategic merge patch ({patch.strategic_mode})"
+        steps.append((mode, patch.doc.location(patch.strategic_pointer)))
     for op in patch.ops:
         text = f"{op.op} {op.path}" + (f" from {op.from_}" if op.from_ is not None else "")
         steps.append((text, patch.doc.location(op.pointer)))
@@ -227,13 +234,15 @@ def touches(patch: Patch, pointer: str) -> bool:
     """Whether the patch writes ``pointer`` (or a part or parent of it), whatever the value."""
     if patch.merge is not None and _merge_touches(patch.merge, pointer):
         return True
+    if patch.strategic is not None and _merge_touches(patch.strategic, pointer):
+        return True
     return any(
         _related(op.path, pointer) or (op.from_ is not None and _related(op.from_, pointer))
         for op in patch.ops
     )
 
 
-def field_location(patch: Patch, pointer: str) -> Location:
+def field_location(patch: Patch, pointer: str, result: Any = None) -> Location:
     """Where in the patch's document the change to ``pointer`` is written (the last op touching it)."""
     for op in reversed(patch.ops):
         if _related(op.path, pointer) or (op.from_ is not None and _related(op.from_, pointer)):
@@ -241,7 +250,48 @@ def field_location(patch: Patch, pointer: str) -> Location:
     if patch.merge is not None and patch.merge_pointer is not None:
         # The deepest key of the merge patch on the way to the field.
         return patch.doc.location(patch.merge_pointer + pointer)
+    if patch.strategic is not None and patch.strategic_pointer is not None:
+        return patch.doc.location(
+            patch.strategic_pointer + _strategic_pointer(patch.strategic, pointer, result)
+        )
     return patch.location
+
+
+# The keys that name a list's items in the lists people patch most (containers, env, volumes, ports, ...).
+_ITEM_KEYS = ("name", "mountPath", "devicePath", "containerPort", "port", "ip", "topologyKey", "type")
+
+
+def _strategic_pointer(body: Any, pointer: str, result: Any) -> str:
+    """Where in a strategic patch the value at ``pointer`` of the object is written: its lists are matched
+    by the item's key (name, mountPath, ...), not by position."""
+    written = ""
+    for token in split_pointer(pointer):
+        if isinstance(body, dict) and token in body:
+            body, result = body[token], result.get(token) if isinstance(result, dict) else None
+        elif (
+            isinstance(body, list)
+            and token.isdigit()
+            and isinstance(result, list)
+            and int(token) < len(result)
+        ):
+            item = result[int(token)]
+            index = next(
+                (
+                    i
+                    for i, candidate in enumerate(body)
+                    if isinstance(item, dict)
+                    and isinstance(candidate, dict)
+                    and any(k in item and candidate.get(k) == item[k] for k in _ITEM_KEYS)
+                ),
+                None,
+            )
+            if index is None:
+                break
+            body, result, token = body[index], item, str(index)
+        else:
+            break
+        written += "/" + escape(token)
+    return written
 
 
 def _get(obj: Any, pointer: str) -> tuple[bool, Any]:
@@ -296,15 +346,19 @@ def replay(template: Template, patches: Sequence[Patch], cluster: Cluster, point
     for patch in patches:
         before = _get(obj, pointer) if pointer is not None else (False, None)
         try:
-            obj = apply_patch(obj, patch, resolved, template.ident.secret)
+            patched = apply_patch(obj, patch, resolved, template.ident.secret)
         except PatchFailure as exc:
             where = exc.patch.doc.location(exc.pointer)
             return Replay(tuple(history), Failure(patch.label, where, exc.message), None)
+        if patched is None:
+            where = patch.doc.location(f"{patch.strategic_pointer}/$patch")
+            return Replay(tuple(history), Failure(patch.label, where, REMOVED), None)
+        obj = patched
         if pointer is not None:
             after = _get(obj, pointer)
             # A patch that writes the value it already had still decides it: that is where it comes from.
             if not _same(before, after) or touches(patch, pointer):
-                history.append(FieldStep(patch.label, field_location(patch, pointer), *after))
+                history.append(FieldStep(patch.label, field_location(patch, pointer, obj), *after))
     return Replay(tuple(history), None, obj)
 
 

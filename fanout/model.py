@@ -24,6 +24,14 @@ class Config:
     # The namespace of namespaced objects written without one (Federation v1: "default").
     default_namespace: str | None = None
     limits: Limits = DEFAULT_LIMITS
+    # How ``strategic`` Overrides merge: "kustomize" (as kubectl kustomize) or "kubernetes" (as kubectl
+    # patch).
+    strategic_merge: str = "kustomize"
+
+
+# What identifies an object: KubeFed refused overrides of these, and so does fanout (a patch may repeat them
+# with the object's own values, as every kustomize patch does).
+IDENTITY_PATHS = ("/metadata/name", "/metadata/namespace", "/metadata/generateName", "/kind", "/apiVersion")
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,10 +88,21 @@ class Patch:
     refs: Mapping[str, str] = field(default_factory=dict)  # ${cluster...} reference -> pointer of first use
     escapes: bool = False  # holds a "$${" that substitution must turn into "${"
     uses: Mapping[str, int] = field(default_factory=dict)  # reference -> times written
+    # A strategic-merge patch (``Override.spec.strategic``), how it merges, and the list keys of the custom
+    # resources whose CustomResourceDefinitions are among the templates ((apiVersion, kind) -> schema).
+    strategic: Any = None
+    strategic_pointer: str | None = None
+    strategic_mode: str = "kustomize"
+    custom: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def body_pointer(self) -> str | None:
+        """Where the merge or strategic patch body is written, when there is one."""
+        return self.merge_pointer or self.strategic_pointer
 
     @property
     def location(self) -> Location:
-        return self.doc.location(self.merge_pointer or (self.ops[0].pointer if self.ops else ""))
+        return self.doc.location(self.body_pointer or (self.ops[0].pointer if self.ops else ""))
 
 
 @dataclass(frozen=True, eq=False)

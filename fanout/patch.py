@@ -9,8 +9,10 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
+from fanout import strategic
 from fanout.document import escape, split_pointer
-from fanout.model import Patch, PatchOp, Template
+from fanout.model import IDENTITY_PATHS, Patch, PatchOp, Template
+from fanout.smp_common import StrategicError
 from fanout.substitute import substitute
 
 
@@ -90,17 +92,74 @@ def _value(document: Any, pointer: str) -> Any:
         return None
 
 
+_ABSENT = object()
+
+
+def _at(document: Any, tokens: list[str]) -> Any:
+    for token in tokens:
+        if not isinstance(document, dict) or token not in document:
+            return _ABSENT
+        document = document[token]
+    return document
+
+
+def check_identity(obj: Mapping[str, Any], body: Any, patch: Patch, pointer: str) -> None:
+    """A patch body may repeat what identifies the object (every kustomize patch does) but not change it."""
+    for path in IDENTITY_PATHS:
+        tokens = split_pointer(path)
+        node = body
+        for depth, token in enumerate(tokens):
+            if not isinstance(node, dict) or token not in node:
+                break
+            node = node[token]
+            if node is None or depth == len(tokens) - 1:
+                if node is not None and node == _at(obj, tokens):
+                    break
+                if node is None and _at(obj, tokens) is _ABSENT:
+                    break
+                raise PatchFailure(
+                    patch,
+                    pointer + "".join("/" + escape(t) for t in tokens[: depth + 1]),
+                    f"overrides may not change {path} (it identifies the object)",
+                )
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(_at(obj, split_pointer(path)) for path in IDENTITY_PATHS)
+
+
+def _strategic(obj: dict[str, Any], body: Any, patch: Patch) -> dict[str, Any] | None:
+    pointer = patch.strategic_pointer or ""
+    check_identity(obj, body, patch, pointer)
+    before = _identity(obj)
+    try:
+        result = strategic.apply(obj, body, patch.strategic_mode, patch.custom)
+    except StrategicError as exc:
+        raise PatchFailure(patch, pointer + exc.pointer, exc.message) from None
+    if result is not None and _identity(result) != before:
+        raise PatchFailure(patch, pointer, "the strategic patch changes what identifies the object")
+    return result
+
+
 def apply_patch(
     obj: dict[str, Any], patch: Patch, resolved: Mapping[str, Any], secret: bool = False
-) -> dict[str, Any]:
-    """Apply one patch (merge first, then JSON Patch ops) to ``obj``, which the caller owns.
+) -> dict[str, Any] | None:
+    """Apply one patch (merge or strategic first, then JSON Patch ops) to ``obj``, which the caller owns.
 
+    Returns None when a strategic patch deletes the object (``$patch: delete``).
     ``secret``: the object is a Secret, so no failure message may quote a value.
     """
     needs_substitution = bool(patch.refs) or patch.escapes
     if patch.merge is not None:
         merge = substitute(patch.merge, resolved) if needs_substitution else patch.merge
+        check_identity(obj, merge, patch, patch.merge_pointer or "")
         obj = merge_patch(obj, merge)
+    if patch.strategic is not None:
+        body = substitute(patch.strategic, resolved) if needs_substitution else patch.strategic
+        patched = _strategic(obj, body, patch)
+        if patched is None:
+            return None
+        obj = patched
     for op in patch.ops:
         try:
             name = _prepare(obj, op)
@@ -121,12 +180,15 @@ def apply_patch(
 
 def render_object(
     template: Template, patches: tuple[Patch, ...], resolved: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The final object for one cluster; ``resolved`` holds the values of every reference used."""
+) -> dict[str, Any] | None:
+    """The final object for one cluster, or None when a patch deletes it from this cluster;
+    ``resolved`` holds the values of every reference used."""
     if template.refs or template.escapes:
-        obj: dict[str, Any] = substitute(template.obj, resolved)
+        obj: dict[str, Any] | None = substitute(template.obj, resolved)
     else:
         obj = copy.deepcopy(dict(template.obj)) if patches else dict(template.obj)
     for patch in patches:
+        if obj is None:
+            break
         obj = apply_patch(obj, patch, resolved, template.ident.secret)
     return obj

@@ -22,6 +22,7 @@ from fanout.limits import DEFAULT_LIMITS, Limits, setting
 from fanout.load import RawSource, read_source
 from fanout.model import Cluster, Inputs, ObjectId, Patch, Template
 from fanout.patch import PatchFailure, render_object
+from fanout.patchmeta import crd_schemas
 from fanout.place import ClusterPlan, Job, plan
 from fanout.source import SourceTree
 from fanout.substitute import Unresolved, resolve
@@ -74,7 +75,8 @@ def validate_inputs(raw: RawSource) -> Inputs:
     clusters = build_clusters(expand_lists(raw.clusters, problems), problems)
     known = {c.name for c in clusters}
     templates, warnings = build_templates(expand_lists(raw.templates, problems), config, clusters, problems)
-    overrides = build_overrides(expand_lists(raw.overrides, problems), known, problems)
+    custom = crd_schemas(t.obj for t in templates if t.ident.kind == "CustomResourceDefinition")
+    overrides = build_overrides(expand_lists(raw.overrides, problems), known, problems, config, custom)
     problems.raise_if_any()
     return Inputs(config, clusters, templates, overrides, warnings)
 
@@ -87,12 +89,17 @@ def load_inputs(tree: SourceTree) -> Inputs:
 _Key = tuple[int, tuple[str, ...], tuple[tuple[str, str], ...]]
 
 
+class _Removed(Exception):
+    """A patch deleted the object from this cluster: not rendered, and not a failure."""
+
+
 class _Renderer:
     """Renders jobs with memoisation; lives for one render call only."""
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
         self.memo: dict[_Key, RenderedObject | None] = {}
+        self.removed: set[_Key] = set()  # jobs whose patches delete the object ($patch: delete)
         self.unresolved: dict[tuple[Location, str, str], list[str]] = defaultdict(list)
         self.failures: dict[tuple[Location, str], list[str]] = defaultdict(list)
 
@@ -130,10 +137,14 @@ class _Renderer:
         key: _Key = (id(job.template), tuple(p.key for p in job.patches), tokens)
         if key in self.memo:
             rendered = self.memo[key]
-            if rendered is None:  # failed before: name this cluster too
+            if rendered is None and key not in self.removed:  # failed before: name this cluster too
                 self._attempt(job, cluster, resolved)
             return rendered
-        rendered = self._attempt(job, cluster, resolved)
+        try:
+            rendered = self._attempt(job, cluster, resolved)
+        except _Removed:
+            self.removed.add(key)
+            rendered = None
         self.memo[key] = rendered
         return rendered
 
@@ -169,6 +180,8 @@ class _Renderer:
             message = f"patch failed on {template.ident}: {exc.message}"
             self.failures[(exc.patch.doc.location(exc.pointer), message)].append(cluster.name)
             return None
+        if obj is None:
+            raise _Removed
         content = serialize(obj, header(template.doc.label, (p.label for p in job.patches)))
         return RenderedObject(
             template.ident,

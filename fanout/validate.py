@@ -12,7 +12,7 @@ from jsonschema import ValidationError
 from fanout.document import Document, escape
 from fanout.errors import Problem, Problems
 from fanout.limits import from_config
-from fanout.model import Cluster, Config, Override, Patch, PatchOp, ResourceRef
+from fanout.model import IDENTITY_PATHS, Cluster, Config, Override, Patch, PatchOp, ResourceRef
 from fanout.schemas import validator
 from fanout.selectors import Selector, SelectorSyntaxError, from_label_selector
 from fanout.substitute import Scan
@@ -96,8 +96,7 @@ FOREIGN_CLUSTERS = frozenset(
 ANNOTATION_PREFIX = "fanout.dev/"
 PLACEMENT_ANNOTATION = "fanout.dev/placement"
 CLUSTERS_ANNOTATION = "fanout.dev/clusters"
-# KubeFed refused overrides of these: they would change which object is being overridden.
-PROTECTED_PATHS = ("/metadata/name", "/metadata/namespace", "/metadata/generateName", "/kind", "/apiVersion")
+PROTECTED_PATHS = IDENTITY_PATHS
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -149,6 +148,7 @@ def build_config(doc: Document | None, problems: Problems) -> Config:
         format=data.get("format"),
         default_namespace=data.get("defaultNamespace"),
         limits=from_config(data.get("limits")),
+        strategic_merge=data.get("strategicMerge", "kustomize"),
     )
 
 
@@ -234,26 +234,16 @@ def check_ops(ops: Iterable[PatchOp], doc: Document, problems: Problems) -> None
                 )
 
 
-def check_merge(merge: Any, doc: Document, problems: Problems) -> None:
-    """A merge patch may not touch what identifies the object either (nor remove it with null)."""
-    if not isinstance(merge, dict):
-        return
-    for protected in PROTECTED_PATHS:
-        node: Any = merge
-        parts = protected.split("/")[1:]
-        for part in parts:
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            problems.add(
-                f"overrides may not change {protected} (it identifies the object)",
-                doc.location("/spec/merge" + protected),
-            )
-
-
 def make_patch(
-    key: str, label: str, doc: Document, ops: tuple[PatchOp, ...], merge: Any, merge_pointer: str | None
+    key: str,
+    label: str,
+    doc: Document,
+    ops: tuple[PatchOp, ...],
+    merge: Any,
+    merge_pointer: str | None,
+    strategic: Any = None,
+    config: Config | None = None,
+    custom: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> Patch:
     scan = Scan()
     for op in ops:
@@ -261,10 +251,51 @@ def make_patch(
             scan.walk(op.value, op.pointer + "/value")
     if merge is not None and merge_pointer is not None:
         scan.walk(merge, merge_pointer)
-    return Patch(key, label, doc, ops, merge, merge_pointer, scan.refs, scan.escapes, scan.uses)
+    strategic_pointer = "/spec/strategic" if strategic is not None else None
+    if strategic is not None:
+        scan.walk(strategic, "/spec/strategic")
+    return Patch(
+        key,
+        label,
+        doc,
+        ops,
+        merge,
+        merge_pointer,
+        scan.refs,
+        scan.escapes,
+        scan.uses,
+        strategic=strategic,
+        strategic_pointer=strategic_pointer,
+        strategic_mode=(config or Config()).strategic_merge,
+        custom=custom or {},
+    )
 
 
-def build_overrides(docs: Iterable[Document], known: set[str], problems: Problems) -> tuple[Override, ...]:
+def _target_of(strategic: Any, doc: Document, problems: Problems) -> ResourceRef | None:
+    """The object a strategic patch without ``resources:`` names, as a kustomize patch does."""
+    metadata = strategic.get("metadata") if isinstance(strategic, dict) else None
+    api_version, kind = strategic.get("apiVersion"), strategic.get("kind")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    if not all(isinstance(v, str) and v for v in (api_version, kind, name)) or not (
+        namespace is None or isinstance(namespace, str)
+    ):
+        problems.add(
+            "a strategic patch without resources: names its target with apiVersion, kind and metadata.name"
+            " (or add resources:)",
+            doc.location("/spec/strategic"),
+        )
+        return None
+    return ResourceRef(str(kind), str(name), namespace, str(api_version))
+
+
+def build_overrides(
+    docs: Iterable[Document],
+    known: set[str],
+    problems: Problems,
+    config: Config | None = None,
+    custom: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+) -> tuple[Override, ...]:
     overrides = []
     for doc in docs:
         if not_a_mapping(doc, problems):
@@ -288,9 +319,16 @@ def build_overrides(docs: Iterable[Document], known: set[str], problems: Problem
             selector = make_selector(
                 spec["clusters"]["clusterSelector"], doc, "/spec/clusters/clusterSelector", problems
             )
+        if "strategic" in spec and ("patch" in spec or "merge" in spec):
+            other = "patch" if "patch" in spec else "merge"
+            problems.add(
+                f"strategic and {other} cannot be used in one Override"
+                " (write another Override for the other)",
+                doc.location("/spec/strategic"),
+            )
+            continue
         ops = make_ops(spec.get("patch") or [], "/spec/patch", "replace")  # the schema requires op here
         check_ops(ops, doc, problems)
-        check_merge(spec.get("merge"), doc, problems)
         name = doc.data["metadata"]["name"]
         patch = make_patch(
             doc.label,
@@ -299,10 +337,24 @@ def build_overrides(docs: Iterable[Document], known: set[str], problems: Problem
             ops,
             spec.get("merge"),
             "/spec/merge" if "merge" in spec else None,
+            spec.get("strategic"),
+            config,
+            custom,
         )
-        resources = tuple(
-            ResourceRef(r["kind"], r["name"], r.get("namespace"), r.get("apiVersion"))
-            for r in spec["resources"]
-        )
+        if "resources" in spec:
+            resources = tuple(
+                ResourceRef(r["kind"], r["name"], r.get("namespace"), r.get("apiVersion"))
+                for r in spec["resources"]
+            )
+        elif "strategic" in spec:
+            target = _target_of(spec["strategic"], doc, problems)
+            if target is None:
+                continue
+            resources = (target,)
+        else:
+            problems.add(
+                "resources is required (only a strategic patch names its own target)", doc.location("/spec")
+            )
+            continue
         overrides.append(Override(doc, name, names, selector, resources, int(spec.get("priority", 0)), patch))
     return tuple(overrides)

@@ -163,7 +163,8 @@ CASES = {
             "spec:\n  clusters: {names: [aws-east]}\n  resources: [{kind: Deployment, name: web}]\n"
             "  merge: {metadata: {name: other}}\n"
         },
-        "overrides/o.yaml:7:22: overrides may not change /metadata/name (it identifies the object)",
+        "overrides/o.yaml:7:22: patch failed on Deployment.apps shop/web: overrides may not change"
+        " /metadata/name (it identifies the object) (in cluster aws-east)",
     ),
     "bad-selector-annotation": (
         {
