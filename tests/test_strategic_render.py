@@ -1,0 +1,321 @@
+"""Strategic Overrides through the whole pipeline: real source roots in git, the real CLI, and Flux's own
+kustomize overlays (examples/kustomize-flux) built by ``kubectl kustomize`` and by fanout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import CLUSTERS, ROOT, Invoke, read_tree, write_tree
+from tests.gitutil import commit_all, init_repo
+from tests.strategic import binaries
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: web
+        image: web:1
+        env: [{name: A, value: "1"}, {name: B, value: "2"}]
+      - {name: proxy, image: "envoy:1"}
+"""
+
+CONFIGMAP = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: debug, namespace: shop}
+data: {level: trace}
+"""
+
+
+def _override(name: str, clusters: str, body: str, extra: str = "") -> str:
+    indented = "".join("    " + line + "\n" for line in body.strip("\n").splitlines())
+    return (
+        f"apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {{name: {name}}}\n"
+        f"spec:\n  clusters: {clusters}\n{extra}  strategic:\n{indented}"
+    )
+
+
+IMAGE_PATCH = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: web:2
+        env: [{name: C, value: "3"}]
+"""
+
+DELETE_DEBUG = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: debug, namespace: shop}
+$patch: delete
+"""
+
+
+def _objects(folder: Path) -> dict[str, Any]:
+    return {
+        str(p.relative_to(folder)): yaml.safe_load(p.read_text())
+        for p in sorted(folder.rglob("*.yaml"))
+        if p.name != "kustomization.yaml"
+    }
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return init_repo(
+        tmp_path / "repo",
+        {
+            "clusters/all.yaml": CLUSTERS,
+            "templates/web.yaml": DEPLOYMENT,
+            "templates/debug.yaml": CONFIGMAP,
+            "overrides/prod.yaml": _override(
+                "prod-image", "{clusterSelector: {matchLabels: {env: prod}}}", IMAGE_PATCH
+            ),
+            "overrides/no-debug.yaml": _override("no-debug", "{names: [aws-east]}", DELETE_DEBUG),
+        },
+    )
+
+
+def test_render_merges_by_key_and_deletes_where_asked(repo: Path, invoke: Invoke) -> None:
+    result = invoke("render", str(repo))
+    assert result.exit_code == 0, result.output
+    east = _objects(repo / "rendered" / "aws-east")
+    web = east["shop/deployment.apps_web.yaml"]["spec"]["template"]["spec"]["containers"]
+    # kustomize's order: the items the patch names first, then the object's others; env merged by name.
+    assert web == [
+        {
+            "name": "web",
+            "image": "web:2",
+            "env": [{"name": "C", "value": "3"}, {"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+        },
+        {"name": "proxy", "image": "envoy:1"},
+    ]
+    assert "shop/configmap_debug.yaml" not in east  # $patch: delete, in aws-east only
+    kustomization = yaml.safe_load((repo / "rendered" / "aws-east" / "kustomization.yaml").read_text())
+    assert "shop/configmap_debug.yaml" not in kustomization["resources"]
+    dev = _objects(repo / "rendered" / "gcp-dev")
+    assert "shop/configmap_debug.yaml" in dev
+    assert (
+        dev["shop/deployment.apps_web.yaml"]["spec"]["template"]["spec"]["containers"][0]["image"] == "web:1"
+    )
+
+
+@pytest.mark.parametrize(("mode", "order"), [("kustomize", ["B", "A"]), ("kubernetes", ["A", "B"])])
+def test_each_mode_orders_lists_as_its_tool_does(
+    mode: str, order: list[str], source: Path, invoke: Invoke
+) -> None:
+    patch = IMAGE_PATCH.replace('env: [{name: C, value: "3"}]', 'env: [{name: B, value: "22"}]')
+    write_tree(
+        source,
+        {
+            "fanout.yaml": f"apiVersion: fanout.dev/v1alpha1\nkind: Config\nstrategicMerge: {mode}\n",
+            "templates/web.yaml": DEPLOYMENT,
+            "overrides/prod.yaml": _override("prod", "{names: [aws-east]}", patch),
+        },
+    )
+    assert invoke("render", str(source)).exit_code == 0
+    web = _objects(source / "rendered" / "aws-east")["shop/deployment.apps_web.yaml"]
+    env = web["spec"]["template"]["spec"]["containers"][0]["env"]
+    # kustomize puts the items a patch names first (kustomize#5904); Kubernetes keeps the object's order.
+    assert [e["name"] for e in env] == order
+    assert {e["name"]: e["value"] for e in env} == {"A": "1", "B": "22"}
+
+
+def test_render_at_a_commit_reads_the_strategic_override_from_git(
+    repo: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    first = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
+    (repo / "overrides" / "no-debug.yaml").unlink()
+    commit_all(repo, "keep debug")
+    out = tmp_path / "at-first"
+    result = invoke("render", str(repo), "--ref", first.stdout.strip(), "--output-dir", str(out))
+    assert result.exit_code == 0, result.output
+    assert "shop/configmap_debug.yaml" not in _objects(out / "aws-east")
+
+
+def test_an_identity_field_may_be_repeated_but_not_changed(source: Path, invoke: Invoke) -> None:
+    same = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 3}\n"
+    )
+    write_tree(
+        source,
+        {
+            "overrides/merge.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: m}\n"
+            "spec:\n  clusters: {names: [aws-east]}\n  resources: [{kind: Deployment, name: web}]\n"
+            "  merge: {apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop},"
+            " spec: {replicas: 5}}\n",
+            "overrides/strategic.yaml": _override("s", "{names: [gcp-dev]}", same),
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    assert (
+        _objects(source / "rendered" / "aws-east")["shop/deployment.apps_web.yaml"]["spec"]["replicas"] == 5
+    )
+    assert _objects(source / "rendered" / "gcp-dev")["shop/deployment.apps_web.yaml"]["spec"]["replicas"] == 3
+
+    before = read_tree(source / "rendered")
+    renamed = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\nspec: {replicas: 3}\n"
+    write_tree(
+        source,
+        {
+            "overrides/strategic.yaml": _override(
+                "s", "{names: [gcp-dev]}", renamed, "  resources: [{kind: Deployment, name: web}]\n"
+            ),
+            "overrides/merge.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: m}\n"
+            "spec:\n  clusters: {names: [aws-east]}\n  resources: [{kind: Deployment, name: web}]\n"
+            "  merge: {apiVersion: apps/v2}\n",
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert (
+        "overrides/merge.yaml:7:11: patch failed on Deployment.apps shop/web: overrides may not change /apiVersion"
+        in lines[0]
+    )
+    assert (
+        "overrides/strategic.yaml:10:16: patch failed on Deployment.apps shop/web: overrides may not change /metadata/name"
+        in lines[1]
+    )
+    assert lines[-1] == "fanout: 2 problems found"
+    assert read_tree(source / "rendered") == before
+
+
+def _all_located(stderr: str, count: int) -> None:
+    lines = stderr.splitlines()
+    assert lines[-1] == f"fanout: {count} problems found", stderr
+    for line in lines[:-1]:
+        assert line.startswith("overrides/"), line
+
+
+def test_bad_overrides_are_located_all_at_once(source: Path, invoke: Invoke) -> None:
+    write_tree(
+        source,
+        {
+            "overrides/c.yaml": _override("c", "{names: [gcp-dev]}", "spec: {replicas: 2}"),
+            "overrides/e.yaml": _override(
+                "e", "{names: [gcp-dev]}", IMAGE_PATCH, "  merge: {spec: {replicas: 2}}\n"
+            ),
+        },
+    )
+    before = read_tree(source)
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert "overrides/c.yaml:6:3: a strategic patch without resources: names its target" in result.stderr
+    assert "overrides/e.yaml:7:3: strategic and merge cannot be used in one Override" in result.stderr
+    _all_located(result.stderr, 2)
+    assert read_tree(source) == before
+
+
+def test_bad_strategic_patches_are_located_all_at_once(source: Path, invoke: Invoke) -> None:
+    bad_value = IMAGE_PATCH.replace("image: web:2", "$patch: remove")
+    no_key = IMAGE_PATCH.replace("- name: web\n        image: web:2", "- image: x")
+    nothing = IMAGE_PATCH.replace("name: web, namespace", "name: nothing, namespace")
+    write_tree(
+        source,
+        {
+            "overrides/a.yaml": _override("a", "{names: [aws-east]}", bad_value),
+            "overrides/b.yaml": _override("b", "{names: [gcp-dev]}", no_key),
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    text = result.stderr
+    assert (
+        "overrides/a.yaml:15:13: patch failed on Deployment.apps shop/web: unknown $patch value 'remove'"
+        in text
+    )
+    assert (
+        "overrides/b.yaml:14:13: patch failed on Deployment.apps shop/web: this item lacks the merge key 'name'"
+        in text
+    )
+    lines = text.splitlines()
+    assert lines[-1] == "fanout: 2 problems found" and all(
+        line.startswith("overrides/") for line in lines[:-1]
+    )
+
+    write_tree(source, {"overrides/a.yaml": _override("a", "{names: [gcp-dev]}", nothing)})
+    (source / "overrides" / "b.yaml").unlink()
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "overrides/a.yaml:4:1: override 'a' matches no rendered object in the clusters"
+    )
+
+
+def test_an_unknown_strategic_merge_mode_is_located(source: Path, invoke: Invoke) -> None:
+    (source / "fanout.yaml").write_text(
+        "apiVersion: fanout.dev/v1alpha1\nkind: Config\nstrategicMerge: kubectl\n"
+    )
+    result = invoke("validate", str(source))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("fanout.yaml:3:1: ")
+    assert "kustomize" in result.stderr and "kubernetes" in result.stderr
+
+
+def test_explain_names_the_strategic_override_that_set_a_field(repo: Path, invoke: Invoke) -> None:
+    field = "/spec/template/spec/containers/0/image"
+    result = invoke("explain", "aws-east", "deployment/web", str(repo), "-n", "shop", "--field", field)
+    assert result.exit_code == 0, result.output
+    assert "prod-image" in result.output
+    assert "(overrides/prod.yaml:15)" in result.output  # the image line inside the patch, found by name
+    assert "strategic merge patch (kustomize)" in result.output
+
+    gone = invoke("explain", "aws-east", "configmap/debug", str(repo), "-n", "shop")
+    assert gone.exit_code == 1
+    assert "$patch: delete removes the object from this cluster" in gone.output
+
+
+def test_diff_shows_what_a_strategic_override_changes(repo: Path, invoke: Invoke) -> None:
+    result = invoke("diff", "--clusters", "gcp-dev", "aws-east", str(repo))
+    assert result.exit_code == 0, result.output
+    assert "web:2" in result.output and "configmap" in result.output.lower()
+
+
+# --- Flux's flux2-kustomize-helm-example, built by kustomize and by fanout --------------------------------
+
+FLUX = ROOT / "examples" / "kustomize-flux"
+
+
+@pytest.mark.skipif(
+    binaries.kubectl() is None and not os.environ.get("CI"), reason="kubectl is not installed"
+)
+@pytest.mark.parametrize("cluster", ["production", "staging"])
+def test_flux_overlays_build_what_kubectl_kustomize_builds(cluster: str) -> None:
+    kubectl = binaries.kubectl()
+    assert kubectl is not None
+    built = subprocess.run(
+        [kubectl, "kustomize", str(FLUX / "upstream" / "apps" / cluster)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    )
+    theirs = sorted(
+        (yaml.safe_load_all(built.stdout)),
+        key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]),
+    )
+    ours = sorted(
+        _objects(FLUX / "rendered" / cluster).values(),
+        key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]),
+    )
+    assert ours == theirs
