@@ -44,7 +44,7 @@ _DIRECTIVE_VALUES = ("delete", "replace", "merge")
 CustomSchemas = Mapping[tuple[str, str], Mapping[str, Any]]
 
 
-class _Roots:
+class Roots:
     """Finds the schema of an object (or of an embedded one) by its apiVersion and kind."""
 
     def __init__(self, mode: str, custom: CustomSchemas) -> None:
@@ -69,7 +69,7 @@ def apply(
     """``obj`` (which the caller owns) with ``patch`` merged in; None when the patch deletes the object.
 
     Raises StrategicError, with a pointer into ``patch``, for a patch that cannot be applied."""
-    roots = _Roots(mode, custom or {})
+    roots = Roots(mode, custom or {})
     schema = roots(obj)
     body = copy.deepcopy(dict(patch))
     check(body, schema, mode, "")

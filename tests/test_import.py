@@ -423,3 +423,77 @@ def test_a_secrets_values_stay_in_its_own_files(invoke: Invoke, tmp_path: Path) 
     source = _round_trip(invoke, copies, tmp_path)
     assert "pw-" not in (source / "clusters/clusters.yaml").read_text()
     assert "cluster.values" not in (source / "templates/x/secret_db.yaml").read_text()
+
+
+def test_a_container_that_differs_becomes_a_strategic_patch_by_name(invoke: Invoke, tmp_path: Path) -> None:
+    def deployment(proxy: str, level: str) -> str:
+        return (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+            "spec:\n  template:\n    spec:\n      containers:\n"
+            f"      - {{name: proxy, image: 'envoy:{proxy}', env: [{{name: LEVEL, value: {level}}}]}}\n"
+            "      - {name: web, image: 'web:1', env: [{name: LEVEL, value: info}, {name: MODE, value: fast}]}\n"
+        )
+
+    copies = tmp_path / "copies"
+    for cluster, proxy, level in (("a", "1", "info"), ("b", "1", "info"), ("c", "2", "debug")):
+        write_tree(copies / cluster, {"shop/deployment.apps_web.yaml": deployment(proxy, level)})
+    source = _round_trip(invoke, copies, tmp_path)
+    (override,) = yaml.safe_load_all((source / "overrides/shop/deployment.apps_web.yaml").read_text())
+    # The container named rather than counted, and its env item by name; rendered back exactly.
+    assert override["spec"]["strategic"] == {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "proxy", "image": "envoy:2", "env": [{"name": "LEVEL", "value": "debug"}]}
+                    ]
+                }
+            }
+        }
+    }
+
+
+def test_strategic_patches_are_offered_only_where_they_merge_back_exactly() -> None:
+    from fanout.importer.smpdiff import strategic_patch
+
+    base = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]}
+            }
+        },
+    }
+    swapped = json.loads(json.dumps(base))
+    swapped["spec"]["template"]["spec"]["containers"].reverse()
+    # Only the order differs: kustomize keeps it, so the patch says it with $setElementOrder.
+    assert strategic_patch(base, swapped) == {
+        "spec": {
+            "template": {
+                "spec": {"containers": [], "$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}
+            }
+        }
+    }
+    added = json.loads(json.dumps(base))
+    added["spec"]["template"]["spec"]["containers"].append({"name": "c", "image": "c:1"})
+    # kustomize would put the new container first: the order is kept the same way.
+    assert strategic_patch(base, added) == {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [{"name": "c", "image": "c:1"}],
+                    "$setElementOrder/containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
+                }
+            }
+        }
+    }
+    removed = json.loads(json.dumps(base))
+    del removed["spec"]["template"]["spec"]["containers"][0]
+    assert strategic_patch(base, removed) == {
+        "spec": {"template": {"spec": {"containers": [{"name": "a", "$patch": "delete"}]}}}
+    }
+    renamed = json.loads(json.dumps(base))
+    renamed["metadata"]["name"] = "other"
+    assert strategic_patch(base, renamed) is None

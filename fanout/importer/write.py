@@ -2,21 +2,28 @@
 
 Templates are plain manifests (any kind, CRDs included) placed by ``fanout.dev/clusters`` or, when the
 clusters' labels make one exact, ``fanout.dev/placement``; overrides are merge patches where RFC 7386 can
-say it (maps only, no null values) and JSON Patch otherwise. One file per object, at the path its
-output has (``<namespace>/<kind>_<name>.yaml``), so that a reader finds each object where they expect it.
+say it (maps only, no null values), strategic patches where a list item differs by its merge key (a
+container by name) and merging the patch gives the copy back exactly, and JSON Patch otherwise. One file
+per object, at the path its output has (``<namespace>/<kind>_<name>.yaml``), so that a reader finds each
+object where they expect it.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
+import jsonpatch
+import jsonpointer
+
 from fanout.emit import dump, object_path
 from fanout.importer.factor import Factored, Op, canon
 from fanout.importer.read import Key
+from fanout.importer.smpdiff import strategic_patch
 from fanout.model import ObjectId
 from fanout.schemas import COPY_FOLDER, modeline
 from fanout.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
@@ -111,6 +118,28 @@ def _merge(ops: Sequence[Op]) -> dict[str, Any] | None:
     return patch
 
 
+def _strategic(template: Mapping[str, Any], steps: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """A strategic patch for a difference inside a list whose items have a merge key (a container by name),
+    where it reads better than JSON Patch's positions; None where a merge patch or JSON Patch must do."""
+    if not any(_through_list(template, step["path"]) for step in steps):
+        return None
+    try:
+        target = jsonpatch.JsonPatch(steps).apply(copy.deepcopy(dict(template)))
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException):
+        return None
+    return strategic_patch(template, target)
+
+
+def _through_list(document: Any, path: str) -> bool:
+    for part in path.split("/")[1:]:
+        if isinstance(document, list):
+            return True
+        if not isinstance(document, dict):
+            return False
+        document = document.get(part.replace("~1", "/").replace("~0", "~"))
+    return isinstance(document, list)
+
+
 def json_patch(op: Op) -> list[dict[str, Any]]:
     """RFC 6902 operations for one difference."""
     if op.op == "append":
@@ -174,6 +203,7 @@ def source_files(
             shared.setdefault((members, canon(ops)), []).append(item.key)
     taken: set[str] = set()
     written: set[tuple[tuple[str, ...], str]] = set()
+    template_of = {item.key: item.template for item in factored}
     for item in factored:
         key = item.key
         relative = object_path(ObjectId(key.group, key.kind, key.namespace, key.name))
@@ -196,7 +226,14 @@ def source_files(
             if merge is not None:
                 spec["merge"] = merge
             else:
-                spec["patch"] = [step for op in ops for step in json_patch(op)]
+                steps = [step for op in ops for step in json_patch(op)]
+                smp = _strategic(template_of[keys[0]], steps)
+                # The strategic patch names list items by their key, which reads better than positions, where
+                # it is no longer than the JSON Patch (so that a fleet's source stays small).
+                if smp is not None and len(dump(smp)) <= len(dump({"patch": steps})):
+                    spec["strategic"] = smp
+                else:
+                    spec["patch"] = steps
             if len(keys) > 1:
                 stem = "-".join(f"{k}-{v}" for k, v in rule.items()) if rule else members[0]
                 name = override_name(f"shared-{stem}", taken)
