@@ -6,6 +6,7 @@ A ``FanoutError`` carries one or more ``Problem``s, each a message with an optio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,6 +16,24 @@ EXIT_INVALID = 1  # the input has problems (each printed as path:line:col: messa
 EXIT_USAGE = 2  # wrong arguments (Typer's own code)
 EXIT_DIFFERS = 3  # the output is stale or differs: render --check / --fail-on-change, diff --exit-code
 EXIT_INTERNAL = 70  # a bug in fanout (EX_SOFTWARE)
+
+
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators and the bidirectional controls: in text
+# written to a terminal or a CI log they could start a line of their own (a fake `::notice` for GitHub
+# Actions), send escape sequences, or reorder what a reviewer reads (kubectl's CVE-2021-25743).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``, ``\\u202e``), so
+    that it prints as what it is, on the one line it was meant for."""
+    return _CONTROL.sub(_escaped, text)
 
 
 @dataclass(frozen=True, order=True)

@@ -53,6 +53,8 @@ class KubeOptions:
 
 
 def _missing_message(exc: MissingSchema) -> str:
+    if exc.reason:
+        return f"{exc}: {exc.reason}"
     return (
         f"{exc}: add its CustomResourceDefinition to the templates or a schema to a --schema-dir, "
         f"or pass --skip {exc.kind} or --ignore-missing-schemas"
@@ -70,12 +72,16 @@ def _crds(rendering: Rendering) -> list[RenderedObject]:
 
 def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: bool = True) -> Report:
     """Validate every rendered object of every cluster; ``deduplicate=False`` is for benchmarks only."""
-    schemas = KubernetesSchemas(
-        options.version,
-        strict=options.strict,
-        schema_dirs=options.schema_dirs,
-        crds=[r.obj for r in _crds(rendering)],
-    )
+    schemas = KubernetesSchemas(options.version, strict=options.strict, schema_dirs=options.schema_dirs)
+    # A CRD is read only once its own shape is right (apiextensions.k8s.io's schema, which the bundle has):
+    # one of any other shape is reported where it is written, and its custom resources as unvalidated.
+    crds = []
+    for crd in _crds(rendering):
+        if _is_well_formed(schemas, crd):
+            crds.append(crd)
+        else:
+            schemas.reject_crd(crd.obj)
+    crd_problems = schemas.use_crds([r.obj for r in crds])
     by_identity: dict[int, list[Violation] | MissingSchema] = {}
     by_content: dict[str, list[Violation] | MissingSchema] = {}
 
@@ -93,6 +99,13 @@ def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: 
     skipped: list[tuple[str, ObjectRef, str]] = []
     checked: dict[str, list[ObjectRef]] = {}
     validated = 0
+    clusters_of = _clusters_of(rendering)
+    for problem in crd_problems:
+        crd = crds[problem.index]
+        where = last_writer(crd.template, crd.patches, crd.obj, problem.pointer)
+        ref = ObjectRef.of(crd.obj)
+        for cluster in clusters_of[id(crd)]:
+            findings.append(ClusterFinding(cluster, ref, problem.pointer, problem.message, where))
     for output in rendering.clusters:
         cluster = output.cluster.name
         refs = checked.setdefault(cluster, [])
@@ -123,6 +136,22 @@ def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: 
         skipped=group_skipped(skipped),
         distinct_objects=len(by_content) if deduplicate else validated,
     )
+
+
+def _is_well_formed(schemas: KubernetesSchemas, crd: RenderedObject) -> bool:
+    """Whether a CRD has the shape its own API gives it (the main loop reports the violations)."""
+    try:
+        return not schemas.validate(crd.obj)
+    except MissingSchema:
+        return True  # an apiextensions version this Kubernetes lacks: read defensively, reported anyway
+
+
+def _clusters_of(rendering: Rendering) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for output in rendering.clusters:
+        for rendered in output.objects:
+            found.setdefault(id(rendered), []).append(output.cluster.name)
+    return found
 
 
 def _masked(rendered: RenderedObject, violation: Violation) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fanout.errors import Location, Problem
+from fanout.errors import Location, Problem, visible
 from fanout.machine import github
 from fanout.words import plural
 
@@ -224,7 +224,8 @@ def format_text(report: Report) -> str:
         lines.append(text if finding.location is None else f"{finding.location}: {text}")
     lines.extend(skipped_text(skip, total) for skip in report.sorted_skipped)
     lines.append(summary_text(report))
-    return "\n".join(lines) + "\n"
+    # Names and values from input stay on their own line (see fanout.errors.visible).
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -62,10 +62,11 @@ class Violation:
 class MissingSchema(Exception):
     """No schema is known for this apiVersion and kind; the caller decides (``--skip``, ignore, or fail)."""
 
-    def __init__(self, api_version: str, kind: str, kubernetes_version: str) -> None:
+    def __init__(self, api_version: str, kind: str, kubernetes_version: str, reason: str = "") -> None:
         self.api_version = api_version
         self.kind = kind
         self.kubernetes_version = kubernetes_version
+        self.reason = reason  # set when the kind's CustomResourceDefinition is among the inputs but unusable
         super().__init__(f"no schema for {api_version} {kind} in Kubernetes {kubernetes_version}")
 
 
@@ -230,50 +231,72 @@ def _crd_root_schema(openapi: Mapping[str, Any], *, strict: bool) -> dict[str, A
     return root
 
 
-def _crd_schemas(crds: Iterable[Mapping[str, Any]], *, strict: bool) -> dict[tuple[str, str], dict[str, Any]]:
+@dataclass(frozen=True)
+class CrdProblem:
+    """A CustomResourceDefinition fanout cannot use: ``index`` into the CRDs given, ``pointer`` into it."""
+
+    index: int
+    pointer: str
+    message: str
+
+
+def _crd_schemas(
+    crds: Sequence[Mapping[str, Any]], *, strict: bool
+) -> tuple[dict[tuple[str, str], dict[str, Any]], list[CrdProblem], dict[tuple[str, str], str]]:
+    """The schema of every served version, what is wrong with the CRDs that have none, and the kinds of those.
+
+    Every field is checked for its type before it is read: a CRD of any shape is a problem, never a crash."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     origin: dict[tuple[str, str], str] = {}
-    problems: list[Problem] = []
-    for crd in crds:
-        if crd.get("kind") != "CustomResourceDefinition" or not isinstance(crd.get("spec"), Mapping):
+    problems: list[CrdProblem] = []
+    rejected: dict[tuple[str, str], str] = {}
+    for index, crd in enumerate(crds):
+        spec = crd.get("spec")
+        if crd.get("kind") != "CustomResourceDefinition" or not isinstance(spec, Mapping):
             continue
-        spec = crd["spec"]
         names = spec.get("names")
         group, kind = spec.get("group"), names.get("kind") if isinstance(names, Mapping) else None
         versions = spec.get("versions")
         if not isinstance(group, str) or not isinstance(kind, str) or not isinstance(versions, list):
-            continue  # a malformed CRD: its own schema validation reports it
-        crd_name = str((crd.get("metadata") or {}).get("name", f"{kind.lower()}.{group}"))
-        for version in versions:
+            continue  # its own schema validation reports it; without a group and kind it defines no kind
+        metadata = crd.get("metadata")
+        crd_name = str(metadata.get("name")) if isinstance(metadata, Mapping) else f"{kind.lower()}.{group}"
+        for position, version in enumerate(versions):
             if not isinstance(version, Mapping) or version.get("served") is not True:
                 continue
-            openapi = (version.get("schema") or {}).get("openAPIV3Schema")
-            if not isinstance(openapi, Mapping):
+            key = (f"{group}/{version.get('name')}", kind)
+            at = f"/spec/versions/{position}/schema"
+            holder = version.get("schema", {})
+            openapi = holder.get("openAPIV3Schema") if isinstance(holder, Mapping) else holder
+            if openapi is None:
                 openapi = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-            schema = _crd_root_schema(openapi, strict=strict)
             where = f"CustomResourceDefinition {crd_name} version {version.get('name')}"
             try:
+                if not isinstance(openapi, Mapping):
+                    raise jsonschema.exceptions.SchemaError(f"{_show(openapi)} is not an object")
+                schema = _crd_root_schema(openapi, strict=strict)
                 jsonschema.Draft202012Validator.check_schema(schema)
-            except jsonschema.exceptions.SchemaError as exc:
-                pointer = _pointer(exc.absolute_path)
-                problems.append(
-                    Problem(f"{where}: invalid openAPIV3Schema at {pointer or '/'}: {exc.message}")
-                )
+            except (jsonschema.exceptions.SchemaError, TypeError, ValueError, AttributeError) as exc:
+                # TypeError and friends: a part of the schema of the wrong shape, met while converting it.
+                message = exc.message if isinstance(exc, jsonschema.exceptions.SchemaError) else str(exc)
+                path = exc.absolute_path if isinstance(exc, jsonschema.exceptions.SchemaError) else ()
+                pointer = at + ("/openAPIV3Schema" if isinstance(holder, Mapping) else "") + _pointer(path)
+                problems.append(CrdProblem(index, pointer, f"{where}: invalid openAPIV3Schema: {message}"))
+                rejected[key] = f"its CustomResourceDefinition {crd_name} is invalid, so it is not validated"
                 continue
-            key = (f"{group}/{version.get('name')}", kind)
             if key in found and found[key] != schema:
                 problems.append(
-                    Problem(
+                    CrdProblem(
+                        index,
+                        at,
                         f"{where} and {origin[key]} give {key[0]} {kind} different schemas; "
-                        "fanout validates each kind against one schema"
+                        "fanout validates each kind against one schema",
                     )
                 )
                 continue
             found[key] = schema
             origin[key] = where
-    if problems:
-        raise FanoutError(problems)
-    return found
+    return found, problems, rejected
 
 
 # --------------------------------------------------------------------------------------------------
@@ -416,10 +439,41 @@ class KubernetesSchemas:
         if problems:
             raise FanoutError(problems)
         self._schema_dirs = tuple(Path(d).resolve() for d in schema_dirs)
-        self._crds = _crd_schemas(crds, strict=strict)
+        self._crds: dict[tuple[str, str], dict[str, Any]] = {}
+        self._rejected: dict[tuple[str, str], str] = {}
+        self.crd_problems: list[CrdProblem] = []
         self._registry: Registry[Any] | None = None
         self._inliner: _Inliner | None = None
         self._validators: dict[tuple[str, str], Validator | None] = {}
+        self.use_crds(list(crds))
+
+    def use_crds(self, crds: Sequence[Mapping[str, Any]]) -> list[CrdProblem]:
+        """Validate custom resources against these CRDs' schemas; returns (and keeps) what is wrong with them.
+
+        The kinds of a CRD that cannot be used get no schema, with the reason (``MissingSchema.reason``)."""
+        found, problems, rejected = _crd_schemas(crds, strict=self.strict)
+        self._crds.update(found)
+        self._rejected.update(rejected)
+        self.crd_problems.extend(problems)
+        self._validators.clear()
+        return problems
+
+    def reject_crd(self, crd: Mapping[str, Any]) -> None:
+        """A CRD of the wrong shape: the kinds it names get no schema, with why."""
+
+        def mapping(value: Any) -> Mapping[str, Any]:
+            return value if isinstance(value, Mapping) else {}
+
+        spec = mapping(crd.get("spec"))
+        group, versions = spec.get("group"), spec.get("versions")
+        kind = mapping(spec.get("names")).get("kind")
+        metadata = mapping(crd.get("metadata"))
+        why = f"its CustomResourceDefinition {metadata.get('name', '')} is invalid, so it is not validated"
+        if isinstance(group, str) and isinstance(kind, str) and isinstance(versions, list):
+            for version in versions:
+                if isinstance(version, Mapping) and isinstance(version.get("name"), str):
+                    self._rejected.setdefault((f"{group}/{version['name']}", kind), why)
+        self._validators.clear()
 
     def validate(self, obj: Mapping[str, Any]) -> list[Violation]:
         """Every violation in ``obj``, sorted by pointer; raises ``MissingSchema`` when there is no schema."""
@@ -455,7 +509,7 @@ class KubernetesSchemas:
             self._validators[key] = self._build(api_version, kind)
         validator = self._validators[key]
         if validator is None:
-            raise MissingSchema(api_version, kind, self.version)
+            raise MissingSchema(api_version, kind, self.version, self._rejected.get(key, ""))
         return validator
 
     def _base_registry(self) -> Registry[Any]:
@@ -470,6 +524,8 @@ class KubernetesSchemas:
 
     def _build(self, api_version: str, kind: str) -> Validator | None:
         crd_schema = self._crds.get((api_version, kind))
+        if (api_version, kind) in self._rejected and crd_schema is None:
+            return None
         if crd_schema is not None:
             registry = self._base_registry()
             assert self._inliner is not None  # set with the registry

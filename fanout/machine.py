@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fanout.errors import Location, Problem
+from fanout.errors import Location, Problem, visible
 
 if TYPE_CHECKING:  # the CLI imports this module on every run: keep it light
     from fanout.model import ObjectId
@@ -60,9 +60,9 @@ def problem_line(problem: Problem, severity: str, fmt: str, root: str = "") -> s
     if fmt == "json":
         return json.dumps(document("Problem", **problem_json(problem, severity, root)), ensure_ascii=False)
     label = "" if severity == "error" else f"{severity}: "
-    return (
-        f"{problem.location}: {label}{problem.message}" if problem.location else f"{label}{problem.message}"
-    )
+    # Text is for people and logs: what came from input is escaped so that it stays on this one line.
+    message = visible(problem.message)
+    return f"{visible(str(problem.location))}: {label}{message}" if problem.location else f"{label}{message}"
 
 
 def _escape_data(text: str) -> str:

@@ -16,6 +16,7 @@ more. Any input that ever failed is kept under ``tests/fuzz-regressions/<case>/`
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -72,7 +73,18 @@ SNIPPETS = [
     "2024-01-01",
     "0x10",
     "1e999",
+    # Values that would forge lines or escape sequences if printed raw (issue 28): YAML double-quoted escapes.
+    '"Cluster\\n::notice file=README.md,line=1::All checks passed, safe to merge"',
+    '"\\e]0;pwned\\a"',
+    '"right\\u202eleft"',
+    '"a\\u2028b\\u2029c"',
+    '"\\x85next"',
+    '"::add-mask::secret"',
+    '"::stop-commands::token"',
 ]
+# Control characters that text output never prints raw: they would start a line, move the cursor or turn
+# the text around. A newline only ends a line fanout itself wrote.
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 CONFIG_VALUES = ["../outside", "/etc", "rendered/..", "clusters", "templates", ".", "", "a/../../b"]
 
 
@@ -154,8 +166,10 @@ def check_promise(root: Path, work: Path) -> None:
         ("render", str(root), "--output-dir", str(out), "--check"),
         ("render", str(root), "--output-dir", str(out), "--jobs", "1"),
     ):
-        code, _, stderr = _invoke(*args)
-        assert code in (0, 1, 2), (args, code, stderr)
+        code, stdout, stderr = _invoke(*args)
+        # 3: --check found the output stale, which a mutation that changes an object rightly makes it.
+        assert code in ((0, 1, 2, 3) if "--check" in args else (0, 1, 2)), (args, code, stderr)
+        assert not RAW_CONTROL.search(stdout + stderr), (args, stdout, stderr)
         if code == 1:
             lines = stderr.splitlines()
             for line in lines:
@@ -215,6 +229,102 @@ def test_mutated_sources_keep_the_promise(
     check_ref_agrees(root)
 
 
+# --- objects fanout interprets: of any shape, a located error ------------------------------------------
+
+INTERPRETED = ("CustomResourceDefinition", "FederatedTypeConfig", "KubeFedCluster", "Cluster")
+SHAPE_BASES = [ROOT / "examples" / "kubefed", ROOT / "examples" / "pacman-2019-kubefed"]
+KUBE_SUMMARY = re.compile(r"^(\d+ problems? in \d+ objects?|no problems): checked ")
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x", "v1", "-1", *SNIPPETS[-7:]]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "type", "properties", "name"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(value: object, at: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [at]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*at, index))
+    return found
+
+
+def _replace(document: object, path: tuple[object, ...], value: object) -> object:
+    if not path:
+        return value
+    parent = document
+    for step in path[:-1]:
+        parent = parent[step]  # type: ignore[index]
+    parent[path[-1]] = value  # type: ignore[index]
+    return document
+
+
+def _interpreted_files(root: Path) -> list[tuple[Path, int]]:
+    import yaml
+
+    found = []
+    for path in _files(root):
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except yaml.YAMLError:
+            continue
+        found += [
+            (path, i) for i, d in enumerate(documents) if isinstance(d, dict) and d.get("kind") in INTERPRETED
+        ]
+    return found
+
+
+def check_located(args: tuple[str, ...]) -> None:
+    code, stdout, stderr = _invoke(*args)
+    assert code in (0, 1), (args, code, stdout, stderr)
+    assert not RAW_CONTROL.search(stdout + stderr), (args, stdout, stderr)
+    for line in stderr.splitlines():
+        assert LOCATED.match(line) or SUMMARY.match(line) or line.startswith("fanout: "), (args, line)
+    if code == 1 and "--kubernetes" in args:
+        for line in stdout.splitlines():
+            assert LOCATED.match(line) or line.startswith("skipped: ") or KUBE_SUMMARY.match(line), (
+                args,
+                line,
+            )
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=os.environ.get("FANOUT_FUZZ_SEED") is None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.integers(0, len(SHAPE_BASES) - 1), st.integers(0, 10_000), st.integers(0, 10_000), JSONISH)
+def test_interpreted_objects_of_any_shape_are_located_errors(
+    tmp_path_factory: pytest.TempPathFactory, base: int, which: int, where: int, value: object
+) -> None:
+    """CRDs, type configs and cluster registrations with one part replaced by anything: never exit 70, every
+    line located (issue 28), through validate --kubernetes as well."""
+    import yaml
+
+    pytest.importorskip("kubernetes_validate")
+    root = tmp_path_factory.mktemp("shape") / "src"
+    shutil.copytree(SHAPE_BASES[base], root, ignore=shutil.ignore_patterns("rendered"))
+    targets = _interpreted_files(root)
+    path, index = targets[which % len(targets)]
+    documents = list(yaml.safe_load_all(path.read_text()))
+    paths = _paths(documents[index])
+    documents[index] = _replace(documents[index], paths[where % len(paths)], value)
+    path.write_text(yaml.safe_dump_all(documents))
+    for args in (
+        ("validate", str(root)),
+        ("validate", "--kubernetes", str(root)),
+        ("validate", "--kubernetes", "--strict", str(root)),
+    ):
+        check_located(args)
+
+
 CASES = sorted(p.name for p in REGRESSIONS.iterdir()) if REGRESSIONS.is_dir() else []
 
 
@@ -226,3 +336,6 @@ def test_regression(case: str, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     check_promise(root, tmp_path)
     check_ref_agrees(root)
+    if importlib.util.find_spec("kubernetes_validate") is not None:
+        check_located(("validate", "--kubernetes", str(root)))
+        check_located(("validate", "--kubernetes", "--strict", str(root)))

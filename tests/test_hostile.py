@@ -484,3 +484,82 @@ def test_an_unwritable_folder_changes_nothing(source: Path, invoke: Invoke) -> N
     assert result.returncode == 1
     assert "nothing in it was changed" in result.stderr
     assert read_tree(out) == before
+
+
+# --- issue 28: values that would forge lines, escape sequences or reversed text ---------------------------
+
+FORGED_KIND = (
+    'kind: "Cluster\\n::notice file=README.md,line=1::All checks passed \\e]0;pwned\\a \\u202e \\u2028"'
+)
+
+
+def test_text_output_escapes_what_could_forge_a_line(source: Path, invoke: Invoke) -> None:
+    write_tree(
+        source,
+        {"clusters/forged.yaml": f"apiVersion: fanout.dev/v1alpha1\n{FORGED_KIND}\nmetadata: {{name: x}}\n"},
+    )
+    result = invoke("validate", str(source))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[1] == "fanout: 1 problem found"
+    assert lines[0].startswith("clusters/forged.yaml:1:1: expected apiVersion")
+    assert lines[0].endswith(
+        "Cluster\\n::notice file=README.md,line=1::All checks passed \\x1b]0;pwned\\x07 \\u202e \\u2028"
+    )
+    assert not any(c in result.stderr for c in "\x1b\x07\u202e\u2028")
+
+
+def test_json_and_github_formats_keep_their_own_escaping(source: Path, invoke: Invoke) -> None:
+    write_tree(
+        source,
+        {"clusters/forged.yaml": f"apiVersion: fanout.dev/v1alpha1\n{FORGED_KIND}\nmetadata: {{name: x}}\n"},
+    )
+    as_json = invoke("--error-format", "json", "validate", str(source))
+    problem = json.loads(as_json.stderr.split("\n")[0])  # JSON Lines: lines end at \\n only
+    assert problem["message"].endswith(
+        "Cluster\n::notice file=README.md,line=1::All checks passed \x1b]0;pwned\x07 \u202e \u2028"
+    )
+    as_github = invoke("--error-format", "github", "validate", str(source))
+    [annotation] = [line for line in as_github.stdout.splitlines() if line.startswith("::error")]
+    assert "Cluster%0A::notice file=README.md" in annotation  # one workflow command, its newline encoded
+
+
+def test_explain_and_clusters_text_escape_values(source: Path, invoke: Invoke) -> None:
+    write_tree(
+        source,
+        {
+            "templates/cm.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {k: "a\\nb\\e[2J\\u202e"}\n'
+        },
+    )
+    result = invoke("explain", "aws-east", "configmap/c", str(source), "-n", "shop", "--field", "/data/k")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "\\u202e" in result.stdout or "\\\\u202e" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "schema",
+    ['"oops"', '{openAPIV3Schema: {type: object, properties: "bad"}}', "{openAPIV3Schema: [1]}"],
+    ids=["schema-string", "properties-string", "openapi-list"],
+)
+def test_a_crd_of_the_wrong_shape_is_a_located_error(source: Path, invoke: Invoke, schema: str) -> None:
+    pytest.importorskip("kubernetes_validate")
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: boards.games.example.com}\n"
+        "spec:\n  group: games.example.com\n  names: {kind: Board, plural: boards}\n  scope: Namespaced\n"
+        f"  versions:\n  - {{name: v1, served: true, storage: true, schema: {schema}}}\n"
+        "---\napiVersion: games.example.com/v1\nkind: Board\nmetadata: {name: b, namespace: shop}\nspec: {size: 3}\n"
+    )
+    write_tree(source, {"templates/crd.yaml": crd})
+    for strict in ((), ("--strict",)):
+        result = invoke("validate", "--kubernetes", *strict, str(source))
+        assert result.exit_code == 1, result.output
+        lines = result.stdout.splitlines()
+        assert any(
+            line.startswith("templates/crd.yaml:9:") and "CustomResourceDefinition boards" in line
+            for line in lines
+        ), lines
+        assert any(
+            "Board shop/b" in line and "is invalid, so it is not validated" in line for line in lines
+        ), lines

@@ -307,24 +307,46 @@ def test_the_crd_itself_is_validated_against_the_bundled_crd_schema(strict: Kube
     assert strict.validate(broken) == [Violation("/spec/scopes", 'unknown field "scopes"')]
 
 
-def test_crd_with_an_invalid_schema_is_a_fanout_error() -> None:
+def test_crd_with_an_invalid_schema_is_a_problem_at_its_pointer() -> None:
     crd = copy.deepcopy(WIDGET_CRD)
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["type"] = "objekt"
-    with pytest.raises(FanoutError) as caught:
-        KubernetesSchemas("1.31", crds=[crd])
-    [problem] = caught.value.problems
+    schemas = KubernetesSchemas("1.31", crds=[crd])
+    [problem] = schemas.crd_problems
+    assert problem.index == 0
+    assert problem.pointer == "/spec/versions/0/schema/openAPIV3Schema/properties/spec/type"
     assert problem.message.startswith(
-        "CustomResourceDefinition widgets.example.com version v1: "
-        "invalid openAPIV3Schema at /properties/spec/type"
+        "CustomResourceDefinition widgets.example.com version v1: invalid openAPIV3Schema"
     )
+    # Its custom resources are not passed: they have no schema, and the reason says why.
+    with pytest.raises(MissingSchema) as caught:
+        schemas.validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+    assert "is invalid, so it is not validated" in caught.value.reason
 
 
-def test_two_crds_giving_one_kind_different_schemas_is_a_fanout_error() -> None:
+@pytest.mark.parametrize(
+    "schema",
+    [
+        "oops",
+        {"openAPIV3Schema": "oops"},
+        {"openAPIV3Schema": {"type": "object", "properties": "oops"}},
+        {"openAPIV3Schema": {"properties": {"spec": {"properties": ["a"]}}}},
+        [1, 2],
+    ],
+)
+def test_a_crd_of_any_shape_is_a_problem_never_a_crash(schema: object) -> None:
+    crd = copy.deepcopy(WIDGET_CRD)
+    crd["spec"]["versions"][0]["schema"] = schema
+    schemas = KubernetesSchemas("1.31", crds=[crd])
+    assert [p.pointer.startswith("/spec/versions/0/schema") for p in schemas.crd_problems] == [True]
+    assert not schemas.has_schema("example.com/v1", "Widget")
+
+
+def test_two_crds_giving_one_kind_different_schemas_is_a_problem() -> None:
     other = copy.deepcopy(WIDGET_CRD)
     other["metadata"]["name"] = "widgets-again.example.com"
     other["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["required"] = []
-    with pytest.raises(FanoutError, match=r"give example\.com/v1 Widget different schemas"):
-        KubernetesSchemas("1.31", crds=[WIDGET_CRD, other])
+    [problem] = KubernetesSchemas("1.31", crds=[WIDGET_CRD, other]).crd_problems
+    assert problem.index == 1 and "give example.com/v1 Widget different schemas" in problem.message
     # The same CRD seen twice (for example once per cluster) is fine.
     assert KubernetesSchemas("1.31", crds=[WIDGET_CRD, copy.deepcopy(WIDGET_CRD)]).has_schema(
         "example.com/v1", "Widget"

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fanout.commands.common import open_source
+from fanout.errors import visible
 from fanout.machine import document, dump, location_json, object_json
 from fanout.model import Inputs
 from fanout.place import ClusterPlan, plan
@@ -13,6 +14,7 @@ from fanout.place import ClusterPlan, plan
 
 def table(rows: Sequence[Sequence[str]]) -> list[str]:
     """Plain aligned columns: stable for scripts and tests, readable on a terminal."""
+    rows = [[visible(cell) for cell in row] for row in rows]  # values from input, shown on their own line
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
@@ -50,7 +52,7 @@ def run(
         echo(line)
     echo("")
     for index, name in enumerate(names):
-        echo(f"{index + 1:>3}  {name}")
+        echo(f"{index + 1:>3}  {visible(name)}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fanout.commands.sources import load_source
+from fanout.errors import visible
 from fanout.explain import Absent, explain, lines, parse_target, story_json
 from fanout.machine import document, dump
 
@@ -31,5 +32,5 @@ def run(
     if loaded.side.commit is not None:
         echo(f"source: {loaded.tree.description}")
     for line in lines(story):
-        echo(line)
+        echo(visible(line))  # values and names from input stay on their line, escapes shown as such
     return 1 if failed else 0
