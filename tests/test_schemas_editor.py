@@ -25,7 +25,10 @@ MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
 
 
 def _inputs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.yaml") if "rendered" not in p.relative_to(folder).parts)
+    # rendered/ is output; upstream/ holds another tool's files verbatim (examples/kustomize-flux).
+    return sorted(
+        p for p in folder.rglob("*.yaml") if not {"rendered", "upstream"} & set(p.relative_to(folder).parts)
+    )
 
 
 SAMPLE_FILES = _inputs(ROOT / "sample-repo")
