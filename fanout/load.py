@@ -6,8 +6,9 @@ wrong, so a bad path in it can never make fanout read outside the source root.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from fanout.discover import CONFIG_FILE
 from fanout.document import Document
@@ -27,6 +28,9 @@ class RawSource:
     templates: tuple[Document, ...]
     overrides: tuple[Document, ...]
     problems: tuple[Problem, ...]
+    # Other files the templates name (a HelmChart's chart and values files), read here at the edge:
+    # path -> bytes, or None for a path that holds no file. A chart folder is listed as its files.
+    files: Mapping[str, bytes | None] = field(default_factory=dict)
 
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -45,6 +49,7 @@ def folders(config: Document | None) -> dict[str, str]:
         "templates": "templates",
         "overrides": "overrides",
         "output": "rendered",
+        "charts": "charts",
     }
     if config is not None and isinstance(config.data, dict):
         for key in chosen:
@@ -76,12 +81,13 @@ def read_source(tree: _Tree) -> RawSource:
     limits = from_config(config.data.get("limits") if config is not None else None)
     where = folders(config)
     output = where["output"] + "/"
+    charts = where["charts"] + "/"
     groups: dict[str, list[Document]] = {"clusters": [], "templates": [], "overrides": []}
     for role, documents in groups.items():
         problems.extend(Problem(why, Location(path)) for path, why in tree.refused(where[role]))
         for path in tree.list_files(where[role]):
-            # A rendered folder inside an input folder must not be read back as input.
-            if not path.endswith(YAML_SUFFIXES) or path.startswith(output):
+            # A rendered folder inside an input folder must not be read back as input, nor charts.
+            if not path.endswith(YAML_SUFFIXES) or path.startswith((output, charts)):
                 continue
             content = tree.read(path)
             if content is None:  # pragma: no cover - listed files exist
@@ -89,10 +95,55 @@ def read_source(tree: _Tree) -> RawSource:
             docs, found = load_documents(path, content, limits)
             documents.extend(docs)
             problems.extend(found)
+    files = _chart_files(tree, groups["templates"], groups["clusters"], where["charts"], problems)
     return RawSource(
         config,
         tuple(groups["clusters"]),
         tuple(groups["templates"]),
         tuple(groups["overrides"]),
         tuple(problems),
+        files,
     )
+
+
+def _chart_files(
+    tree: _Tree, templates: list[Document], clusters: list[Document], folder: str, problems: list[Problem]
+) -> dict[str, bytes | None]:
+    """The files HelmChart templates name: each chart (a folder under ``charts:`` or a .tgz there) and each
+    values file, with ``${cluster.name}`` tried for every cluster named in the inventory."""
+    files: dict[str, bytes | None] = {}
+    names = [_name_of(doc.data) for doc in clusters]
+    for doc in templates:
+        data = doc.data
+        if not isinstance(data, dict) or (data.get("apiVersion"), data.get("kind")) != (
+            HELM_API,
+            "HelmChart",
+        ):
+            continue
+        spec: dict[str, Any] = data["spec"] if isinstance(data.get("spec"), dict) else {}
+        chart = spec.get("chart")
+        if isinstance(chart, str) and chart and not chart.startswith("/") and ".." not in chart.split("/"):
+            path = f"{folder}/{chart.strip('/')}"
+            listed = tree.list_files(path)
+            problems.extend(Problem(why, Location(p)) for p, why in tree.refused(path))
+            for item in listed or [path]:
+                if item not in files:
+                    files[item] = tree.read(item)
+        for entry in spec.get("valuesFiles") or ():
+            written = entry.get("path") if isinstance(entry, dict) else entry
+            if not isinstance(written, str) or written.startswith("/") or ".." in written.split("/"):
+                continue
+            for name in names if "${cluster.name}" in written else [""]:
+                path = written.replace("${cluster.name}", name) if name else written
+                if path not in files:
+                    files[path] = tree.read(path)
+    return files
+
+
+def _name_of(data: Any) -> str:
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+HELM_API = "fanout.dev/v1alpha1"

@@ -18,6 +18,7 @@ class Config:
     templates: str = "templates"
     overrides: str = "overrides"
     output: str = "rendered"
+    charts: str = "charts"  # where HelmChart templates find their charts
     namespace_placement: str | None = None
     # How plain manifests are read: None (fanout's own rules) or "federation-v1" (its annotations).
     format: str | None = None

@@ -74,7 +74,9 @@ def validate_inputs(raw: RawSource) -> Inputs:
     config = build_config(raw.config, problems)
     clusters = build_clusters(expand_lists(raw.clusters, problems), problems)
     known = {c.name for c in clusters}
-    templates, warnings = build_templates(expand_lists(raw.templates, problems), config, clusters, problems)
+    templates, warnings = build_templates(
+        expand_lists(raw.templates, problems), config, clusters, problems, raw.files
+    )
     custom = crd_schemas(t.obj for t in templates if t.ident.kind == "CustomResourceDefinition")
     overrides = build_overrides(expand_lists(raw.overrides, problems), known, problems, config, custom)
     problems.raise_if_any()

@@ -144,6 +144,7 @@ def build_config(doc: Document | None, problems: Problems) -> Config:
         templates=data.get("templates", "templates").strip("/"),
         overrides=data.get("overrides", "overrides").strip("/"),
         output=data.get("output", "rendered").strip("/"),
+        charts=data.get("charts", "charts").strip("/"),
         namespace_placement=data.get("namespacePlacement"),
         format=data.get("format"),
         default_namespace=data.get("defaultNamespace"),

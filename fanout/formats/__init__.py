@@ -1,8 +1,9 @@
 """Source formats: each a front end that turns its documents into the one model.
 
 The templates folder may hold any mix of fanout's own manifests (``manifest``), KubeFed's objects
-(``kubefed``), federation-v2's (``federation_v2``) and, when fanout.yaml says ``format: federation-v1``,
-Federation v1's annotated objects (``federation_v1``). Each front end makes ``Template``s and
+(``kubefed``), federation-v2's (``federation_v2``), Helm charts (``helm``) and, when fanout.yaml says
+``format: federation-v1``, Federation v1's annotated objects (``federation_v1``). Each front end makes
+``Template``s and
 ``Schedule``s; after this stage nothing knows which format an object came from. Then, as KubeFed
 ordered them: namespace placements are found, replica schedules set each workload's clusters and
 replicas, and the namespace placement limits every namespaced object that obeys it.
@@ -10,12 +11,12 @@ replicas, and the namespace placement limits every namespaced object that obeys 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from fanout.document import Document
 from fanout.errors import Problem, Problems
-from fanout.formats import controlplane, federation_v1, federation_v2, kubefed, manifest
+from fanout.formats import controlplane, federation_v1, federation_v2, helm, kubefed, manifest
 from fanout.formats.common import Context, crd_scopes
 from fanout.formats.lists import api_kind
 from fanout.formats.typeconfig import TYPE_CONFIG_APIS, TYPE_CONFIG_KIND, federated_types
@@ -33,7 +34,7 @@ def _route(doc: Document, config: Config) -> str:
     api, kind = api_kind(doc)
     group = group_of(api)
     if api == FANOUT_API:
-        return "fanout"
+        return "helm" if kind == helm.KIND else "fanout"
     if kind == TYPE_CONFIG_KIND and api in TYPE_CONFIG_APIS:
         return "typeconfig"
     if kind == RSP_KIND and api in kubefed.SCHEDULING_APIS:
@@ -97,7 +98,11 @@ def _absorb_host_namespaces(
 
 
 def build_templates(
-    docs: Sequence[Document], config: Config, clusters: Sequence[Cluster], problems: Problems
+    docs: Sequence[Document],
+    config: Config,
+    clusters: Sequence[Cluster],
+    problems: Problems,
+    files: Mapping[str, bytes | None] | None = None,
 ) -> tuple[tuple[Template, ...], tuple[Problem, ...]]:
     """Every template, placed and scheduled as its own system would have; also the warnings."""
     if config.format == federation_v1.FORMAT and config.default_namespace is None:
@@ -138,6 +143,7 @@ def build_templates(
         built = federation_v2.build_single(doc, ctx, types.disabled)
         if built is not None:
             templates.append(built)
+    templates += helm.build(routes.get("helm", []), ctx, files or {})
     host = _host_namespaces(routes.get("manifest", []))
     templates += federation_v2.build_primitives(routes.get("primitives", []), ctx, host, types.disabled)
     templates = _absorb_host_namespaces(templates, plain, host, ctx.warnings)

@@ -1,0 +1,344 @@
+"""Helm charts as templates: ``kind: HelmChart`` rendered for each cluster as ``helm template`` renders it.
+
+A HelmChart names a chart under the ``charts:`` folder (a chart folder or a ``.tgz``), values files and
+values (with ``${cluster.*}``). Each cluster's values are merged as Helm merges ``-f`` files and ``--set``
+(``mergeMaps``); the chart is rendered with Helm's own engine (the optional ``helm-python-sdk``, Helm v4's Go
+SDK in process) once per distinct set of values, and each object becomes a plain manifest template placed on
+the clusters whose values gave it. From there on it is a template like any other: overridden, validated,
+written, diffed and explained.
+
+As ``helm template --include-crds`` does, the chart's ``crds/`` come first; the release is an install at
+revision 1; ``lookup`` finds nothing (no cluster is asked). Hooks stay in the output, with their
+annotations, as Argo CD's ``helm template`` keeps them; ``helm.sh/hook: test`` objects are dropped unless
+``includeTests``. A namespaced object the chart writes without a namespace gets the release's, as
+``helm install --namespace`` places it. A chart that renders differently twice (``randAlphaNum``,
+``genCA``, ``now``) is refused: fanout's output must not change from one run to the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from fanout.document import Document
+from fanout.errors import Problem
+from fanout.formats import manifest
+from fanout.formats.common import Context
+from fanout.model import Cluster, Placement, Template
+from fanout.parse import load_documents
+from fanout.substitute import Scan, Unresolved, resolve, substitute
+from fanout.validate import check
+
+KIND = "HelmChart"
+INSTALL_COMMAND = "pip install 'fanout-gitops[helm]'"
+TEST_HOOKS = ("test", "test-success", "test-failure")
+_GO_LOG_TIME = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? ")
+
+
+def merge_maps(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's ``mergeMaps`` (pkg/cli/values/options.go): maps merge key by key, anything else replaces."""
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_maps(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@contextlib.contextmanager
+def _stderr_lines() -> Iterator[list[str]]:
+    """What Helm's Go code writes to the process's stderr (coalescing warnings) during the block, as lines:
+    fanout prints its own problems, one located line each, and nothing else may reach stderr."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            lines.extend(_GO_LOG_TIME.sub("", line) for line in text.splitlines() if line.strip())
+
+
+def chart_archive(files: Mapping[str, bytes], folder: str) -> bytes:
+    """A chart folder as the ``.tgz`` Helm loads, the same bytes everywhere (sorted, no times or owners)."""
+    top = folder.rstrip("/").rsplit("/", 1)[-1]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for path in sorted(files):
+            info = tarfile.TarInfo(f"{top}/{path[len(folder) + 1 :]}")
+            info.size = len(files[path])
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(files[path]))
+    return buffer.getvalue()
+
+
+# One object a chart rendered: (the chart's file in the source root, document index, the object)
+_Object = tuple[str, int, dict[str, Any]]
+
+
+@dataclass
+class _Rendering:
+    """One rendering of a chart: the clusters whose values gave it, and the objects it gave."""
+
+    clusters: list[Cluster]
+    values: dict[str, Any]
+    objects: list[_Object] = field(default_factory=list)
+
+
+class _Chart:
+    """One HelmChart document on its way to templates."""
+
+    def __init__(self, doc: Document, ctx: Context, files: Mapping[str, bytes | None]) -> None:
+        self.doc = doc
+        self.ctx = ctx
+        self.files = files
+        data = doc.data
+        self.release = data["metadata"]["name"]
+        self.namespace = data["metadata"].get("namespace") or ctx.config.default_namespace or "default"
+        self.spec = data["spec"]
+        self.path = f"{ctx.config.charts}/{self.spec['chart'].strip('/')}"
+
+    def problem(self, message: str, pointer: str, clusters: Sequence[Cluster] = ()) -> None:
+        names = sorted(c.name for c in clusters)
+        where = f" (for {'cluster' if len(names) == 1 else 'clusters'} {', '.join(names)})" if names else ""
+        self.ctx.problems.add(f"{message}{where}", self.doc.location(pointer))
+
+    def archive(self) -> bytes | None:
+        if self.path.endswith(".tgz"):
+            found = self.files.get(self.path)
+            if found is None:
+                self.problem(f"no chart archive {self.path}", "/spec/chart")
+            return found
+        inside = {p: b for p, b in self.files.items() if p.startswith(self.path + "/") and b is not None}
+        if not inside:
+            self.problem(f"no chart folder {self.path} (a chart folder or .tgz under charts/)", "/spec/chart")
+            return None
+        return chart_archive(inside, self.path)
+
+    def values_for(self, cluster: Cluster) -> dict[str, Any] | None:
+        merged: dict[str, Any] = {}
+        for index, entry in enumerate(self.spec.get("valuesFiles") or ()):
+            written = entry if isinstance(entry, str) else entry["path"]
+            optional = isinstance(entry, dict) and entry.get("optional", False)
+            path = written.replace("${cluster.name}", cluster.name)
+            content = self.files.get(path)
+            if content is None:
+                if not optional:
+                    self.problem(
+                        f"no values file {path} (write it, or mark the entry optional: true)",
+                        f"/spec/valuesFiles/{index}",
+                        [cluster],
+                    )
+                    return None
+                continue
+            docs, problems = load_documents(path, content, self.ctx.config.limits)
+            self.ctx.problems.extend(problems)
+            if problems:
+                return None
+            if len(docs) > 1 or (docs and not isinstance(docs[0].data, dict)):
+                self.ctx.problems.add("a values file holds one mapping", docs[-1].location())
+                return None
+            merged = merge_maps(merged, docs[0].data if docs else {})
+        written_values = self.spec.get("values") or {}
+        scan = Scan().walk(written_values, "/spec/values")
+        resolved: dict[str, Any] = {}
+        for ref, pointer in scan.refs.items():
+            try:
+                resolved[ref] = resolve(ref, cluster.name, cluster.labels, cluster.values)
+            except Unresolved as exc:
+                self.problem(f"${{{ref}}} is undefined: {exc}", pointer, [cluster])
+                return None
+        values = substitute(written_values, resolved) if scan.refs or scan.escapes else written_values
+        return merge_maps(merged, values)
+
+
+def _helm() -> Any:
+    try:
+        import helm_python
+    except ImportError:
+        return None
+    return helm_python
+
+
+def build(docs: Sequence[Document], ctx: Context, files: Mapping[str, bytes | None]) -> list[Template]:
+    """The templates of every HelmChart document."""
+    templates: list[Template] = []
+    for doc in docs:
+        found = check(doc, "helmchart")
+        if found:
+            ctx.problems.extend(found)
+            continue
+        helm = _helm()
+        if helm is None:
+            ctx.problems.add(
+                f"a HelmChart is rendered with Helm's own engine, which is not installed: {INSTALL_COMMAND}",
+                doc.location("/kind"),
+            )
+            continue
+        templates += _build_one(_Chart(doc, ctx, files), helm)
+    return templates
+
+
+def _build_one(chart: _Chart, helm: Any) -> list[Template]:
+    placement = manifest.placement(chart.doc, chart.ctx)
+    clusters = [c for c in chart.ctx.clusters if placement.selects(c)]
+    archive = chart.archive()
+    if archive is None or not clusters:
+        return []
+    with _stderr_lines() as said:
+        try:
+            loaded = helm.Chart.load_archive(archive)
+        except helm.HelmError as exc:
+            chart.problem(f"the chart {chart.path} does not load: {exc}", "/spec/chart")
+            return []
+    with loaded:
+        if not _dependencies_vendored(chart, loaded):
+            return []
+        renderings: dict[str, _Rendering] = {}
+        for cluster in clusters:
+            values = chart.values_for(cluster)
+            if values is not None:
+                key = json.dumps(values, sort_keys=True, default=str)
+                renderings.setdefault(key, _Rendering([], values)).clusters.append(cluster)
+        crds = _objects(
+            chart, [(f"{chart.path}:{c['filename'] or c['name']}", c["data"]) for c in loaded.crds]
+        )
+        for rendering in renderings.values():
+            rendering.objects = crds + _render(chart, loaded, helm, rendering)
+    _warn(chart, said)
+    return _templates(chart, renderings.values(), placement)
+
+
+def _warn(chart: _Chart, lines: Iterable[str]) -> None:
+    for line in lines:
+        found = Problem(
+            f"Helm, rendering {chart.path}: {line.removeprefix('warning: ')}", chart.doc.location("/spec")
+        )
+        if found not in chart.ctx.warnings:  # once, however many clusters' values it came from
+            chart.ctx.warnings.append(found)
+
+
+def _dependencies_vendored(chart: _Chart, loaded: Any) -> bool:
+    declared = [d.get("name") for d in loaded.metadata.get("dependencies") or () if isinstance(d, dict)]
+    present = {d.get("name") for d in loaded.dependencies}
+    missing = [name for name in declared if name not in present]
+    if missing:
+        chart.problem(
+            f"the chart {chart.path} depends on {', '.join(map(str, missing))}, which is not vendored in its"
+            f" charts/ folder: run `helm dependency build {chart.path}` where the network is, and commit it",
+            "/spec/chart",
+        )
+        return False
+    return True
+
+
+def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> list[_Object]:
+    where = "/spec/values" if chart.spec.get("values") else "/spec"
+    options = {"name": chart.release, "namespace": chart.namespace, "revision": 1, "is_install": True}
+    with _stderr_lines() as said:
+        try:
+            loaded.validate_schema(loaded.merge_values(rendering.values))
+            first = loaded.render(values=rendering.values, **options)
+            again = loaded.render(values=rendering.values, **options)
+        except helm.HelmValuesError as exc:
+            chart.problem(
+                f"the values do not fit the chart's values.schema.json: {exc}", where, rendering.clusters
+            )
+            return []
+        except helm.HelmError as exc:
+            chart.problem(f"Helm cannot render {chart.path}: {exc}", "/spec/chart", rendering.clusters)
+            return []
+    _warn(chart, said)
+    objects = _objects(chart, _manifests(chart, first))
+    if objects != _objects(chart, _manifests(chart, again)):
+        chart.problem(
+            "the chart renders differently each time (randAlphaNum, genCA, now, ...); fanout's output must be"
+            " the same on every run: give those values explicitly",
+            "/spec/chart",
+            rendering.clusters,
+        )
+        return []
+    return objects
+
+
+def _manifests(chart: _Chart, rendered: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Helm's output files as (the chart's file in the source root, text), without partials and NOTES.txt:
+    "charts/podinfo/templates/deployment.yaml" for a folder (Helm says "podinfo/templates/deployment.yaml"),
+    "charts/x.tgz:podinfo/templates/deployment.yaml" for an archive."""
+    found = []
+    for name in sorted(rendered):
+        if name.rsplit("/", 1)[-1].startswith("_") or name.endswith("NOTES.txt"):
+            continue
+        if chart.path.endswith(".tgz"):
+            found.append((f"{chart.path}:{name}", rendered[name]))
+        else:
+            found.append((f"{chart.path}/{name.split('/', 1)[-1]}", rendered[name]))
+    return found
+
+
+def _objects(chart: _Chart, manifests: Sequence[tuple[str, str]]) -> list[_Object]:
+    """The objects of Helm's output, read as fanout reads any YAML; test hooks left out unless asked for."""
+    found: list[_Object] = []
+    for path, text in manifests:
+        docs, problems = load_documents(path, text.encode("utf-8"), chart.ctx.config.limits)
+        for problem in problems:
+            chart.problem(f"the chart wrote YAML that does not read ({problem})", "/spec/chart")
+        for doc in docs:
+            data = doc.data
+            if not isinstance(data, dict) or (_is_test(data) and not chart.spec.get("includeTests")):
+                continue
+            metadata = data.get("metadata")
+            if isinstance(metadata, dict) and "namespace" not in metadata:
+                data = {**data, "metadata": {**metadata, "namespace": chart.namespace}}
+            found.append((path, doc.index, data))
+    return found
+
+
+def _is_test(data: Mapping[str, Any]) -> bool:
+    metadata = data.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    hooks = annotations.get("helm.sh/hook") if isinstance(annotations, dict) else None
+    return isinstance(hooks, str) and any(h.strip() in TEST_HOOKS for h in hooks.split(","))
+
+
+def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Placement) -> list[Template]:
+    """Each distinct object once, placed on every cluster whose values rendered it."""
+    objects: dict[tuple[str, int, str], tuple[Document, list[Cluster]]] = {}
+    for rendering in renderings:
+        for path, index, data in rendering.objects:
+            key = (path, index, json.dumps(data, sort_keys=True, default=str))
+            # Positions in Helm's output are not lines of the chart's template: point at its file.
+            objects.setdefault(key, (Document(path, index, data, {}), []))[1].extend(rendering.clusters)
+    templates = []
+    for placed, clusters in objects.values():
+        names = tuple(sorted(c.name for c in clusters))
+        where = Placement(
+            "/spec",
+            names=names,
+            names_decide=True,
+            doc=chart.doc,
+            note=f"rendered by the chart {chart.path} for the clusters whose values give this object",
+            replaced=replace(placement, doc=chart.doc),
+            because=f"HelmChart {chart.release}",
+            because_at=chart.doc.location("/spec/chart"),
+        )
+        built = manifest.build(placed, chart.ctx, where)
+        if built is not None:
+            # Helm's output is final: no ${cluster.*} substitution inside it.
+            templates.append(replace(built, refs={}, escapes=False, uses={}))
+    return templates

@@ -1,0 +1,325 @@
+"""HelmChart templates: each cluster gets exactly what Helm's engine renders for its values.
+
+The examples' charts are real (examples/helm/README.md); every cluster's rendered objects are compared with
+Helm's engine (``helm-python-sdk``) called directly with the same values, the way ``helm template
+--include-crds`` would print them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fanout.formats.helm import chart_archive, merge_maps
+from tests.conftest import ROOT, Invoke, read_tree, write_tree
+from tests.gitutil import commit_all, init_repo
+
+helm = pytest.importorskip("helm_python", reason="pip install 'fanout-gitops[helm]'")
+
+EXAMPLE = ROOT / "examples" / "helm"
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
+
+
+def _objects(folder: Path) -> list[dict[str, Any]]:
+    found = [
+        yaml.safe_load(p.read_text())
+        for p in sorted(folder.rglob("*.yaml"))
+        if p.name != "kustomization.yaml"
+    ]
+    return sorted(found, key=lambda o: json.dumps(o, sort_keys=True))
+
+
+def _helm_template(chart: Path, values: dict[str, Any], release: str, namespace: str) -> list[dict[str, Any]]:
+    """What ``helm template RELEASE CHART -n NAMESPACE --include-crds`` prints, as objects, placed as fanout
+    documents: a namespaced object without a namespace is in the release's."""
+    with helm.Chart.load(str(chart)) as loaded:
+        rendered = loaded.render(
+            values=values, name=release, namespace=namespace, revision=1, is_install=True
+        )
+        texts = [c["data"] for c in loaded.crds] + [
+            text for name, text in sorted(rendered.items()) if not name.endswith("NOTES.txt")
+        ]
+    found = []
+    for text in texts:
+        for obj in yaml.safe_load_all(text):
+            if not obj:
+                continue
+            hook = (obj["metadata"].get("annotations") or {}).get("helm.sh/hook", "")
+            if "test" in hook:
+                continue
+            if obj["kind"] not in CLUSTER_SCOPED:
+                obj["metadata"].setdefault("namespace", namespace)
+            found.append(obj)
+    return sorted(found, key=lambda o: json.dumps(o, sort_keys=True))
+
+
+CLUSTERS = {
+    "prod-eu": {"replicas": 3, "host": "podinfo.eu.example.com", "mesh": "istio"},
+    "prod-us": {"replicas": 3, "host": "podinfo.us.example.com", "mesh": "istio"},
+    "staging": {"replicas": 1, "host": "podinfo.staging.example.com", "mesh": "linkerd"},
+}
+
+
+def _podinfo_values(cluster: str) -> dict[str, Any]:
+    values = CLUSTERS[cluster]
+    written = {
+        "replicaCount": values["replicas"],
+        "ingress": {
+            "enabled": True,
+            "className": "nginx",
+            "hosts": [
+                {"host": values["host"], "paths": [{"path": "/", "pathType": "ImplementationSpecific"}]}
+            ],
+        },
+    }
+    extra = EXAMPLE / "values" / f"podinfo-{cluster}.yaml"
+    files = yaml.safe_load(extra.read_text()) if extra.exists() else {}
+    return merge_maps(files, written)
+
+
+@pytest.mark.parametrize("cluster", sorted(CLUSTERS))
+def test_each_cluster_gets_what_helm_renders(cluster: str, tmp_path: Path, invoke: Invoke) -> None:
+    out = tmp_path / "out"
+    result = invoke("render", str(EXAMPLE), "--output-dir", str(out))
+    assert result.exit_code == 0, result.output
+    expected = _helm_template(EXAMPLE / "charts" / "podinfo", _podinfo_values(cluster), "podinfo", "apps")
+    if cluster.startswith("prod"):
+        flagger = {
+            "meshProvider": CLUSTERS[cluster]["mesh"],
+            "metricsServer": "http://prometheus.monitoring:9090",
+        }
+        expected += _helm_template(EXAMPLE / "charts" / "flagger", flagger, "flagger", "flagger-system")
+    assert _objects(out / cluster) == sorted(expected, key=lambda o: json.dumps(o, sort_keys=True))
+    # The example's committed output is this render (tests/test_examples.py holds it byte for byte).
+    assert read_tree(out / cluster) == read_tree(EXAMPLE / "rendered" / cluster)
+
+
+def test_distinct_values_render_once_and_share_objects(tmp_path: Path, invoke: Invoke) -> None:
+    result = invoke("clusters", "--matrix", str(EXAMPLE), "-o", "json")
+    assert result.exit_code == 0, result.output
+    placements = json.loads(result.stdout)["templates"]
+    deployments = [t for t in placements if t["kind"] == "Deployment" and t["name"] == "podinfo"]
+    # prod-eu and prod-us have equal replicas: one shared Deployment; staging its own.
+    assert sorted(tuple(t["clusters"]) for t in deployments) == [("prod-eu", "prod-us"), ("staging",)]
+
+
+def _source(tmp_path: Path, helm_chart: str, **files: str) -> Path:
+    root = tmp_path / "src"
+    shutil.copytree(EXAMPLE / "charts" / "podinfo", root / "charts" / "podinfo")
+    write_tree(
+        root,
+        {
+            "clusters/c.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
+            "spec: {values: {replicas: 2}}\n---\n"
+            "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: b}\n",
+            "templates/chart.yaml": helm_chart,
+            **files,
+        },
+    )
+    return root
+
+
+CHART = """apiVersion: fanout.dev/v1alpha1
+kind: HelmChart
+metadata: {name: web, namespace: shop}
+spec:
+  chart: podinfo
+"""
+
+
+def test_problems_are_located_at_the_helmchart(tmp_path: Path, invoke: Invoke) -> None:
+    bad = CHART + "  valuesFiles:\n  - values/${cluster.name}.yaml\n"
+    root = _source(tmp_path, bad, **{"values/a.yaml": "ui: {color: red}\n"})
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert (
+        "templates/chart.yaml:7:5: no values file values/b.yaml (write it, or mark the entry optional: true) (for cluster b)"
+        in lines
+    )
+    assert lines[-1] == "fanout: 1 problem found"
+    assert "Traceback" not in result.output
+
+    undefined = CHART + "  values:\n    replicaCount: ${cluster.values.replicas}\n"
+    root = _source(tmp_path / "2", undefined)
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert "${cluster.values.replicas} is undefined" in result.stderr and "(for cluster b)" in result.stderr
+    assert result.stderr.startswith("templates/chart.yaml:7:5: ")
+
+
+def test_a_template_error_carries_helms_message(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART)
+    (root / "charts/podinfo/templates/broken.yaml").write_text("kind: {{ .Values.nope.deeper }}\n")
+    result = invoke("validate", str(root))
+    assert result.exit_code == 1
+    [line, summary] = result.stderr.splitlines()
+    assert line.startswith("templates/chart.yaml:5:3: Helm cannot render charts/podinfo: ")
+    assert "broken.yaml" in line and "nil pointer" in line
+    assert summary == "fanout: 1 problem found"
+
+
+def test_values_are_checked_against_the_charts_schema(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART + "  values: {replicaCount: many}\n")
+    (root / "charts/podinfo/values.schema.json").write_text(
+        json.dumps({"type": "object", "properties": {"replicaCount": {"type": "integer"}}})
+    )
+    result = invoke("validate", str(root))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "templates/chart.yaml:6:3: the values do not fit the chart's values.schema.json:"
+    )
+    assert "replicaCount" in result.stderr
+
+
+def test_a_dependency_not_vendored_is_refused_with_the_fix(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART)
+    chart_yaml = root / "charts/podinfo/Chart.yaml"
+    chart_yaml.write_text(
+        chart_yaml.read_text()
+        + "dependencies:\n- name: redis\n  version: 1.0.0\n  repository: https://example.com\n"
+    )
+    result = invoke("validate", str(root))
+    assert result.exit_code == 1
+    assert "depends on redis, which is not vendored" in result.stderr
+    assert "helm dependency build charts/podinfo" in result.stderr
+
+
+def test_a_chart_that_renders_differently_each_time_is_refused(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART)
+    (root / "charts/podinfo/templates/secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: pw}\nstringData: {password: {{ randAlphaNum 16 | quote }}}\n"
+    )
+    result = invoke("validate", str(root))
+    assert result.exit_code == 1
+    assert "the chart renders differently each time" in result.stderr
+    # ... but random test hooks are dropped before the check, as podinfo's own tests show: this chart renders.
+    assert "tests/" not in result.stderr
+
+
+def test_tests_are_dropped_unless_asked_for(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART)
+    assert invoke("render", str(root)).exit_code == 0
+    names = [p.name for p in (root / "rendered/a").rglob("*.yaml")]
+    assert not [n for n in names if "test" in n]
+    # podinfo's test hooks carry random names: asking for them is a (located) determinism error.
+    root = _source(tmp_path / "2", CHART + "  includeTests: true\n")
+    result = invoke("render", str(root))
+    assert result.exit_code == 1 and "renders differently each time" in result.stderr
+
+
+def test_overrides_apply_to_chart_objects(tmp_path: Path, invoke: Invoke) -> None:
+    override = """apiVersion: fanout.dev/v1alpha1
+kind: Override
+metadata: {name: image}
+spec:
+  clusters: {names: [a]}
+  strategic:
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web-podinfo, namespace: shop}
+    spec:
+      template:
+        spec:
+          containers:
+          - name: podinfo
+            image: ghcr.io/stefanprodan/podinfo:6.0.0
+"""
+    root = _source(tmp_path, CHART, **{"overrides/image.yaml": override})
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    deployment = yaml.safe_load((root / "rendered/a/shop/deployment.apps_web-podinfo.yaml").read_text())
+    assert (
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "ghcr.io/stefanprodan/podinfo:6.0.0"
+    )
+    other = yaml.safe_load((root / "rendered/b/shop/deployment.apps_web-podinfo.yaml").read_text())
+    assert other["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
+        "ghcr.io/stefanprodan/podinfo:6.14"
+    )
+
+
+def test_an_archived_chart_and_a_commit_render_the_same(tmp_path: Path, invoke: Invoke) -> None:
+    root = init_repo(tmp_path / "repo")
+    shutil.copytree(EXAMPLE / "charts" / "podinfo", root / "charts" / "podinfo")
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in (root / "charts/podinfo").rglob("*")
+        if p.is_file()
+    }
+    (root / "charts/podinfo.tgz").write_bytes(chart_archive(files, "charts/podinfo"))
+    write_tree(
+        root,
+        {
+            "clusters/c.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "templates/folder.yaml": CHART,
+            "templates/archive.yaml": CHART.replace("name: web,", "name: tar,").replace(
+                "chart: podinfo", "chart: podinfo.tgz"
+            ),
+        },
+    )
+    commit_all(root, "charts")
+    at_head = invoke("render", str(root), "--ref", "HEAD", "--output-dir", str(tmp_path / "head"))
+    assert at_head.exit_code == 0, at_head.output
+    tree = invoke("render", str(root), "--output-dir", str(tmp_path / "tree"))
+    assert tree.exit_code == 0, tree.output
+    assert read_tree(tmp_path / "head") == read_tree(tmp_path / "tree")
+    names = sorted(p.name for p in (tmp_path / "tree/a/shop").iterdir())
+    assert "deployment.apps_tar-podinfo.yaml" in names and "deployment.apps_web-podinfo.yaml" in names
+    header = (tmp_path / "tree/a/shop/deployment.apps_tar-podinfo.yaml").read_text().splitlines()[0]
+    assert "charts/podinfo.tgz:podinfo/templates/deployment.yaml" in header
+
+
+def test_helms_own_warnings_become_located_warnings(tmp_path: Path) -> None:
+    root = _source(tmp_path, CHART + "  values: {replicaCount: {x: 1}}\n")  # a table for a number: Helm warns
+    done = subprocess.run(
+        [sys.executable, "-m", "fanout", "validate", str(root)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert warnings == [
+        "templates/chart.yaml:4:1: warning: Helm, rendering charts/podinfo: skipped value for"
+        " podinfo.replicaCount: Not a table."
+    ]
+
+
+def test_without_the_extra_a_chart_is_one_located_error(tmp_path: Path) -> None:
+    root = _source(tmp_path, CHART)
+    write_tree(
+        root,
+        {"templates/plain.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n"},
+    )
+    blocked = "import sys; sys.modules['helm_python'] = None; from fanout.cli import main; sys.argv = ['fanout', 'validate', sys.argv[1]]; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", blocked, str(root)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "templates/chart.yaml:2:1: a HelmChart is rendered with Helm's own engine, which is not installed:"
+        " pip install 'fanout-gitops[helm]'",
+        "fanout: 1 problem found",
+    ]
+    (root / "templates/chart.yaml").unlink()
+    done = subprocess.run(
+        [sys.executable, "-c", blocked, str(root)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr  # everything else works as before
+
+
+def test_the_chart_folder_is_not_read_as_templates(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART)
+    shutil.copytree(root / "charts", root / "templates" / "charts")
+    (root / "fanout.yaml").write_text(
+        "apiVersion: fanout.dev/v1alpha1\nkind: Config\ncharts: templates/charts\n"
+    )
+    result = invoke("validate", str(root))
+    assert result.exit_code == 0, result.output
+    assert os.path.isdir(root / "templates" / "charts")
