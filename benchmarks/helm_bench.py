@@ -48,7 +48,8 @@ def chart_root(root: Path, count: int) -> None:
     (root / "templates").mkdir()
     (root / "templates" / "chart.yaml").write_text(
         "apiVersion: fanout.dev/v1alpha1\nkind: HelmChart\nmetadata: {name: bench, namespace: bench}\n"
-        "spec:\n  chart: bench\n  values:\n    tier: ${cluster.values.tier}\n    size: ${cluster.values.size}\n"
+        "spec:\n  chart: bench\n  values:\n"
+        "    tier: ${cluster.values.tier}\n    size: ${cluster.values.size}\n"
     )
 
 
@@ -91,12 +92,14 @@ def main() -> int:
         without = cold_render(plain, args.repeat)
     objects = args.clusters * OBJECTS
     print(
-        f"{args.clusters} clusters x a chart of {OBJECTS} objects, {len(TIERS)} distinct value sets ({objects} objects)"
+        f"{args.clusters} clusters x a chart of {OBJECTS} objects, {len(TIERS)} distinct value sets"
+        f" ({objects} objects)"
     )
     print(f"  HelmChart:            {with_chart:6.2f} s (best of {args.repeat} cold renders)")
     print(f"  the same as templates: {without:6.2f} s")
     print(
-        f"  ratio:                {with_chart / without:6.2f}x (goal: about 1x; renders follow the value sets)"
+        f"  ratio:                {with_chart / without:6.2f}x"
+        " (goal: about 1x; renders follow the value sets)"
     )
     return 0
 
