@@ -231,8 +231,20 @@ def test_mutated_sources_keep_the_promise(
 
 # --- objects fanout interprets: of any shape, a located error ------------------------------------------
 
-INTERPRETED = ("CustomResourceDefinition", "FederatedTypeConfig", "KubeFedCluster", "Cluster")
-SHAPE_BASES = [ROOT / "examples" / "kubefed", ROOT / "examples" / "pacman-2019-kubefed"]
+INTERPRETED = (
+    "CustomResourceDefinition",
+    "FederatedTypeConfig",
+    "KubeFedCluster",
+    "Cluster",
+    "HelmChart",
+    "Override",
+)
+SHAPE_BASES = [
+    ROOT / "examples" / "kubefed",
+    ROOT / "examples" / "pacman-2019-kubefed",
+    ROOT / "examples" / "helm",
+    ROOT / "examples" / "kustomize-flux",
+]
 KUBE_SUMMARY = re.compile(r"^(\d+ problems? in \d+ objects?|no problems): checked ")
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x", "v1", "-1", *SNIPPETS[-7:]]),

@@ -275,7 +275,7 @@ def test_an_archived_chart_and_a_commit_render_the_same(tmp_path: Path, invoke: 
     names = sorted(p.name for p in (tmp_path / "tree/a/shop").iterdir())
     assert "deployment.apps_tar-podinfo.yaml" in names and "deployment.apps_web-podinfo.yaml" in names
     header = (tmp_path / "tree/a/shop/deployment.apps_tar-podinfo.yaml").read_text().splitlines()[0]
-    assert "charts/podinfo.tgz:podinfo/templates/deployment.yaml" in header
+    assert "charts/podinfo.tgz/podinfo/templates/deployment.yaml" in header
 
 
 def test_helms_own_warnings_become_located_warnings(tmp_path: Path) -> None:

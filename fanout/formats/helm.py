@@ -216,7 +216,7 @@ def _build_one(chart: _Chart, helm: Any) -> list[Template]:
                 key = json.dumps(values, sort_keys=True, default=str)
                 renderings.setdefault(key, _Rendering([], values)).clusters.append(cluster)
         crds = _objects(
-            chart, [(f"{chart.path}:{c['filename'] or c['name']}", c["data"]) for c in loaded.crds]
+            chart, [(_source_path(chart, c["filename"] or c["name"]), c["data"]) for c in loaded.crds]
         )
         for rendering in renderings.values():
             rendering.objects = crds + _render(chart, loaded, helm, rendering)
@@ -276,18 +276,22 @@ def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> lis
     return objects
 
 
+def _source_path(chart: _Chart, name: str) -> str:
+    """A chart file as a path in the source root: "charts/podinfo/templates/deployment.yaml" for a folder
+    (Helm says "podinfo/templates/deployment.yaml"), "charts/x.tgz/podinfo/templates/deployment.yaml" inside
+    an archive. Never a colon: tools split "path:line:col" at the first one."""
+    if chart.path.endswith(".tgz"):
+        return f"{chart.path}/{name}"
+    return f"{chart.path}/{name.split('/', 1)[-1]}"
+
+
 def _manifests(chart: _Chart, rendered: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Helm's output files as (the chart's file in the source root, text), without partials and NOTES.txt:
-    "charts/podinfo/templates/deployment.yaml" for a folder (Helm says "podinfo/templates/deployment.yaml"),
-    "charts/x.tgz:podinfo/templates/deployment.yaml" for an archive."""
+    """Helm's output files as (the chart's file in the source root, text), without partials and NOTES.txt."""
     found = []
     for name in sorted(rendered):
         if name.rsplit("/", 1)[-1].startswith("_") or name.endswith("NOTES.txt"):
             continue
-        if chart.path.endswith(".tgz"):
-            found.append((f"{chart.path}:{name}", rendered[name]))
-        else:
-            found.append((f"{chart.path}/{name.split('/', 1)[-1]}", rendered[name]))
+        found.append((_source_path(chart, name), rendered[name]))
     return found
 
 
