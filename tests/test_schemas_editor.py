@@ -24,11 +24,18 @@ SCHEMAS = ROOT / "schemas"
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
 
 
+# The folders that hold fanout documents; charts/, values files, rendered/ output and upstream/ (another
+# tool's files, kept verbatim in examples/kustomize-flux) hold other things.
+FANOUT_FOLDERS = ("clusters", "templates", "overrides")
+
+
 def _inputs(folder: Path) -> list[Path]:
-    # rendered/ is output; upstream/ holds another tool's files verbatim (examples/kustomize-flux).
-    return sorted(
-        p for p in folder.rglob("*.yaml") if not {"rendered", "upstream"} & set(p.relative_to(folder).parts)
-    )
+    roots = [p.parent for p in folder.rglob("fanout.yaml") if "upstream" not in p.parts] or [folder]
+    found = {root / "fanout.yaml" for root in roots if (root / "fanout.yaml").is_file()}
+    for root in roots:
+        for name in FANOUT_FOLDERS:
+            found.update(p for p in (root / name).rglob("*.yaml") if "rendered" not in p.parts)
+    return sorted(found)
 
 
 SAMPLE_FILES = _inputs(ROOT / "sample-repo")
