@@ -41,7 +41,7 @@ from fanout.errors import FanoutError, Location, Problem
 # The newest minor that every kubernetes-validate allowed by fanout's `kubernetes` extra (>=1.31) bundles,
 # so the default gives the same answer on every install; pass --kubernetes-version to match your clusters.
 DEFAULT_KUBERNETES_VERSION = "1.31"
-INSTALL_COMMAND = "pip install 'fanout[kubernetes]'"
+INSTALL_COMMAND = "pip install 'fanout-gitops[kubernetes]'"  # "fanout" on the package index is not this
 
 _DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META_REF = _DEFINITIONS_URI + "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

@@ -248,3 +248,20 @@ def test_completion_scripts_are_offered(invoke: Invoke, monkeypatch: pytest.Monk
 def test_cli_app_is_the_entry_points() -> None:
     # pyproject's [project.scripts] points at fanout.cli:main, which runs this app.
     assert app.info.name == "fanout"
+
+
+def test_an_output_dir_inside_an_input_folder_is_refused(source: Path, invoke: Invoke) -> None:
+    for folder in ("templates/gen", "clusters", "overrides/out"):
+        result = invoke("render", str(source), "--output-dir", str(source / folder))
+        assert result.exit_code == 1
+        assert "is inside the" in result.stderr and "read as input" in result.stderr
+        assert not (source / folder / "aws-east").exists()
+    assert invoke("render", str(source), "--output-dir", str(source / "out")).exit_code == 0
+
+
+def test_validate_for_github_says_a_valid_source_passed(source: Path, invoke: Invoke) -> None:
+    result = invoke("validate", str(source), "-o", "github")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"::notice::fanout: {source} is valid: 3 clusters, 1 templates, 0 overrides, 3 objects rendered"
+    ]

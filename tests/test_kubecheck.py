@@ -381,7 +381,7 @@ def test_missing_extra_names_the_pip_command(
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
         "Kubernetes schema validation needs the optional package kubernetes-validate; "
-        "install it with: pip install 'fanout[kubernetes]'"
+        "install it with: pip install 'fanout-gitops[kubernetes]'"
     )
     assert invoke("validate", str(root)).exit_code == 0  # nothing else needs it
 

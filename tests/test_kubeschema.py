@@ -553,7 +553,7 @@ def test_missing_package_names_the_exact_pip_command(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "kubernetes_validate", None)
     with pytest.raises(FanoutError) as caught:
         KubernetesSchemas("1.31")
-    assert INSTALL_COMMAND == "pip install 'fanout[kubernetes]'"
+    assert INSTALL_COMMAND == "pip install 'fanout-gitops[kubernetes]'"
     assert str(caught.value).endswith(f"install it with: {INSTALL_COMMAND}")
 
 

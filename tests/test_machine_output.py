@@ -141,8 +141,9 @@ def test_warnings_are_annotations_too(source: Path, invoke: Invoke) -> None:
     )
     result = invoke("validate", str(source), "-o", "github")
     assert result.exit_code == 0
-    warnings = [ANNOTATION.match(line) for line in result.stdout.splitlines()]
+    *warnings, passed = [ANNOTATION.match(line) for line in result.stdout.splitlines()]
     assert warnings and all(m is not None and m.group(1) == "warning" for m in warnings)
+    assert passed is not None and passed.group(1) == "notice"  # and the summary: it passed
 
     as_json = _doc(invoke("validate", str(source), "-o", "json").stdout, "Validation")
     assert as_json["valid"] is True

@@ -24,6 +24,7 @@ from fanout.words import plural
 # Reading, validating and planning the inputs (and rendering them) import most of fanout, jsonschema
 # included: only a run that has to do that work pays for those imports (``fanout.snapshot``).
 if TYPE_CHECKING:
+    from fanout.commands.common import OpenSource
     from fanout.kubecheck import KubeOptions
     from fanout.model import Inputs
     from fanout.parallel import InProcess, Workers
@@ -127,6 +128,28 @@ def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable
     echo(f"fanout: Kubernetes schemas: {summary_text(report)}")
 
 
+def _not_inside_inputs(target: Path, opened: OpenSource) -> None:
+    """An ``--output-dir`` inside an input folder would be read back as input by the next command: refused.
+    (The folder fanout.yaml's ``output:`` names is never read as input, wherever it is.)"""
+    assert opened.root is not None
+    config = opened.inputs.config
+    resolved = target.resolve()
+    folders = {
+        "clusters": config.clusters,
+        "templates": config.templates,
+        "overrides": config.overrides,
+        "charts": config.charts,
+    }
+    for role, folder in folders.items():
+        inside = (opened.root / folder).resolve()
+        if resolved == inside or resolved.is_relative_to(inside):
+            raise FanoutError.at(
+                f"--output-dir {target} is inside the {role} folder {folder}/ of {opened.root}, whose files"
+                " are read as input: the next command would read the rendered files back; choose a folder"
+                " outside it"
+            )
+
+
 def run(
     source: Path | str,
     out: Path | None,
@@ -182,6 +205,8 @@ def run(
         target = opened.root / inputs.config.output
     else:
         raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --output-dir DIR")
+    if opened.root is not None and out is not None:
+        _not_inside_inputs(target, opened)
     if snap is not None and (warnings or target.resolve() != snap.target.resolve()):
         # Warnings are printed on every run, so only a run without any may be skipped next time.
         if not warnings:

@@ -80,6 +80,13 @@ def _machine(
             echo(github(problem, "error", root))
         for problem in warnings:
             echo(github(problem, "warning", root))
+        if not errors:
+            # One notice with the summary line, so that the run's annotations say it passed.
+            summary = (
+                f"fanout: {source} is valid: {counts['clusters']} clusters, {counts['templates']} templates,"
+                f" {counts['overrides']} overrides, {counts['objects']} objects rendered"
+            )
+            echo(github(Problem(summary), "notice", root))
     else:
         problems = [problem_json(p, "error", root) for p in errors]
         problems += [problem_json(p, "warning", root) for p in warnings]
