@@ -22,6 +22,7 @@ from fanout.clihelp import (
     EXAMPLES_IMPORT,
     EXAMPLES_INIT,
     EXAMPLES_MAIN,
+    EXAMPLES_PR_REPORT,
     EXAMPLES_PUBLISH,
     EXAMPLES_RENDER,
     EXAMPLES_SCHEMA,
@@ -661,6 +662,35 @@ def diff(
     return command.run(
         source, clusters_pair, base, head, cluster, selector, stat, output_format.value, exit_code, echo
     )
+
+
+@app.command("pr-report", cls=PlainArguments, epilog=EXAMPLES_PR_REPORT)
+@reporting
+def pr_report(
+    ctx: typer.Context,
+    source: SourceArg = ".",
+    base: Annotated[
+        str, typer.Option("--base", metavar="REF", help="The pull request's target, e.g. origin/main.")
+    ] = "origin/main",
+    comment: Annotated[
+        bool, typer.Option("--comment", help="Keep one pull-request comment up to date with the diff.")
+    ] = False,
+    fail_on_stale: Annotated[
+        bool, typer.Option("--fail-on-stale/--no-fail-on-stale", help="Exit 3 when the output is stale.")
+    ] = True,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir", metavar="DIR", help="Where diff.md and comment.md go (default: $RUNNER_TEMP)."
+        ),
+    ] = None,
+) -> int:
+    """Check a pull request's output against its target and report each cluster's diff (GitHub Actions)."""
+    source = find_root(source)
+    from fanout.commands import prreport as command
+
+    folder = report_dir if report_dir is not None else command.default_report_dir()
+    return command.run(str(source), base, comment, fail_on_stale, folder, echo, notices(ctx, str(source)))
 
 
 @app.command(cls=PlainArguments, epilog=EXAMPLES_EXPLAIN)

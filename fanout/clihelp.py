@@ -48,6 +48,11 @@ Examples:
   fanout diff --base main                       what this branch changes, per cluster
   fanout diff --base main -o json | jq '.summary'"""
 
+EXAMPLES_PR_REPORT = """\b
+Examples (in a GitHub Actions job; the action.yml at fanout's top runs it):
+  fanout --error-format github pr-report --base origin/main
+  fanout pr-report deploy/ --base origin/main --comment --no-fail-on-stale"""
+
 EXAMPLES_EXPLAIN = """\b
 Examples:
   fanout explain aws-us-east-1 deployment/pacman -n pacman sample-repo
