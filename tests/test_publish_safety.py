@@ -141,13 +141,20 @@ def test_hydrator_metadata_and_a_note_when_nothing_changed(platform: Path, invok
     root = json.loads(files["hydrator.metadata"])
     assert root["drySha"] == source
     assert root["subject"] == "sample source"
-    assert root["commands"] == ["fanout render --output-dir rendered sample-repo"]
+    assert "commands" not in root  # as Argo CD's top-level file: the dry commit, no commands
     cluster = json.loads(files[f"{CLUSTERS[0]}/hydrator.metadata"])
+    assert set(cluster) <= {"commands", "drySha", "repoURL"}  # repoURL left out when empty (omitempty)
     assert cluster["drySha"] == source
     assert cluster["commands"] == [f"fanout render -c {CLUSTERS[0]} --output-dir rendered sample-repo"]
     assert f"git checkout {source}" in files[f"{CLUSTERS[0]}/README.md"].decode()
-    assert b"linguist-generated" in files[".gitattributes"]
+    # Argo CD's .gitattributes: only its own files are generated, so promotion pull requests show manifests.
+    assert files[".gitattributes"] == (
+        b"**/README.md linguist-generated=true\n**/hydrator.metadata linguist-generated=true"
+    )
     tip = head(platform, "rendered")
+    # Every hydrated commit carries a note naming its dry commit (Argo CD's AddNote).
+    first = git(platform, "notes", "--ref=refs/notes/hydrator.metadata", "show", tip)
+    assert json.loads(first) == {"drySha": source}
     # A new source commit that changes no manifest: no commit, a git note names the new dry commit.
     write_files(platform, {"README.md": "edited\n"})
     later = commit_all(platform, "docs only")
@@ -157,6 +164,67 @@ def test_hydrator_metadata_and_a_note_when_nothing_changed(platform: Path, invok
     assert head(platform, "rendered") == tip
     note = git(platform, "notes", "--ref=refs/notes/hydrator.metadata", "show", tip)
     assert json.loads(note) == {"drySha": later}
+
+
+def test_hydrator_metadata_follows_argo_cds_commit_server(platform: Path, invoke: Invoke) -> None:
+    """argoproj/argo-cd 37ee0097cf85: commitserver/commit/hydratorhelper.go (WriteForPaths), commit.go,
+    util/hydrator/hydrator.go (GetCommitMetadata) and util/git/client.go (GetReferences)."""
+    sample = str(platform / "sample-repo")
+    assert invoke("publish", sample, "-b", "environment/prod", "--hydrator-metadata").exit_code == 0
+    synced = head(platform, "environment/prod")
+    # A dry commit with a two-line subject, a body and reference trailers (one invalid, which stays).
+    path = platform / "sample-repo/clusters/aws.yaml"
+    path.write_text(path.read_text().replace("replicas: 4", "replicas: 5", 1))
+    message = (
+        "Scale aws\nfor the sale\n\nMore pods for the weekend.\n\n"
+        "Argocd-reference-commit-author: Ana Lopez <ana@example.com>\n"
+        "Argocd-reference-commit-sha: abc1234\n"
+        "Argocd-reference-commit-date: 2026-11-30T10:00:00Z\n"
+        'Argocd-reference-commit-body: "line one\\nline two"\n'
+        "Argocd-reference-commit-repourl: https://github.com/org/app\n"
+        "Argocd-reference-commit-sha-extra: not a field\n"
+    )
+    git(platform, "add", "-A")
+    git(platform, "commit", "-q", "-m", message)
+    dry = head(platform)
+    # GitOps Promoter's `-next` branch starts from its sync branch, so its pull request shows only the change.
+    result = invoke("publish", sample, "-b", "environment/prod-next", "--hydrator-metadata")
+    assert result.exit_code == 0, result.output
+    tip = head(platform, "environment/prod-next")
+    assert git(platform, "rev-parse", f"{tip}^") == synced
+    files = tree_files(platform, "environment/prod-next")
+    root = json.loads(files["hydrator.metadata"])
+    assert root["subject"] == "Scale aws\nfor the sale"  # up to the first blank line
+    assert root["body"] == "More pods for the weekend.\n\nArgocd-reference-commit-sha-extra: not a field\n"
+    assert root["date"].endswith("Z")
+    assert root["references"] == [
+        {
+            "commit": {
+                "author": '"Ana Lopez" <ana@example.com>',
+                "date": "2026-11-30T10:00:00Z",
+                "body": "line one\nline two",
+                "sha": "abc1234",
+                "repoUrl": "https://github.com/org/app",
+            }
+        }
+    ]
+    # Only the clusters whose manifests changed get new hydrator files; the others keep theirs.
+    before = tree_files(platform, "environment/prod")
+
+    def manifests(tree: dict[str, bytes], cluster: str) -> dict[str, bytes]:
+        skip = (f"{cluster}/hydrator.metadata", f"{cluster}/README.md")
+        return {p: b for p, b in tree.items() if p.startswith(cluster + "/") and p not in skip}
+
+    changed = [c for c in CLUSTERS if manifests(files, c) != manifests(before, c)]
+    assert changed and len(changed) < len(CLUSTERS)
+    for cluster in CLUSTERS:
+        mine = json.loads(files[f"{cluster}/hydrator.metadata"])
+        if cluster in changed:
+            assert mine["drySha"] == dry, cluster
+        else:
+            assert files[f"{cluster}/hydrator.metadata"] == before[f"{cluster}/hydrator.metadata"], cluster
+    note = git(platform, "notes", "--ref=refs/notes/hydrator.metadata", "show", tip)
+    assert json.loads(note) == {"drySha": dry}
 
 
 def test_objects_are_written_in_process_and_once(platform: Path, invoke: Invoke) -> None:

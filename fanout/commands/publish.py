@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import git
 
 from fanout.cache import cache_dir, cluster_digests, code_digest, write_cache_file
 from fanout.commands.common import choose_clusters, open_resolved
 from fanout.errors import FanoutError, Problem
-from fanout.gitsource import ResolvedSource, is_git_url, redact_url, resolve_source
+from fanout.gitsource import ResolvedSource, git_timeout, is_git_url, redact_url, resolve_source
 from fanout.output import MARKER, is_temporary
 from fanout.pipeline import render_plans
 from fanout.place import plan
@@ -180,26 +184,105 @@ def check_coverage(folder: Path, files: Mapping[str, bytes], wanted: Iterable[st
 
 
 def hydrator_of(resolved: ResolvedSource, options: Options) -> Hydrator:
-    """The dry commit's facts and the commands that reproduce the render, for ``hydrator.metadata``."""
+    """The dry commit's facts and the commands that reproduce the render, for ``hydrator.metadata``, read as
+    Argo CD reads them (``RevisionMetadata``, ``hydrator.GetCommitMetadata``; argoproj/argo-cd 37ee0097cf85):
+    the message trimmed, the subject up to the first blank line, the body without valid
+    ``Argocd-reference-commit-*`` trailers, which become ``references``; the author date in UTC."""
     assert resolved.repo_path is not None and resolved.commit is not None
     repo = git.Repo(resolved.repo_path)
     try:
         commit = repo.commit(resolved.commit)
-        message = str(commit.message)
+        message = str(commit.message).strip()
         remote = ""
         with contextlib.suppress(Exception):  # a repository without the remote: leave the URL empty
             remote = redact_url(str(repo.remote(options.remote).url))
-        subject, _, body = message.partition("\n")
+        subject, _, body = message.partition("\n\n")
+        parsed = subprocess.run(
+            ["git", "interpret-trailers", "--parse"],
+            input=message,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=git_timeout(),
+            cwd=resolved.repo_path,
+        )
+        references, _ = argo_references(parsed.stdout if parsed.returncode == 0 else "")
+        _, kept = argo_references(body)
+        date = datetime.fromtimestamp(commit.authored_date, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Hydrator(
             remote if remote else (resolved.url or ""),
             f"{commit.author.name} <{commit.author.email}>",
-            commit.authored_datetime.isoformat(),
-            subject.strip(),
-            body.strip(),
+            date,
+            subject,
+            kept,
             resolved.subdir or ".",
+            tuple(references),
         )
     finally:
         repo.close()
+
+
+_SHA = re.compile(r"^[0-9a-f]{5,40}$")
+_TRAILER = "Argocd-reference-commit-"
+_FIELDS = {
+    "repourl": "repoUrl",
+    "author": "author",
+    "date": "date",
+    "subject": "subject",
+    "body": "body",
+    "sha": "sha",
+}
+
+
+def argo_references(text: str) -> tuple[list[dict[str, Any]], str]:
+    """The ``Argocd-reference-commit-*`` trailers of ``text`` as Argo CD's ``GetReferences`` reads them (a
+    valid one per field; an invalid one stays in the text), and the text without them, each line ending in
+    a newline."""
+    commit: dict[str, str] = {}
+    kept = []
+    for line in text.splitlines():
+        value = _trailer(line)
+        if value is None:
+            kept.append(line + "\n")
+        else:
+            commit[value[0]] = value[1]
+    order = ("author", "date", "subject", "body", "sha", "repoUrl")
+    found = [{"commit": {k: commit[k] for k in order if commit.get(k)}}] if commit else []
+    return found, "".join(kept)
+
+
+def _trailer(line: str) -> tuple[str, str] | None:
+    if not line.startswith(_TRAILER) or ": " not in line:
+        return None
+    key, value = line.split(": ", 1)
+    name = _FIELDS.get(key[len(_TRAILER) :])
+    if name is None:
+        return None
+    if name == "author":
+        display, address = email.utils.parseaddr(value)
+        if "@" not in address:
+            return None
+        # mail.Address.String(): the name always quoted, then the address in angle brackets.
+        quoted = display.replace("\\", "\\\\").replace('"', '\\"')
+        return name, (f'"{quoted}" <{address}>' if display else f"<{address}>")
+    if name == "date":
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            return None
+        text = when.isoformat()
+        return name, text.replace("+00:00", "Z")
+    if name == "body":
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return None
+        return (name, decoded) if isinstance(decoded, str) else None
+    if name == "sha" and not _SHA.match(value):
+        return None
+    return name, value
 
 
 def _resolve(source: str, options: Options) -> ResolvedSource:
