@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fanout.patchmeta import ListMeta, Schema
-from fanout.smp_common import PATCH, StrategicError, child, is_directive, text
+from fanout.smp_common import PATCH, SET_ORDER, StrategicError, child, is_directive, text
 
 
 class _Missing:
@@ -107,7 +107,9 @@ class Merger:
             return result
         dest = result
         patch = origin if isinstance(origin, dict) else {}
-        before = {key: list(value) for key, value in dest.items() if isinstance(value, list)}
+        # The object's lists as they were, for $setElementOrder (Kubernetes orders by them): only when asked.
+        ordered = any(k.startswith(SET_ORDER) for k in patch)
+        before = {k: list(v) for k, v in dest.items() if isinstance(v, list)} if ordered else {}
         for key in sorted(set(dest) | {k for k in patch if not is_directive(k)}):
             if is_directive(key):
                 continue
