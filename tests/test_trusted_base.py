@@ -283,10 +283,13 @@ def test_the_installed_command_checks_a_fresh_clone(root: Path, invoke: Invoke, 
 
 
 def _workflow_steps() -> dict[str, str]:
+    """The shell of the example workflow: the action's steps for pull requests, the main job's own."""
     import yaml
 
     workflow = yaml.safe_load((ROOT / ".github/workflows/check-rendered.yml").read_text(encoding="utf-8"))
-    return {step["name"]: step["run"] for step in workflow["jobs"]["check"]["steps"] if "run" in step}
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    steps = [*action["runs"]["steps"], *workflow["jobs"]["main"]["steps"]]
+    return {step["name"]: step["run"] for step in steps if "run" in step}
 
 
 @pytest.mark.parametrize("stale", [False, True], ids=["fresh output", "stale output"])
@@ -310,6 +313,9 @@ def test_the_example_workflow_runs_as_written(
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "SOURCE": ".",
         "BASE": "main",
+        "COMMENT": "false",
+        "FAIL_ON_STALE": "true",
+        "RUNNER_TEMP": str(tmp_path / "runner"),
     }
 
     def step(name: str) -> subprocess.CompletedProcess[str]:
@@ -318,7 +324,7 @@ def test_the_example_workflow_runs_as_written(
         )
 
     assert step("Fetch the target branch").returncode == 0
-    checked = step("Check the output (pull request, against the target branch)")
+    checked = step("Check and report")  # the action's step: fanout pr-report
     assert checked.returncode == (3 if stale else 0), checked.stdout + checked.stderr
     assert "2 clusters unchanged since origin/main, not rendered" in checked.stdout
     full = step("Check the output in full (main, which pull requests then trust)")
