@@ -90,6 +90,10 @@ def apply(
         return None
     if not isinstance(merged, dict):  # pragma: no cover - a mapping merged with a mapping stays one
         raise StrategicError("", "the patch did not leave an object")
+    # kustomize's writer drops empty annotations (kyaml ClearEmptyAnnotations), so its output never has them.
+    metadata = merged.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("annotations") == {}:
+        del metadata["annotations"]
     return merged
 
 
