@@ -126,7 +126,7 @@ def _package_files() -> Iterable[Path]:
 
 
 # The libraries whose code shapes fanout's output.
-_LIBRARIES = ("yaml", "jsonpatch", "jsonpointer")
+_LIBRARIES = ("yaml", "jsonpatch", "jsonpointer", "helm_python")  # helm_python: Helm's engine (optional)
 
 
 def _library_files() -> Iterable[tuple[str, bytes]]:
