@@ -314,6 +314,16 @@ def test_without_the_extra_a_chart_is_one_located_error(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr  # everything else works as before
 
 
+def test_a_kube_version_that_cannot_reach_helm_is_said(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART)
+    (root / "clusters/c.yaml").write_text(
+        "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\nspec: {values: {kubeVersion: '1.29'}}\n"
+    )
+    result = invoke("validate", str(root))
+    assert result.exit_code == 0, result.output
+    assert "warning: the kubeVersion value of a does not reach Helm" in result.stderr
+
+
 def test_the_chart_folder_is_not_read_as_templates(tmp_path: Path, invoke: Invoke) -> None:
     root = _source(tmp_path, CHART)
     shutil.copytree(root / "charts", root / "templates" / "charts")

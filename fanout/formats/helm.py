@@ -200,6 +200,16 @@ def _build_one(chart: _Chart, helm: Any) -> list[Template]:
     archive = chart.archive()
     if archive is None or not clusters:
         return []
+    pinned = sorted(c.name for c in clusters if "kubeVersion" in c.values)
+    if pinned:
+        # Said, not skipped silently: the SDK's render takes no Kubernetes version (docs/helm.md).
+        chart.ctx.warnings.append(
+            Problem(
+                f"the kubeVersion value of {', '.join(pinned)} does not reach Helm: helm-python-sdk"
+                " renders with its default .Capabilities.KubeVersion",
+                chart.doc.location("/spec/chart"),
+            )
+        )
     with _stderr_lines() as said:
         try:
             loaded = helm.Chart.load_archive(archive)
