@@ -15,13 +15,14 @@ from typing import Any
 import jsonpointer
 
 from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
-from fanout.document import escape, split_pointer
+from fanout.document import split_pointer
 from fanout.emit import object_path
 from fanout.errors import FanoutError, Location
 from fanout.machine import location_json, object_json
 from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Placement, Template
 from fanout.patch import PatchFailure, apply_patch
 from fanout.place import plan
+from fanout.strategic import written_at
 from fanout.substitute import Unresolved, resolve, substitute
 from fanout.validate import did_you_mean
 
@@ -251,47 +252,9 @@ def field_location(patch: Patch, pointer: str, result: Any = None) -> Location:
         # The deepest key of the merge patch on the way to the field.
         return patch.doc.location(patch.merge_pointer + pointer)
     if patch.strategic is not None and patch.strategic_pointer is not None:
-        return patch.doc.location(
-            patch.strategic_pointer + _strategic_pointer(patch.strategic, pointer, result)
-        )
+        written = written_at(patch.strategic, pointer, result)
+        return patch.doc.location(patch.strategic_pointer + (written if written is not None else ""))
     return patch.location
-
-
-# The keys that name a list's items in the lists people patch most (containers, env, volumes, ports, ...).
-_ITEM_KEYS = ("name", "mountPath", "devicePath", "containerPort", "port", "ip", "topologyKey", "type")
-
-
-def _strategic_pointer(body: Any, pointer: str, result: Any) -> str:
-    """Where in a strategic patch the value at ``pointer`` of the object is written: its lists are matched
-    by the item's key (name, mountPath, ...), not by position."""
-    written = ""
-    for token in split_pointer(pointer):
-        if isinstance(body, dict) and token in body:
-            body, result = body[token], result.get(token) if isinstance(result, dict) else None
-        elif (
-            isinstance(body, list)
-            and token.isdigit()
-            and isinstance(result, list)
-            and int(token) < len(result)
-        ):
-            item = result[int(token)]
-            index = next(
-                (
-                    i
-                    for i, candidate in enumerate(body)
-                    if isinstance(item, dict)
-                    and isinstance(candidate, dict)
-                    and any(k in item and candidate.get(k) == item[k] for k in _ITEM_KEYS)
-                ),
-                None,
-            )
-            if index is None:
-                break
-            body, result, token = body[index], item, str(index)
-        else:
-            break
-        written += "/" + escape(token)
-    return written
 
 
 def _get(obj: Any, pointer: str) -> tuple[bool, Any]:

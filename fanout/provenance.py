@@ -15,6 +15,7 @@ from typing import Any
 from fanout.document import escape, split_pointer
 from fanout.errors import Location
 from fanout.model import Patch, PatchOp, Template
+from fanout.strategic import written_at
 
 
 def _join(tokens: Sequence[str]) -> str:
@@ -73,4 +74,8 @@ def last_writer(template: Template, patches: Sequence[Patch], obj: Any, pointer:
                 return patch.doc.location(f"{op.pointer}/value{_join(rest)}")
         if patch.merge is not None and patch.merge_pointer is not None and _merge_writes(patch.merge, field):
             return patch.doc.location(patch.merge_pointer + pointer)
+        if patch.strategic is not None and patch.strategic_pointer is not None:
+            written = written_at(patch.strategic, pointer, obj)
+            if written is not None:
+                return patch.doc.location(patch.strategic_pointer + written)
     return template.location_of(pointer)

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fanout import patchmeta
+from fanout.document import escape, split_pointer
 from fanout.patchmeta import ListMeta, Schema
 from fanout.smp_common import (
     DELETE_FROM,
@@ -241,3 +242,42 @@ def _no_directives(value: Any, at: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _no_directives(item, child(at, index))
+
+
+# --- where a patch wrote a field (explain, and the lines validate --kubernetes points at) ---------------
+
+# The keys that name a list's items in the lists people patch most (containers, env, volumes, ports, ...).
+_ITEM_KEYS = ("name", "mountPath", "devicePath", "containerPort", "port", "ip", "topologyKey", "type")
+
+
+def written_at(body: Any, pointer: str, result: Any) -> str | None:
+    """Where in a strategic patch ``body`` the value at ``pointer`` of the merged object ``result`` is
+    written, or None when the patch does not write it. Lists are matched by the item's key (name,
+    mountPath, ...), not by position; a scalar or a whole list written above the field wrote it too."""
+    written = ""
+    for token in split_pointer(pointer):
+        if isinstance(body, dict):
+            if token not in body:
+                return None
+            body, result = body[token], result.get(token) if isinstance(result, dict) else None
+        elif isinstance(body, list):
+            if not token.isdigit() or not isinstance(result, list) or int(token) >= len(result):
+                return written
+            item = result[int(token)]
+            index = next(
+                (
+                    i
+                    for i, candidate in enumerate(body)
+                    if isinstance(item, dict)
+                    and isinstance(candidate, dict)
+                    and any(k in item and candidate.get(k) == item[k] for k in _ITEM_KEYS)
+                ),
+                None,
+            )
+            if index is None:
+                return None if all(isinstance(c, dict) for c in body) else written
+            body, result, token = body[index], item, str(index)
+        else:
+            return written  # a value that replaced everything below it
+        written += "/" + escape(token)
+    return written

@@ -319,3 +319,23 @@ def test_flux_overlays_build_what_kubectl_kustomize_builds(cluster: str) -> None
         key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]),
     )
     assert ours == theirs
+
+
+def test_validate_kubernetes_points_at_the_strategic_line_that_wrote_a_field(
+    source: Path, invoke: Invoke
+) -> None:
+    pytest.importorskip("kubernetes_validate")
+    bad = IMAGE_PATCH.replace("image: web:2", "image: 42")  # an image must be a string
+    write_tree(
+        source,
+        {
+            "templates/web.yaml": DEPLOYMENT,
+            "overrides/image.yaml": _override("image", "{names: [aws-east]}", bad),
+        },
+    )
+    result = invoke("validate", "--kubernetes", str(source))
+    assert result.exit_code == 1
+    [finding] = [line for line in result.stdout.splitlines() if "/image" in line]
+    assert finding.startswith("overrides/image.yaml:15:16: cluster aws-east: Deployment.apps shop/web"), (
+        finding
+    )
