@@ -335,7 +335,6 @@ def test_validate_kubernetes_points_at_the_strategic_line_that_wrote_a_field(
     )
     result = invoke("validate", "--kubernetes", str(source))
     assert result.exit_code == 1
-    [finding] = [line for line in result.stdout.splitlines() if "/image" in line]
-    assert finding.startswith("overrides/image.yaml:15:16: cluster aws-east: Deployment.apps shop/web"), (
-        finding
-    )
+    [finding] = [line for line in result.stdout.splitlines() if "containers/0/image" in line]
+    # The line inside the strategic patch, found by the container's name.
+    assert finding.startswith("overrides/image.yaml:15:13: cluster aws-east: Deployment shop/web"), finding
