@@ -70,7 +70,27 @@ def read_config(tree: _Tree) -> tuple[Document | None, list[Problem]]:
     config = docs[0] if docs else None
     if config is not None:
         problems.extend(check(config, "config"))
+        if not problems:
+            problems.extend(_output_apart(config))
     return config, problems
+
+
+def _output_apart(config: Document) -> list[Problem]:
+    """The output folder may sit inside an input folder (it is never read back), but not be one or hold one:
+    then its rendered files would replace the inputs, or the inputs would be skipped as output."""
+    where = folders(config)
+    output = where["output"]
+    for role in ("clusters", "templates", "overrides", "charts"):
+        folder = where[role]
+        if folder == output or folder.startswith(output + "/") or output in ("", "."):
+            return [
+                Problem(
+                    f"output {output!r} is the {role} folder or holds it: choose a folder of its own for the"
+                    " rendered files (default: rendered)",
+                    config.location("/output"),
+                )
+            ]
+    return []
 
 
 def read_source(tree: _Tree) -> RawSource:
