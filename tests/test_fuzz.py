@@ -118,10 +118,13 @@ def apply(root: Path, steps: list[tuple[str, int, int, str]]) -> None:
             key = ("clusters", "templates", "overrides", "output", "defaultNamespace")[which % 5]
             value = CONFIG_VALUES[where % len(CONFIG_VALUES)]
             config = root / "fanout.yaml"
-            text = (
-                config.read_text() if config.is_file() else "apiVersion: fanout.dev/v1alpha1\nkind: Config\n"
+            # Bytes: an earlier step may have re-encoded the file (a UTF-16 byte order mark).
+            data = (
+                config.read_bytes()
+                if config.is_file()
+                else b"apiVersion: fanout.dev/v1alpha1\nkind: Config\n"
             )
-            config.write_text(text + f"{key}: {value!r}\n")
+            config.write_bytes(data + f"{key}: {value!r}\n".encode())
             continue
         target = files[which % len(files)]
         data = target.read_bytes()
