@@ -28,6 +28,10 @@ class Config:
     # How ``strategic`` Overrides merge: "kustomize" (as kubectl kustomize) or "kubernetes" (as kubectl
     # patch).
     strategic_merge: str = "kustomize"
+    # Karmada's --skipped-propagating-namespaces (anchored regular expressions) and
+    # --enable-empty-workload-propagation, for sources read by the Karmada front end.
+    karmada_skipped_namespaces: tuple[str, ...] = ("kube-.*",)
+    karmada_empty_workloads: bool = False
 
 
 # What identifies an object: KubeFed refused overrides of these, and so does fanout (a patch may repeat them
@@ -41,6 +45,9 @@ class Cluster:
     labels: Mapping[str, str]
     values: Mapping[str, Any]
     doc: Document
+    # What a source format's placement reads besides labels (Karmada: provider, region, zones, taints, and
+    # the APIs the cluster serves); never written into the output.
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ObjectId(NamedTuple):
@@ -95,6 +102,7 @@ class Patch:
     strategic_pointer: str | None = None
     strategic_mode: str = "kustomize"
     custom: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    because: str = ""  # why it applies, for people, when its source format says more than its label
 
     @property
     def body_pointer(self) -> str | None:
@@ -127,6 +135,7 @@ class Placement:
     replaced: Placement | None = None
     because: str = ""
     because_at: Location | None = None
+    reasons: Mapping[str, str] = field(default_factory=dict)  # cluster name -> why it is in or out
 
     def selects(self, cluster: Cluster) -> bool:
         if self.everywhere:
@@ -194,6 +203,9 @@ class Template:
     # cluster name -> the replica plan's patch, applied after the inline overrides (see fanout.scheduling)
     scheduled: Mapping[str, Patch] = field(default_factory=dict)
     uses: Mapping[str, int] = field(default_factory=dict)  # reference -> times written in obj
+    # cluster name -> the source format's own patches for it, in order, after the replica plan (Karmada's
+    # replica revision, override rules and pruning)
+    steps: Mapping[str, tuple[Patch, ...]] = field(default_factory=dict)
 
     def source_pointer(self, pointer: str) -> str:
         """Where in the template's document the value at ``pointer`` of the target object is written."""

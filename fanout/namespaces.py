@@ -73,7 +73,7 @@ def restrict_to_namespaces(
             nowhere = template.placement.narrowed(
                 (), f"namespace {namespace!r} has no FederatedNamespace (namespacePlacement: kubefed)"
             )
-            result.append(dataclasses.replace(template, placement=nowhere, inline={}, scheduled={}))
+            result.append(dataclasses.replace(template, placement=nowhere, inline={}, scheduled={}, steps={}))
             continue
         if allowed is None or set(own) <= allowed:
             result.append(template)

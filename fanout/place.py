@@ -77,6 +77,7 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
         (index, template, placements[index], overrides_of[index], template.inline, template.scheduled)
         for index, template in enumerate(inputs.templates)
     ]
+    steps_of = {index: template.steps for index, template in enumerate(inputs.templates) if template.steps}
     for cluster in inputs.clusters:
         name = cluster.name
         if only is not None and name not in only:
@@ -99,6 +100,8 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             if inline or scheduled:
                 first_patches = (inline.get(name), scheduled.get(name))
                 patches = tuple(p for p in first_patches if p is not None)
+            if index in steps_of:
+                patches += steps_of[index].get(name, ())
             if applicable:
                 patches += tuple(o.patch for o in applicable)
             # Clusters with the same patches share one Job (at 100,000 jobs, building them shows).

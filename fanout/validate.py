@@ -93,6 +93,7 @@ FOREIGN_CLUSTERS = frozenset(
         ("clusterregistry.k8s.io/v1alpha1", "Cluster"),
     }
 )
+KARMADA_CLUSTER_API = "cluster.karmada.io/v1alpha1"
 ANNOTATION_PREFIX = "fanout.dev/"
 PLACEMENT_ANNOTATION = "fanout.dev/placement"
 CLUSTERS_ANNOTATION = "fanout.dev/clusters"
@@ -150,7 +151,26 @@ def build_config(doc: Document | None, problems: Problems) -> Config:
         default_namespace=data.get("defaultNamespace"),
         limits=from_config(data.get("limits")),
         strategic_merge=data.get("strategicMerge", "kustomize"),
+        karmada_skipped_namespaces=_namespace_patterns(doc, problems),
+        karmada_empty_workloads=bool(
+            (data.get("karmada") or {}).get("enableEmptyWorkloadPropagation", False)
+        ),
     )
+
+
+def _namespace_patterns(doc: Document, problems: Problems) -> tuple[str, ...]:
+    written = (doc.data.get("karmada") or {}).get("skippedPropagatingNamespaces")
+    if written is None:
+        return Config.karmada_skipped_namespaces
+    for index, pattern in enumerate(written):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.add(
+                f"invalid regular expression {pattern!r}: {exc}",
+                doc.location(f"/karmada/skippedPropagatingNamespaces/{index}"),
+            )
+    return tuple(written)
 
 
 def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluster, ...]:
@@ -161,14 +181,16 @@ def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluste
         api, kind = _kind_of(doc)
         # The federation systems' cluster registrations are accepted as they are: name and labels are read.
         foreign = (api, kind) in FOREIGN_CLUSTERS
-        if (api, kind) != (FANOUT_API, "Cluster") and not foreign:
+        karmada = (api, kind) == (KARMADA_CLUSTER_API, "Cluster")
+        if (api, kind) != (FANOUT_API, "Cluster") and not foreign and not karmada:
             problems.add(
-                f"expected apiVersion {FANOUT_API}, kind Cluster here (or a KubeFedCluster, a Federation v1"
-                f" or Cluster Registry Cluster), found {api or '?'} {kind or '?'}",
+                f"expected apiVersion {FANOUT_API}, kind Cluster here (or a Karmada Cluster, a"
+                f" KubeFedCluster, a Federation v1 or Cluster Registry Cluster), found {api or '?'}"
+                f" {kind or '?'}",
                 doc.location(),
             )
             continue
-        found = check(doc, "foreigncluster" if foreign else "cluster")
+        found = check(doc, "karmadacluster" if karmada else "foreigncluster" if foreign else "cluster")
         if found:
             problems.extend(found)
             continue
@@ -182,10 +204,37 @@ def build_clusters(docs: Iterable[Document], problems: Problems) -> tuple[Cluste
         clusters[name] = Cluster(
             name=name,
             labels=dict(doc.data["metadata"].get("labels") or {}),
-            values={} if foreign else dict((doc.data.get("spec") or {}).get("values") or {}),
+            values={} if foreign or karmada else dict((doc.data.get("spec") or {}).get("values") or {}),
             doc=doc,
+            facts=karmada_facts(doc.data) if karmada else {},
         )
     return tuple(sorted(clusters.values(), key=lambda c: c.name))
+
+
+def karmada_facts(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What Karmada's scheduler reads of a member Cluster; endpoints, secrets and the rest of the status are
+    never kept. ``spec.zone`` becomes ``zones`` when that is empty (pkg/apis/cluster/mutation/mutation.go);
+    without ``status.apiEnablements`` every API is assumed enabled."""
+    spec = data.get("spec") or {}
+    zones = list(spec.get("zones") or ([spec["zone"]] if spec.get("zone") else []))
+    facts: dict[str, Any] = {
+        "provider": spec.get("provider", ""),
+        "region": spec.get("region", ""),
+        "zones": tuple(zones),
+        "taints": tuple(dict(t) for t in spec.get("taints") or ()),
+    }
+    status = data.get("status")
+    if isinstance(status, dict) and "apiEnablements" in status:
+        facts["apis"] = tuple(
+            sorted(
+                {
+                    (str(entry.get("groupVersion")), str(resource.get("kind")))
+                    for entry in status.get("apiEnablements") or ()
+                    for resource in entry.get("resources") or ()
+                }
+            )
+        )
+    return facts
 
 
 def check_names(names: Iterable[tuple[str, str]], known: set[str], doc: Document, problems: Problems) -> None:

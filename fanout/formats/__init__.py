@@ -1,7 +1,8 @@
 """Source formats: each a front end that turns its documents into the one model.
 
 The templates folder may hold any mix of fanout's own manifests (``manifest``), KubeFed's objects
-(``kubefed``), federation-v2's (``federation_v2``), Helm charts (``helm``) and, when fanout.yaml says
+(``kubefed``), federation-v2's (``federation_v2``), Helm charts (``helm``), Karmada's policies
+(``karmada``: then every plain manifest is a Karmada resource template) and, when fanout.yaml says
 ``format: federation-v1``, Federation v1's annotated objects (``federation_v1``). Each front end makes
 ``Template``s and
 ``Schedule``s; after this stage nothing knows which format an object came from. Then, as KubeFed
@@ -16,7 +17,7 @@ from dataclasses import replace
 
 from fanout.document import Document
 from fanout.errors import Problem, Problems
-from fanout.formats import controlplane, federation_v1, federation_v2, helm, kubefed, manifest
+from fanout.formats import controlplane, federation_v1, federation_v2, helm, karmada, kubefed, manifest
 from fanout.formats.common import Context, crd_scopes
 from fanout.formats.lists import api_kind
 from fanout.formats.typeconfig import TYPE_CONFIG_APIS, TYPE_CONFIG_KIND, federated_types
@@ -35,6 +36,8 @@ def _route(doc: Document, config: Config) -> str:
     group = group_of(api)
     if api == FANOUT_API:
         return "helm" if kind == helm.KIND else "fanout"
+    if group in karmada.KARMADA_GROUPS:
+        return "karmada"
     if kind == TYPE_CONFIG_KIND and api in TYPE_CONFIG_APIS:
         return "typeconfig"
     if kind == RSP_KIND and api in kubefed.SCHEDULING_APIS:
@@ -124,6 +127,8 @@ def build_templates(
     ctx = Context(config, clusters, crd_scopes(docs), types.types, problems)
     templates: list[Template] = []
     plain: set[int] = set()
+    if routes.get("karmada"):  # a Karmada source: its policies place every plain manifest
+        templates += karmada.build(routes["karmada"], routes.pop("manifest", []), ctx)
     for doc in routes.get("manifest", []):
         built = manifest.build(doc, ctx)
         if built is not None:

@@ -1,0 +1,249 @@
+"""Karmada's overriders, run on an object as ``pkg/util/overridemanager`` runs them, written down as JSON
+Patch ops so that the patch stage (and ``fanout explain``) replays exactly what Karmada would apply.
+
+Within a rule: image, command, args, labels, annotations, fieldOverrider, then plaintext
+(``applyPolicyOverriders``). Every overrider's ops are applied at once, as Karmada applies each patch; the
+values they compute (a new image, a re-serialised YAML field) are the values Karmada computes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+import yaml
+
+from fanout.document import escape
+from fanout.formats.karmada_rules import ImageError, go_json, go_yaml, load_go_json, override_image
+from fanout.model import PatchOp
+
+_POD_SPEC = {"Pod": "/spec"}
+_POD_SPEC |= dict.fromkeys(
+    ("ReplicaSet", "Deployment", "DaemonSet", "StatefulSet", "Job"), "/spec/template/spec"
+)
+
+
+class OverrideFailure(Exception):
+    """An overrider that Karmada would fail on: ``pointer`` is where it is written in its policy."""
+
+    def __init__(self, pointer: str, message: str) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+        self.message = message
+
+
+class _Ops:
+    """The ops of one rule, applied to ``obj`` as they are made."""
+
+    def __init__(self, obj: dict[str, Any]) -> None:
+        self.obj = obj
+        self.ops: list[PatchOp] = []
+
+    def apply(self, batch: Sequence[PatchOp], pointer: str, what: str) -> None:
+        raw = []
+        for op in batch:
+            entry: dict[str, Any] = {"op": op.op, "path": op.path}
+            if op.has_value:
+                entry["value"] = copy.deepcopy(op.value)
+            raw.append(entry)
+        try:
+            self.obj = jsonpatch.JsonPatch(raw).apply(self.obj, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise OverrideFailure(pointer, f"{what}: {exc}") from None
+        self.ops.extend(batch)
+
+
+def _containers(obj: Mapping[str, Any], prefix: str) -> list[Any]:
+    node: Any = obj
+    for token in [*prefix.strip("/").split("/"), "containers"]:
+        node = node.get(token) if isinstance(node, dict) else None
+    return node if isinstance(node, list) else []
+
+
+def _image_value(obj: Any, path: str) -> str:
+    """``obtainImageValue``: walks maps and list indexes to the image string."""
+    segments = path.strip("/").split("/")
+    current = obj
+    index = 0
+    while index < len(segments) - 1:
+        value = current.get(segments[index]) if isinstance(current, dict) else None
+        if isinstance(value, dict):
+            current = value
+        elif isinstance(value, list):
+            try:
+                current = value[int(segments[index + 1])]
+            except (ValueError, IndexError):
+                raise ValueError(f"path({segments[index + 1]}) of rawObj's is not number") from None
+            if not isinstance(current, dict):
+                raise ValueError(f"path({segments[index + 1]}) is not a map")
+            index += 1
+        else:
+            raise ValueError(f"path({segments[index]}) of rawObj's type is not map[string]interface{{}}")
+        index += 1
+    image = current.get(segments[-1]) if isinstance(current, dict) else None
+    if not isinstance(image, str):
+        raise ValueError(f"failed to convert path({segments[-1]}) to string")
+    return image
+
+
+def _images(ops: _Ops, kind: str, overriders: Sequence[Any], base: str) -> None:
+    for index, overrider in enumerate(overriders):
+        pointer = f"{base}/{index}"
+        component, operator = str(overrider.get("component")), str(overrider.get("operator") or "")
+        value = str(overrider.get("value") or "")
+        targets: list[tuple[str, str]] = []
+        predicate = overrider.get("predicate")
+        try:
+            if isinstance(predicate, dict):
+                path = str(predicate.get("path", ""))
+                if not path.startswith("/"):
+                    raise ValueError("imagePath should be start with / character")
+                targets.append((path, _image_value(ops.obj, path)))
+            elif kind in _POD_SPEC:  # the default paths: containers only, never initContainers
+                prefix = _POD_SPEC[kind]
+                for number, container in enumerate(_containers(ops.obj, prefix)):
+                    image = container.get("image") if isinstance(container, dict) else None
+                    targets.append((f"{prefix}/containers/{number}/image", str(image or "")))
+            batch = [
+                PatchOp("replace", path, pointer, override_image(image, component, operator, value), True)
+                for path, image in targets
+            ]
+        except (ValueError, ImageError) as exc:
+            raise OverrideFailure(pointer, f"imageOverrider: {exc}") from None
+        ops.apply(batch, pointer, "imageOverrider")
+
+
+def _command_args(ops: _Ops, kind: str, target: str, overriders: Sequence[Any], base: str) -> None:
+    prefix = _POD_SPEC.get(kind)
+    for index, overrider in enumerate(overriders):
+        pointer = f"{base}/{index}"
+        if prefix is None:
+            continue
+        batch = []
+        values = [str(v) for v in overrider.get("value") or []]
+        for number, container in enumerate(_containers(ops.obj, prefix)):
+            if not isinstance(container, dict) or container.get("name") != overrider.get("containerName"):
+                continue
+            path = f"{prefix}/containers/{number}/{target}"
+            current = container.get(target)
+            written = [str(v) for v in current] if isinstance(current, list) else []
+            if overrider.get("operator") == "add":
+                result = written + values
+            elif overrider.get("operator") == "remove":
+                result = [v for v in written if v not in values]
+            else:
+                result = written
+            # A container without the field gets it added, even by ``remove`` (as an empty list).
+            batch.append(PatchOp("add" if current is None else "replace", path, pointer, result, True))
+        ops.apply(batch, pointer, f"{target}Overrider")
+
+
+def _labels(ops: _Ops, field: str, overriders: Sequence[Any], base: str) -> None:
+    for index, overrider in enumerate(overriders):
+        pointer = f"{base}/{index}"
+        operator = str(overrider.get("operator"))
+        batch: list[PatchOp] = []
+        metadata = ops.obj.get("metadata")
+        present = metadata.get(field) if isinstance(metadata, dict) else None
+        for key, value in sorted((overrider.get("value") or {}).items()):
+            if operator in ("remove", "replace"):
+                if not isinstance(present, dict) or key not in present:
+                    continue  # absent keys are skipped, not errors
+            elif operator == "add" and not isinstance(present, dict):
+                if not isinstance(metadata, dict):
+                    batch.append(PatchOp("add", "/metadata", pointer, {}, True))
+                batch.append(PatchOp("add", f"/metadata/{field}", pointer, {}, True))
+                present = {}
+                metadata = metadata if isinstance(metadata, dict) else {}
+            has_value = operator != "remove"
+            path = f"/metadata/{field}/{escape(str(key))}"
+            batch.append(PatchOp(operator, path, pointer, str(value) if has_value else None, has_value))
+        if batch:
+            ops.apply(batch, pointer, f"{field}Overrider")
+
+
+class _GoYamlLoader(yaml.SafeLoader):
+    """YAML as go-yaml v2 reads it into interface{}: timestamps stay strings."""
+
+
+_GoYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _sorted_keys(value: Any) -> Any:
+    """A policy's value as the API server stored it: JSON objects with their keys sorted."""
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
+def _field(ops: _Ops, overriders: Sequence[Any], base: str) -> None:
+    for index, overrider in enumerate(overriders):
+        pointer = f"{base}/{index}"
+        path = str(overrider.get("fieldPath", ""))
+        try:
+            current = jsonpointer.resolve_pointer(ops.obj, path)
+        except jsonpointer.JsonPointerException as exc:
+            raise OverrideFailure(pointer + "/fieldPath", f"fieldOverrider: {exc}") from None
+        if not isinstance(current, str):
+            raise OverrideFailure(
+                pointer + "/fieldPath", f"fieldOverrider: the value at {path} is not a string"
+            )
+        which = "yaml" if overrider.get("yaml") else "json" if overrider.get("json") else None
+        result = ""  # neither yaml nor json: Karmada writes the empty string
+        if which is not None:
+            raw_ops = [
+                {
+                    "op": o.get("operator"),
+                    "path": o.get("subPath"),
+                    **({"value": _sorted_keys(o["value"])} if "value" in o else {}),
+                }
+                for o in overrider[which]
+            ]
+            try:
+                if which == "yaml":
+                    loaded = yaml.load(current, Loader=_GoYamlLoader)
+                    patched = jsonpatch.JsonPatch(raw_ops).apply(json.loads(json.dumps(loaded)))
+                    result = go_yaml(patched)
+                else:
+                    patched = jsonpatch.JsonPatch(raw_ops).apply(load_go_json(current))
+                    result = go_json(patched)
+            except (yaml.YAMLError, ValueError, TypeError) as exc:
+                raise OverrideFailure(pointer, f"fieldOverrider: {exc}") from None
+            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+                raise OverrideFailure(pointer + f"/{which}", f"fieldOverrider: {exc}") from None
+        ops.apply([PatchOp("replace", path, pointer, result, True)], pointer, "fieldOverrider")
+
+
+def _plaintext(ops: _Ops, overriders: Sequence[Any], base: str) -> None:
+    batch = []
+    for index, overrider in enumerate(overriders):
+        operator = str(overrider.get("operator"))
+        has_value = operator != "remove" and "value" in overrider
+        value = overrider.get("value") if has_value else None
+        batch.append(PatchOp(operator, str(overrider.get("path")), f"{base}/{index}", value, has_value))
+    if batch:
+        ops.apply(batch, base, "plaintext")
+
+
+def apply_overriders(
+    obj: dict[str, Any], kind: str, overriders: Mapping[str, Any], base: str
+) -> tuple[dict[str, Any], tuple[PatchOp, ...]]:
+    """Run one rule's overriders on ``obj`` (which is changed); the result and the ops that made it."""
+    ops = _Ops(obj)
+    _images(ops, kind, overriders.get("imageOverrider") or [], f"{base}/imageOverrider")
+    _command_args(ops, kind, "command", overriders.get("commandOverrider") or [], f"{base}/commandOverrider")
+    _command_args(ops, kind, "args", overriders.get("argsOverrider") or [], f"{base}/argsOverrider")
+    _labels(ops, "labels", overriders.get("labelsOverrider") or [], f"{base}/labelsOverrider")
+    _labels(ops, "annotations", overriders.get("annotationsOverrider") or [], f"{base}/annotationsOverrider")
+    _field(ops, overriders.get("fieldOverrider") or [], f"{base}/fieldOverrider")
+    _plaintext(ops, overriders.get("plaintext") or [], f"{base}/plaintext")
+    return ops.obj, tuple(ops.ops)
