@@ -134,6 +134,8 @@ def place_story(template: Template, cluster: Cluster) -> PlacementStory:
     reasons: list[str] = []
     if placement.note:
         reasons.append(placement.note)
+    if cluster.name in placement.reasons:
+        reasons.append(f"cluster {cluster.name} {placement.reasons[cluster.name]}")
     if placement.names is not None:
         if cluster.name in placement.names:
             reasons.append(f"cluster {cluster.name} is listed by name")
@@ -182,6 +184,8 @@ class Failure:
 
 
 def _why(patch: Patch, template: Template, cluster: Cluster, override: Override | None) -> str:
+    if patch.because:
+        return patch.because
     if patch is template.scheduled.get(cluster.name):
         # The label reads "<file> (replica scheduling: 3 of 10)"; the file is shown beside it already.
         detail = patch.label[len(patch.doc.label) :].strip(" ()")

@@ -110,6 +110,8 @@ class _Binding:
     revise: str | None = None  # the replica field set per cluster
     completions: dict[str, int] | None = None
     required_by: dict[str, str] = field(default_factory=dict)  # cluster -> the workload it follows
+    total: int = 0  # the replicas Karmada reads from the template
+    mode: str = "Duplicated"
 
 
 def facts(cluster: Cluster) -> ClusterFacts:
@@ -130,6 +132,12 @@ def _policies(docs: Sequence[Document], ctx: Context) -> list[Policy]:
     found = []
     for doc in docs:
         kind = str(doc.data.get("kind"))
+        if (doc.data.get("apiVersion"), kind) == (CLUSTER_API, "Cluster"):
+            ctx.problems.add(
+                "a Karmada Cluster is a member of the inventory: move it to the clusters folder",
+                doc.location("/kind"),
+            )
+            continue
         if doc.data.get("apiVersion") != f"{POLICY_GROUP}/v1alpha1" or kind not in POLICY_KINDS:
             ctx.problems.add(
                 f"{doc.data.get('apiVersion')} {kind} is a Karmada control-plane object that fanout cannot"
@@ -353,11 +361,13 @@ def _bind(template: Template, policy: Policy, clusters: Sequence[ClusterFacts], 
     field_name, total, workload = _replica_total(template)
     scheduling = placement.get("replicaScheduling") or {}
     divided = scheduling.get("replicaSchedulingType") == "Divided"
+    binding.total, binding.mode = total, "Divided" if divided else "Duplicated"
     binding.note = (
         f"{'Divided' if divided else 'Duplicated'} over {term.removeprefix('/spec/') or 'every cluster'}"
     )
     if not workload:
         binding.clusters = {c.name: 0 for c in candidates}
+        _suspend(binding, policy, ctx)
         return binding
     if divided:
         preference = scheduling.get("weightPreference")
@@ -367,10 +377,10 @@ def _bind(template: Template, policy: Policy, clusters: Sequence[ClusterFacts], 
         if tie:
             ctx.warnings.append(
                 Problem(
-                    f"{template.ident}: dividing {total} replicas by weight tied, and Karmada breaks such ties"
-                    " by the resource's UID, which only a live API server assigns; fanout seats them as Karmada"
-                    " does"
-                    " for an empty UID (by cluster name). Make the weights or the replicas divide evenly",
+                    f"{template.ident}: dividing {total} replicas by weight tied, and Karmada breaks"
+                    " such ties by the resource's UID, which only a live API server assigns; fanout"
+                    " seats them as Karmada does for an empty UID (by cluster name). Make the weights"
+                    " or the replicas divide evenly",
                     policy.doc.location("/spec/placement/replicaScheduling"),
                 )
             )
@@ -387,7 +397,26 @@ def _bind(template: Template, policy: Policy, clusters: Sequence[ClusterFacts], 
     else:
         binding.clusters = {c.name: total for c in candidates}
     binding.revise = field_name
+    _suspend(binding, policy, ctx)
     return binding
+
+
+def _suspend(binding: _Binding, policy: Policy, ctx: Context) -> None:
+    """``suspension``: a suspended Work reaches no member, so its cluster gets nothing (and is told)."""
+    suspension = _map(policy.spec.get("suspension"))
+    named = _map(suspension.get("dispatchingOnClusters")).get("clusterNames") or []
+    held = [c for c in binding.clusters if suspension.get("dispatching") or c in named]
+    for cluster in held:
+        del binding.clusters[cluster]
+        binding.reasons[cluster] = f"is suspended by {policy.title}'s suspension, so nothing is dispatched"
+    if held:
+        ctx.warnings.append(
+            Problem(
+                f"{binding.template.ident} is not rendered for {', '.join(held)}: {policy.title} suspends"
+                " dispatching there",
+                policy.doc.location("/spec/suspension"),
+            )
+        )
 
 
 def _divide_completions(binding: _Binding, template: Template, replicas: int) -> None:
@@ -525,8 +554,8 @@ def _prune_ops(obj: Mapping[str, Any], kind: str) -> list[PatchOp]:
                     paths += [f"{base}/{escape(n)}" for n in names if n in node]
     if kind == "PersistentVolumeClaim" and annotations.get("volume.kubernetes.io/selected-node"):
         paths.append("/metadata/annotations/volume.kubernetes.io~1selected-node")
-    token = kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token"
-    if token and "kubernetes.io/service-account.uid" in annotations:
+    is_token = kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token"
+    if is_token and "kubernetes.io/service-account.uid" in annotations:
         paths.append("/metadata/annotations/kubernetes.io~1service-account.uid")
     ops = [PatchOp("remove", path, "") for path in paths]
     if kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
@@ -598,6 +627,14 @@ def build(policy_docs: Sequence[Document], manifest_docs: Sequence[Document], ct
     members = [facts(c) for c in ctx.clusters]
     templates: list[Template] = []
     for doc in manifest_docs:
+        if manifest.has_placement_annotations(doc):
+            ctx.problems.add(
+                "in a Karmada source its policies place every object: fanout.dev/clusters and"
+                " fanout.dev/placement would be ignored, so they are refused; place it with a"
+                " PropagationPolicy",
+                doc.location("/metadata/annotations"),
+            )
+            continue
         built = manifest.build(doc, ctx, where=Placement("/metadata"))
         if built is not None:
             templates.append(
@@ -702,7 +739,8 @@ def _finish(
                         binding.policy.doc,
                         "replicas for this cluster",
                         revised,
-                        f"{binding.policy.title}: replicas for cluster {cluster}",
+                        f"{binding.policy.title}: {binding.mode} replicas,"
+                        f" {binding.clusters[cluster]} of {binding.total} to this cluster",
                         "#replicas",
                     )
                 )

@@ -23,6 +23,31 @@ PRIORITY_MISMATCH, PRIORITY_ALL, PRIORITY_LABELS, PRIORITY_NAME = 0, 1, 2, 3
 PRIORITY_WORDS = {PRIORITY_ALL: "kind", PRIORITY_LABELS: "labelSelector", PRIORITY_NAME: "name"}
 
 
+_NAME_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _label_key(key: str) -> bool:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _PREFIX.match(prefix)):
+        return False
+    return len(name) <= 63 and bool(_NAME_PART.match(name))
+
+
+def label_selector(data: Any) -> Selector:
+    """``metav1.LabelSelectorAsSelector``: a key or value Kubernetes would refuse is an error."""
+    if not isinstance(data, dict):
+        raise SelectorSyntaxError("not a label selector")
+    selector = from_label_selector(data)
+    for requirement in selector.requirements:
+        if not _label_key(requirement.key):
+            raise SelectorSyntaxError(f"invalid label key {requirement.key!r}")
+        for value in requirement.values:
+            if value and (len(value) > 63 or not _NAME_PART.match(value)):
+                raise SelectorSyntaxError(f"invalid label value {value!r}")
+    return selector
+
+
 def selector_priority(
     api: str, kind: str, namespace: str, name: str, labels: Mapping[str, str], rs: Mapping[str, Any]
 ) -> int:
@@ -36,7 +61,7 @@ def selector_priority(
     if rs.get("labelSelector") is None:
         return PRIORITY_ALL
     try:
-        selector = from_label_selector(rs["labelSelector"])
+        selector = label_selector(rs["labelSelector"])
     except (SelectorSyntaxError, KeyError, TypeError):
         return PRIORITY_MISMATCH
     return PRIORITY_LABELS if selector.matches(labels) else PRIORITY_MISMATCH
@@ -101,7 +126,10 @@ def _field_requirements(expressions: Sequence[Mapping[str, Any]]) -> Selector | 
                 return None
         elif operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
             return None
-        requirements.append(Requirement(str(expression.get("key")), str(operator), values))
+        key = str(expression.get("key") or "")
+        if not _label_key(key):
+            return None
+        requirements.append(Requirement(key, str(operator), values))
     return Selector(tuple(requirements))
 
 
@@ -111,7 +139,7 @@ def cluster_matches(cluster: ClusterFacts, affinity: Mapping[str, Any]) -> bool:
         return False
     if affinity.get("labelSelector") is not None:
         try:
-            if not from_label_selector(affinity["labelSelector"]).matches(cluster.labels):
+            if not label_selector(affinity["labelSelector"]).matches(cluster.labels):
                 return False
         except (SelectorSyntaxError, KeyError, TypeError):
             return False
