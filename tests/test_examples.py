@@ -24,7 +24,12 @@ from conftest import ROOT, Invoke, read_tree
 from kubefed_helpers import objects
 
 EXAMPLES = ROOT / "examples"
-CASES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "fanout.yaml").is_file())
+# A source root directly under examples/, or one level down (examples/karmada/nginx).
+CASES = sorted(
+    str(p.parent.relative_to(EXAMPLES))
+    for pattern in ("*/fanout.yaml", "*/*/fanout.yaml")
+    for p in EXAMPLES.glob(pattern)
+)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -112,6 +112,7 @@ class _Binding:
     required_by: dict[str, str] = field(default_factory=dict)  # cluster -> the workload it follows
     total: int = 0  # the replicas Karmada reads from the template
     mode: str = "Duplicated"
+    skipped: bool = False  # Karmada never propagates it, whatever claims it
 
 
 def facts(cluster: Cluster) -> ClusterFacts:
@@ -640,9 +641,12 @@ def build(policy_docs: Sequence[Document], manifest_docs: Sequence[Document], ct
             templates.append(
                 replace(built, obj=_strip_bookkeeping(dict(built.obj)), refs={}, escapes=False, uses={})
             )
-    bindings: list[_Binding] = []
-    for template in templates:
-        bindings.append(_binding_of(template, policies, members, ctx))
+    # CustomResourceDefinitions first: a member serves a CRD's API once Karmada has propagated it there
+    # (its status then lists it), so the custom resources are scheduled against the converged state.
+    crds = [t for t in templates if t.ident.kind == "CustomResourceDefinition"]
+    bound = {id(t): _binding_of(t, policies, members, ctx) for t in crds}
+    members = [_with_crd_apis(m, [bound[id(t)] for t in crds]) for m in members]
+    bindings = [bound.get(id(t)) or _binding_of(t, policies, members, ctx) for t in templates]
     _follow_dependencies(bindings, ctx)
     patches = _Patches()
     return [_finish(b, policies, members, patches, ctx) for b in bindings]
@@ -658,7 +662,7 @@ def _binding_of(
         skipped = f"Karmada does not propagate objects in namespace {ident.namespace!r} (reserved or skipped)"
     if skipped is not None:
         ctx.warnings.append(Problem(f"{ident} is not rendered: {skipped}", where))
-        return _Binding(template, None, note=skipped)
+        return _Binding(template, None, note=skipped, skipped=True)
     policy, note = _claim(template, policies)
     binding = _bind(template, policy, members, ctx) if policy is not None else _Binding(template, None)
     binding.note = "; ".join(n for n in (note, binding.note) if n)
@@ -678,9 +682,23 @@ def _binding_of(
                 f" {SKIP_LABEL})"
             )
             why += " and no ClusterPropagationPolicy claims it"
-        binding.note = why
-        ctx.warnings.append(Problem(f"{ident} is not rendered: {why}", where))
+        binding.note = why  # said in a warning unless a workload takes it along (propagateDeps)
     return binding
+
+
+def _with_crd_apis(member: ClusterFacts, crds: Sequence[_Binding]) -> ClusterFacts:
+    if member.apis is None:
+        return member
+    served = set(member.apis)
+    for binding in crds:
+        if member.name not in binding.clusters:
+            continue
+        spec = _map(binding.template.obj.get("spec"))
+        group, kind = str(spec.get("group", "")), str(_map(spec.get("names")).get("kind", ""))
+        for version in spec.get("versions") or []:
+            if isinstance(version, dict) and version.get("served", True):
+                served.add((f"{group}/{version.get('name')}", kind))
+    return member._replace(apis=frozenset(served))
 
 
 def _follow_dependencies(bindings: Sequence[_Binding], ctx: Context) -> None:
@@ -771,6 +789,10 @@ def _finish(
                 )
             )
         steps[cluster] = tuple(chosen)
+    if not clusters and binding.policy is None and not binding.skipped:
+        ctx.warnings.append(
+            Problem(f"{template.ident} is not rendered: {binding.note}", template.doc.location())
+        )
     for (where, message), names in failures.items():
         shown = ", ".join(names)
         ctx.problems.add(f"{message} (in cluster{'s' if len(names) > 1 else ''} {shown})", where)

@@ -53,8 +53,16 @@ class _Ops:
         try:
             self.obj = jsonpatch.JsonPatch(raw).apply(self.obj, in_place=True)
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-            raise OverrideFailure(pointer, f"{what}: {exc}") from None
+            raise OverrideFailure(pointer, f"{what}: {_reason(exc, raw)}") from None
         self.ops.extend(batch)
+
+
+def _reason(exc: Exception, ops: Sequence[Mapping[str, Any]]) -> str:
+    """Why a patch failed, without quoting the document (it may be a Secret's)."""
+    if isinstance(exc, jsonpointer.JsonPointerException):
+        paths = ", ".join(str(op.get("path")) for op in ops)
+        return f"a path does not exist in the object ({paths})"
+    return str(exc)
 
 
 def _containers(obj: Mapping[str, Any], prefix: str) -> list[Any]:
@@ -191,8 +199,8 @@ def _field(ops: _Ops, overriders: Sequence[Any], base: str) -> None:
         path = str(overrider.get("fieldPath", ""))
         try:
             current = jsonpointer.resolve_pointer(ops.obj, path)
-        except jsonpointer.JsonPointerException as exc:
-            raise OverrideFailure(pointer + "/fieldPath", f"fieldOverrider: {exc}") from None
+        except jsonpointer.JsonPointerException:
+            raise OverrideFailure(pointer + "/fieldPath", f"fieldOverrider: {path} does not exist") from None
         if not isinstance(current, str):
             raise OverrideFailure(
                 pointer + "/fieldPath", f"fieldOverrider: the value at {path} is not a string"
@@ -219,7 +227,9 @@ def _field(ops: _Ops, overriders: Sequence[Any], base: str) -> None:
             except (yaml.YAMLError, ValueError, TypeError) as exc:
                 raise OverrideFailure(pointer, f"fieldOverrider: {exc}") from None
             except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-                raise OverrideFailure(pointer + f"/{which}", f"fieldOverrider: {exc}") from None
+                raise OverrideFailure(
+                    pointer + f"/{which}", f"fieldOverrider: {_reason(exc, raw_ops)}"
+                ) from None
         ops.apply([PatchOp("replace", path, pointer, result, True)], pointer, "fieldOverrider")
 
 
