@@ -134,9 +134,9 @@ def place_story(template: Template, cluster: Cluster) -> PlacementStory:
     reasons: list[str] = []
     if placement.note:
         reasons.append(placement.note)
-    if cluster.name in placement.reasons:
+    if cluster.name in placement.reasons:  # the source format's own reason replaces the list's
         reasons.append(f"cluster {cluster.name} {placement.reasons[cluster.name]}")
-    if placement.names is not None:
+    elif placement.names is not None:
         if cluster.name in placement.names:
             reasons.append(f"cluster {cluster.name} is listed by name")
         elif placement.names:

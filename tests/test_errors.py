@@ -40,7 +40,7 @@ CASES = {
     ),
     "wrong-kind-in-clusters": (
         {"clusters/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"},
-        "clusters/cm.yaml:1:1: expected apiVersion fanout.dev/v1alpha1, kind Cluster here (or a KubeFedCluster, a Federation v1 or Cluster Registry Cluster), found v1 ConfigMap",
+        "clusters/cm.yaml:1:1: expected apiVersion fanout.dev/v1alpha1, kind Cluster here (or a Karmada Cluster, a KubeFedCluster, a Federation v1 or Cluster Registry Cluster), found v1 ConfigMap",
     ),
     "placement-unknown-cluster": (
         {

@@ -69,6 +69,7 @@ REPLICA_FIELDS = {
 # Fields of a placement that need what only a running control plane knows.
 LIVE_ONLY = {
     "spreadConstraints": "spreading over regions and zones needs each cluster's live capacity",
+    "workloadAffinity": "it places by where other workloads run now, which only the control plane knows",
 }
 
 
@@ -180,6 +181,20 @@ def _refuse_live_fields(policy: Policy, ctx: Context) -> None:
                 " placements only",
                 policy.doc.location(f"/spec/placement/{key}"),
             )
+    for index, term in enumerate(placement.get("clusterAffinities") or []):
+        if isinstance(term, dict) and term.get("overflowAffinities"):
+            ctx.problems.add(
+                f"{policy.title}: overflowAffinities send replicas elsewhere when a member runs out of"
+                " capacity, which fanout cannot know; remove them to render the primary affinity",
+                policy.doc.location(f"/spec/placement/clusterAffinities/{index}/overflowAffinities"),
+            )
+    scheduler = policy.spec.get("schedulerName")
+    if scheduler not in (None, "", "default-scheduler"):
+        ctx.problems.add(
+            f"{policy.title}: schedulerName {scheduler!r} is a scheduler of your own, whose decisions fanout"
+            " cannot reproduce; it renders Karmada's default-scheduler",
+            policy.doc.location("/spec/schedulerName"),
+        )
     scheduling = placement.get("replicaScheduling")
     if isinstance(scheduling, dict) and scheduling.get("replicaSchedulingType") == "Divided":
         if scheduling.get("replicaDivisionPreference") == "Aggregated":
@@ -363,10 +378,10 @@ def _bind(template: Template, policy: Policy, clusters: Sequence[ClusterFacts], 
     scheduling = placement.get("replicaScheduling") or {}
     divided = scheduling.get("replicaSchedulingType") == "Divided"
     binding.total, binding.mode = total, "Divided" if divided else "Duplicated"
-    binding.note = (
-        f"{'Divided' if divided else 'Duplicated'} over {term.removeprefix('/spec/') or 'every cluster'}"
-    )
-    if not workload:
+    where = term.removeprefix("/spec/") or "every cluster"
+    binding.note = f"{'Divided' if divided else 'Duplicated'} over {where}"
+    if not workload:  # nothing to divide: every selected member gets it (AssignReplicas)
+        binding.note = f"no replicas to divide, so to every member {where} selects"
         binding.clusters = {c.name: 0 for c in candidates}
         _suspend(binding, policy, ctx)
         return binding
@@ -385,18 +400,19 @@ def _bind(template: Template, policy: Policy, clusters: Sequence[ClusterFacts], 
                     policy.doc.location("/spec/placement/replicaScheduling"),
                 )
             )
-        empty = ctx.config.karmada_empty_workloads
-        binding.clusters = {n: r for n, r in sorted(seats.items()) if r > 0}
-        if empty:
-            binding.clusters = {c.name: seats.get(c.name, 0) for c in candidates}
-        for cluster in candidates:
-            if cluster.name not in binding.clusters:
-                binding.reasons[cluster.name] = (
-                    "gets 0 of the divided replicas, so nothing is propagated to it"
-                )
-        _divide_completions(binding, template, total)
+        assigned = seats
     else:
-        binding.clusters = {c.name: total for c in candidates}
+        assigned = {c.name: total for c in candidates}
+    # removeZeroReplicasCluster, then attachZeroReplicasCluster when empty workloads propagate
+    # (pkg/scheduler/core/common.go, generic_scheduler.go): a member given 0 replicas gets nothing by default.
+    binding.clusters = {n: r for n, r in sorted(assigned.items()) if r > 0}
+    if ctx.config.karmada_empty_workloads:
+        binding.clusters = {c.name: assigned.get(c.name, 0) for c in candidates}
+    for cluster in candidates:
+        if cluster.name not in binding.clusters:
+            binding.reasons[cluster.name] = f"gets 0 of the {total} replicas, so nothing is propagated to it"
+    if divided:
+        _divide_completions(binding, template, total)
     binding.revise = field_name
     _suspend(binding, policy, ctx)
     return binding
