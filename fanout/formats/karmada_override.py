@@ -19,7 +19,8 @@ import jsonpointer
 import yaml
 
 from fanout.document import escape
-from fanout.formats.karmada_rules import ImageError, go_json, go_yaml, load_go_json, override_image
+from fanout.formats.karmada_rules import ImageError, as_map, override_image
+from fanout.formats.karmada_serial import go_json, go_yaml, load_go_json
 from fanout.model import PatchOp
 
 _POD_SPEC = {"Pod": "/spec"}
@@ -264,3 +265,99 @@ def apply_overriders(
     _field(ops, overriders.get("fieldOverrider") or [], f"{base}/fieldOverrider")
     _plaintext(ops, overriders.get("plaintext") or [], f"{base}/plaintext")
     return ops.obj, tuple(ops.ops)
+
+
+# Labels and annotations Karmada writes on resource templates for its own bookkeeping.
+BOOKKEEPING = re.compile(
+    r"^(karmada\.io/managed$|[a-z.]*karmada\.io/permanent-id$|(resourcetemplate|resourcebinding|"
+    r"clusterresourcebinding|work|propagationpolicy|clusterpropagationpolicy)\.karmada\.io/)"
+)
+
+PRUNED = (
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "managedFields",
+    "resourceVersion",
+    "selfLink",
+    "uid",
+    "ownerReferences",
+    "finalizers",
+)
+
+
+def prune_ops(obj: Mapping[str, Any], kind: str) -> list[PatchOp]:
+    """``prune.RemoveIrrelevantFields`` with ``RemoveJobTTLSeconds``, as the Work is made."""
+    metadata = as_map(obj.get("metadata"))
+    paths = [f"/metadata/{name}" for name in PRUNED if name in metadata]
+    if "status" in obj:
+        paths.append("/status")
+    annotations = as_map(metadata.get("annotations"))
+    spec = as_map(obj.get("spec"))
+    if kind == "Deployment":
+        for name in ("deployment.kubernetes.io/revision", "deployment.kubernetes.io/revision-history"):
+            if name in annotations:
+                paths.append("/metadata/annotations/" + escape(name))
+    if kind == "Service" and "clusterIP" in spec and spec["clusterIP"] != "None":
+        paths += ["/spec/clusterIP"] + (["/spec/clusterIPs"] if "clusterIPs" in spec else [])
+    if kind == "Job":
+        if "ttlSecondsAfterFinished" in spec:
+            paths.append("/spec/ttlSecondsAfterFinished")
+        if not spec.get("manualSelector"):
+            for base, names in (
+                ("/spec/selector/matchLabels", ("controller-uid", "batch.kubernetes.io/controller-uid")),
+                (
+                    "/spec/template/metadata/labels",
+                    (
+                        "controller-uid",
+                        "job-name",
+                        "batch.kubernetes.io/controller-uid",
+                        "batch.kubernetes.io/job-name",
+                    ),
+                ),
+            ):
+                node: Any = obj
+                for token in base.strip("/").split("/"):
+                    node = node.get(token) if isinstance(node, dict) else None
+                if isinstance(node, dict):
+                    paths += [f"{base}/{escape(n)}" for n in names if n in node]
+    if kind == "PersistentVolumeClaim" and annotations.get("volume.kubernetes.io/selected-node"):
+        paths.append("/metadata/annotations/volume.kubernetes.io~1selected-node")
+    is_token = kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token"
+    if is_token and "kubernetes.io/service-account.uid" in annotations:
+        paths.append("/metadata/annotations/kubernetes.io~1service-account.uid")
+    ops = [PatchOp("remove", path, "") for path in paths]
+    if kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
+        ops.append(PatchOp("add", "/data", "", None, True))  # SetNestedField(nil): data: null
+    secrets = obj.get("secrets")
+    if kind == "ServiceAccount" and isinstance(secrets, list) and secrets:
+        # removeServiceAccountIrrelevantField removes while it walks forward, so the secret after each
+        # removed token secret is not looked at; kept as Karmada does it.
+        kept, index, prefix = list(secrets), 0, f"{metadata.get('name')}-token-"
+        while index < len(kept):
+            item = kept[index]
+            if isinstance(item, dict) and str(item.get("name", "")).startswith(prefix):
+                del kept[index]
+            index += 1
+        if kept != secrets:
+            ops.append(PatchOp("replace", "/secrets", "", kept, True))
+    return ops
+
+
+def strip_bookkeeping(obj: dict[str, Any]) -> dict[str, Any]:
+    """The template without Karmada's own labels and annotations (an object exported from a live Karmada
+    carries them)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        return obj
+    changed = dict(metadata)
+    for name in ("labels", "annotations"):
+        values = metadata.get(name)
+        if isinstance(values, dict) and any(BOOKKEEPING.match(str(k)) for k in values):
+            kept = {k: v for k, v in values.items() if not BOOKKEEPING.match(str(k))}
+            if kept:
+                changed[name] = kept
+            else:
+                del changed[name]
+    return {**obj, "metadata": changed} if changed != metadata else obj
