@@ -8,8 +8,8 @@ ClusterPropagationPolicy claims it (``pkg/detector``), its placement picks membe
 (``pkg/controllers/namespace``). The parts: ``karmada_policy`` (reading policies, claims),
 ``karmada_schedule`` (placement, replicas), ``karmada_override`` (overriders, pruning), ``karmada_rules``
 (Karmada's algorithms as pure functions) and ``karmada_serial`` (its YAML and JSON writers); every Karmada
-file followed is at the commit ``karmada_rules`` names. Fields that need a live control plane (capacity, spread
-over regions, preemption of a running claim) are located errors or warnings, never skipped.
+file followed is at the commit ``karmada_rules`` names. Fields that need a live control plane (capacity,
+spread over regions, preemption of a running claim) are located errors or warnings, never skipped.
 """
 
 from __future__ import annotations
