@@ -478,3 +478,31 @@ def test_a_karmada_source_renders_byte_identically_twice(tmp_path: Path, invoke:
     assert read_tree(first) == read_tree(second)
     marker = json.loads((first / ".fanout-output.json").read_text())
     assert "edge-1" in json.dumps(marker)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (
+            {"b10": 1, "b9": 2, "a": "yes"},
+            'a: "yes"\nb9: 2\nb10: 1\n',
+        ),  # go-yaml's keyList order; yes is a bool
+        (
+            {"n": 1000000.0, "s": 0.5, "t": "2026-01-02", "e": ""},
+            'e: ""\nn: 1e+06\ns: 0.5\nt: "2026-01-02"\n',
+        ),
+        ({"list": ["a", {"k": None}], "text": "one\ntwo"}, "list:\n- a\n- k: null\ntext: |-\n  one\n  two\n"),
+    ],
+)
+def test_the_yaml_karmada_writes_back(value: object, written: str) -> None:
+    from fanout.formats.karmada_serial import go_yaml
+
+    assert go_yaml(value) == written
+
+
+def test_the_json_karmada_writes_back_keeps_order_and_numbers() -> None:
+    from fanout.formats.karmada_serial import go_json, load_go_json
+
+    loaded = load_go_json('{"z": 1.50, "a": [1e3, "<x> & y"]}')
+    assert go_json(loaded) == '{"z":1.50,"a":[1e3,"\\u003cx\\u003e \\u0026 y"]}'
+    assert go_json({"b": {"d": 1, "c": True}}, sort_keys=True) == '{"b":{"c":true,"d":1}}'

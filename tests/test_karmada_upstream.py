@@ -162,3 +162,45 @@ def test_field_overrider_writes_back_as_karmada(case: dict[str, Any]) -> None:
     )
     assert result["data"]["f"] == case["want"]
     assert [(op.op, op.path) for op in ops] == [("replace", "/data/f")]
+
+
+def _workload(kind: str) -> dict[str, Any]:
+    container = {"image": "nginx", "name": "nginx", "command": ["nginx", "-v", "-t"]}
+    if kind == "Pod":
+        return {
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": {"name": "nginx"},
+            "spec": {"containers": [container]},
+        }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": "nginx"},
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
+
+
+@pytest.mark.parametrize("case", VECTORS["command_args"], ids=_ids(VECTORS["command_args"]))
+def test_command_overrider_as_karmada(case: dict[str, Any]) -> None:
+    overrider = {"containerName": "nginx", "operator": case["operator"], "value": case["value"]}
+    result, ops = apply_overriders(
+        _workload(case["kind"]), case["kind"], {"commandOverrider": [overrider]}, ""
+    )
+    assert [(op.op, op.path, op.value) for op in ops] == [("replace", case["path"], case["want"])]
+    containers = (
+        result["spec"]["containers"]
+        if case["kind"] == "Pod"
+        else result["spec"]["template"]["spec"]["containers"]
+    )
+    assert containers[0]["command"] == case["want"]
+
+
+@pytest.mark.parametrize("case", VECTORS["labels"], ids=_ids(VECTORS["labels"]))
+def test_labels_overrider_as_karmada(case: dict[str, Any]) -> None:
+    obj = _workload("Deployment")
+    if case["labels"] is not None:
+        obj["metadata"]["labels"] = dict(case["labels"])
+    overrider = {"operator": case["operator"], "value": case["value"]}
+    result, _ops = apply_overriders(obj, "Deployment", {"labelsOverrider": [overrider]}, "")
+    assert result["metadata"]["labels"] == case["want"]
