@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fanout.document import Document
-from fanout.model import Inputs
+from fanout.core.document import Document
+from fanout.core.model import Inputs
 from fanout.place import ClusterPlan
 
 # The state file: magic (with the format and Python's marshal version), SHA-256 of the payload, payload.
@@ -45,6 +45,21 @@ RACY_NS = 50_000_000
 
 
 # --- fingerprints --------------------------------------------------------------------------------
+
+
+# Where the fingerprinted classes lived before fanout/ was grouped into packages: their digests (in every
+# committed marker) name the class, so a move must not change them.
+_FINGERPRINT_MODULES = {
+    "fanout.core.errors": "fanout.errors",
+    "fanout.core.model": "fanout.model",
+    "fanout.core.limits": "fanout.limits",
+    "fanout.core.selectors": "fanout.selectors",
+    "fanout.core.document": "fanout.document",
+    "fanout.render.place": "fanout.place",
+    "fanout.formats.scheduling": "fanout.scheduling",
+    "fanout.formats.replicas": "fanout.replicas",
+    "fanout.kube.patchmeta": "fanout.patchmeta",
+}
 
 
 def _is_default(item: dataclasses.Field[Any], value: Any) -> bool:
@@ -79,7 +94,8 @@ def _encode(value: Any, out: list[str]) -> None:
         _encode(value.data, out)
         out.append(")")
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out.append(f"D{type(value).__module__}.{type(value).__qualname__}(")
+        module = type(value).__module__
+        out.append(f"D{_FINGERPRINT_MODULES.get(module, module)}.{type(value).__qualname__}(")
         for item in dataclasses.fields(value):
             field_value = getattr(value, item.name)
             if _is_default(item, field_value):

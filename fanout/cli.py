@@ -28,10 +28,10 @@ from fanout.clihelp import (
     EXAMPLES_SCHEMA,
     EXAMPLES_VALIDATE,
 )
+from fanout.core.errors import EXIT_INTERNAL, EXIT_INVALID, FanoutError, Problem
+from fanout.core.words import plural
 from fanout.discover import find_root
-from fanout.errors import EXIT_INTERNAL, EXIT_INVALID, FanoutError, Problem
 from fanout.machine import ERROR_FORMATS
-from fanout.words import plural
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions

@@ -6,12 +6,12 @@ suggestions rather than an error in the middle of the user's command line.
 
 from __future__ import annotations
 
-from fanout.model import Inputs
+from fanout.core.model import Inputs
 
 
 def _inputs(source: str) -> Inputs | None:
     from fanout.commands.common import open_source
-    from fanout.errors import FanoutError
+    from fanout.core.errors import FanoutError
 
     try:
         return open_source(source).inputs

@@ -14,9 +14,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fanout.document import escape
+from fanout.core.document import escape
+from fanout.core.model import ObjectId
 from fanout.emit import dump
-from fanout.model import ObjectId
 from fanout.pipeline import ClusterOutput, RenderedObject, Rendering
 
 ObjectStatus = Literal["added", "removed", "changed"]

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from fanout.blockyaml import BlockWriter, Unsupported
-from fanout.model import ObjectId
+from fanout.core.model import ObjectId
 
 
 class _Dumper(yaml.SafeDumper):

@@ -14,17 +14,17 @@ from typing import Any
 
 import jsonpointer
 
+from fanout.core.document import split_pointer
+from fanout.core.errors import FanoutError, Location
+from fanout.core.model import Cluster, Inputs, ObjectId, Override, Patch, Placement, Template
+from fanout.core.substitute import Unresolved, resolve, substitute
+from fanout.core.validate import did_you_mean
 from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
-from fanout.document import split_pointer
 from fanout.emit import object_path
-from fanout.errors import FanoutError, Location
 from fanout.machine import location_json, object_json
-from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Placement, Template
 from fanout.patch import PatchFailure, apply_patch
 from fanout.place import plan
 from fanout.strategic import written_at
-from fanout.substitute import Unresolved, resolve, substitute
-from fanout.validate import did_you_mean
 
 # Values longer than this are shortened in a field's history; the rendered file has them whole.
 VALUE_WIDTH = 80

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fanout.errors import FanoutError, Location
-from fanout.lock import exclusive, lock_file
+from fanout.core.errors import FanoutError, Location
+from fanout.core.lock import exclusive, lock_file
 from fanout.source import LINKED_FOLDER, OUTSIDE, SUBMODULE, DirectorySource, Refused, SourceTree
 
 if TYPE_CHECKING:

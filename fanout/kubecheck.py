@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fanout.core.errors import FanoutError, Problem
 from fanout.diffing import SECRET_FIELDS
-from fanout.errors import FanoutError, Problem
 from fanout.kubereport import (
     ClusterFinding,
     ObjectRef,

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fanout.errors import Location, Problem, visible
+from fanout.core.errors import Location, Problem, visible
+from fanout.core.words import plural
 from fanout.machine import github
-from fanout.words import plural
 
 JSON_FORMAT_VERSION = 1
 # Beyond this many, the text format names the first few clusters and counts the rest (JSON lists them all).
@@ -224,7 +224,7 @@ def format_text(report: Report) -> str:
         lines.append(text if finding.location is None else f"{finding.location}: {text}")
     lines.extend(skipped_text(skip, total) for skip in report.sorted_skipped)
     lines.append(summary_text(report))
-    # Names and values from input stay on their own line (see fanout.errors.visible).
+    # Names and values from input stay on their own line (see fanout.core.errors.visible).
     return "\n".join(visible(line) for line in lines) + "\n"
 
 

@@ -36,7 +36,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from fanout.errors import FanoutError, Location, Problem
+from fanout.core.errors import FanoutError, Location, Problem
 
 # The newest minor that every kubernetes-validate allowed by fanout's `kubernetes` extra (>=1.31) bundles,
 # so the default gives the same answer on every install; pass --kubernetes-version to match your clusters.

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fanout.core.document import Document
+from fanout.core.errors import Location, Problem
+from fanout.core.limits import from_config
+from fanout.core.validate import check
 from fanout.discover import CONFIG_FILE
-from fanout.document import Document
-from fanout.errors import Location, Problem
-from fanout.limits import from_config
 from fanout.parse import load_documents
 from fanout.source import Refused
-from fanout.validate import check
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import posixpath
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fanout.errors import Location, Problem, visible
+from fanout.core.errors import Location, Problem, visible
 
 if TYPE_CHECKING:  # the CLI imports this module on every run: keep it light
-    from fanout.model import ObjectId
+    from fanout.core.model import ObjectId
 
 VERSION = 1
 ERROR_FORMATS = ("text", "json", "github")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from fanout.errors import Problem, Problems
-from fanout.model import NS_FREE, NS_KUBEFED, NS_OWN, Cluster, Template
+from fanout.core.errors import Problem, Problems
+from fanout.core.model import NS_FREE, NS_KUBEFED, NS_OWN, Cluster, Template
 
 KUBEFED = NS_KUBEFED
 OWN = NS_OWN

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fanout import __version__
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 
 MARKER = ".fanout-output.json"
 MARKER_VERSION = 3

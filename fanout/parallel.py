@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from fanout.errors import FanoutError
-from fanout.model import Inputs
+from fanout.core.errors import FanoutError
+from fanout.core.model import Inputs
 from fanout.pipeline import Rendering, render_plans
 from fanout.place import ClusterPlan
 from fanout.sync import ClusterFiles, Requests, StageFailure, Write, Written, libc, write_files

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from fanout.document import Document, escape
-from fanout.errors import Location, Problem
-from fanout.limits import DEFAULT_LIMITS, Limits, setting
+from fanout.core.document import Document, escape
+from fanout.core.errors import Location, Problem
+from fanout.core.limits import DEFAULT_LIMITS, Limits, setting
 
 try:  # the C parser is an order of magnitude faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader

@@ -10,10 +10,10 @@ import jsonpatch
 import jsonpointer
 
 from fanout import strategic
-from fanout.document import escape, split_pointer
-from fanout.model import IDENTITY_PATHS, Patch, PatchOp, Template
+from fanout.core.document import escape, split_pointer
+from fanout.core.model import IDENTITY_PATHS, Patch, PatchOp, Template
+from fanout.core.substitute import substitute
 from fanout.smp_common import StrategicError
-from fanout.substitute import substitute
 
 
 class PatchFailure(Exception):

@@ -13,20 +13,20 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fanout.core.errors import Location, Problem, Problems
+from fanout.core.limits import DEFAULT_LIMITS, Limits, setting
+from fanout.core.model import Cluster, Inputs, ObjectId, Patch, Template
+from fanout.core.substitute import Unresolved, resolve
+from fanout.core.validate import build_clusters, build_config, build_overrides
 from fanout.emit import KUSTOMIZATION, header, kustomization, object_path, serialize
-from fanout.errors import Location, Problem, Problems
 from fanout.formats import build_templates
 from fanout.formats.lists import expand_lists
 from fanout.kinds import apply_order
-from fanout.limits import DEFAULT_LIMITS, Limits, setting
 from fanout.load import RawSource, read_source
-from fanout.model import Cluster, Inputs, ObjectId, Patch, Template
 from fanout.patch import PatchFailure, render_object
 from fanout.patchmeta import crd_schemas
 from fanout.place import ClusterPlan, Job, plan
 from fanout.source import SourceTree
-from fanout.substitute import Unresolved, resolve
-from fanout.validate import build_clusters, build_config, build_overrides
 
 
 @dataclass(frozen=True, eq=False)

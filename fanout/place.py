@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from fanout.errors import Problem, Problems
+from fanout.core.errors import Problem, Problems
+from fanout.core.model import Cluster, Inputs, ObjectId, Override, Patch, Template
 from fanout.kinds import REMOVED_APIS
-from fanout.model import Cluster, Inputs, ObjectId, Override, Patch, Template
 
 
 @dataclass(frozen=True, eq=False)

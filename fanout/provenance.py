@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fanout.document import escape, split_pointer
-from fanout.errors import Location
-from fanout.model import Patch, PatchOp, Template
+from fanout.core.document import escape, split_pointer
+from fanout.core.errors import Location
+from fanout.core.model import Patch, PatchOp, Template
 from fanout.strategic import written_at
 
 

@@ -24,7 +24,7 @@ from git.exc import InvalidGitRepositoryError, NoSuchPathError
 from git.objects.fun import tree_entries_from_data
 
 import fanout
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.gitsource import NO_PROMPT_ENV, git_reason, git_timeout, run_git
 
 DEFAULT_ATTEMPTS = 5

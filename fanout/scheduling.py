@@ -21,9 +21,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fanout.document import Document
-from fanout.errors import Problem, Problems
-from fanout.model import Cluster, Patch, PatchOp, Template
+from fanout.core.document import Document
+from fanout.core.errors import Problem, Problems
+from fanout.core.model import Cluster, Patch, PatchOp, Template
 from fanout.replicas import ClusterPreference, Plan, distribute
 
 ALL_CLUSTERS = "all"  # KubeFed: the plan decides the placement

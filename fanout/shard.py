@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 
 _SYNTAX = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*\Z")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanout.document import escape
+from fanout.core.document import escape
 
 PATCH = "$patch"
 RETAIN_KEYS = "$retainKeys"

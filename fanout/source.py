@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from fanout.errors import FanoutError, Location
+from fanout.core.errors import FanoutError, Location
 
 OUTSIDE = "a symbolic link that leads outside the source root (or nowhere); fanout does not follow it"
 LINKED_FOLDER = "a symbolic link to a folder; fanout reads the folders of the source root only"

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fanout import patchmeta
-from fanout.document import escape, split_pointer
+from fanout.core.document import escape, split_pointer
 from fanout.patchmeta import ListMeta, Schema
 from fanout.smp_common import (
     DELETE_FROM,

@@ -30,7 +30,7 @@ from stat import S_ISREG
 from typing import Any
 
 from fanout.cache import ClusterRecord, FileRecord, State, content_digest, file_record
-from fanout.errors import FanoutError, Problem
+from fanout.core.errors import FanoutError, Problem
 from fanout.output import (
     MARKER,
     MARKER_STAGING,

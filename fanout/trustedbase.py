@@ -27,7 +27,7 @@ from pathlib import Path
 
 from fanout import __version__
 from fanout.cache import ClusterRecord, FileRecord
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.output import MARKER, Marker, by_cluster, parse_marker
 
 # Records of vouched files carry no stat: they are only ever compared by content digest (never saved).

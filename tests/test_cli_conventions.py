@@ -13,7 +13,7 @@ from conftest import Invoke, write_tree
 from gitutil import init_repo
 
 from fanout.cli import app
-from fanout.words import plural, some_names
+from fanout.core.words import plural, some_names
 
 COMMANDS = [
     "render",

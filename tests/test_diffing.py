@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fanout.core.model import ObjectId
 from fanout.diffing import (
     CHANGED,
     HIDDEN,
@@ -13,7 +14,6 @@ from fanout.diffing import (
     compare_renderings,
     mask_secret,
 )
-from fanout.model import ObjectId
 from fanout.pipeline import Rendering, load_inputs, render
 from fanout.source import DirectorySource
 from tests.shop import EAST, PROD, SHOP, WEB, write

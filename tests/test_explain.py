@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from fanout.cli import app
-from fanout.document import Document
-from fanout.errors import FanoutError
+from fanout.core.document import Document
+from fanout.core.errors import FanoutError
+from fanout.core.model import ObjectId, Patch, PatchOp
 from fanout.explain import Rendered, explain, matches, parse_target, replay, touches
-from fanout.model import ObjectId, Patch, PatchOp
 from fanout.pipeline import load_inputs, render
 from fanout.source import DirectorySource
 from tests.gitutil import commit_all

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from fanout.commands.federate import federate_command
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.federate import check, federate
 
 

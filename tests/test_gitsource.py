@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.gitsource import (
     GitTreeSource,
     cache_path,

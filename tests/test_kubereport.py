@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from fanout.errors import Location
+from fanout.core.errors import Location
 from fanout.kubereport import (
     FORMATTERS,
     ClusterFinding,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.kubeschema import (
     DEFAULT_KUBERNETES_VERSION,
     INSTALL_COMMAND,
@@ -578,7 +578,7 @@ OFFLINE_SCRIPT = textwrap.dedent(
 
     sys.addaudithook(no_network)
 
-    from fanout.errors import FanoutError
+    from fanout.core.errors import FanoutError
     from fanout.kubeschema import KubernetesSchemas
 
     crd, objects, schema_dir = json.load(sys.stdin)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fanout.document import escape, split_pointer
+from fanout.core.document import escape, split_pointer
 from fanout.parse import load_documents
 
 

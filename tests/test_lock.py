@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import DEPLOYMENT, read_tree, write_tree
 
 from fanout.cache import cache_dir
-from fanout.lock import lock_file
+from fanout.core.lock import lock_file
 
 CLUSTERS = "".join(
     f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:03d}, labels: {{half: {'ab'[i % 2]}}}}}\n"

@@ -212,7 +212,7 @@ def test_error_format_github_and_the_environment_variable(
 
 
 def test_annotation_text_is_escaped() -> None:
-    from fanout.errors import Location, Problem
+    from fanout.core.errors import Location, Problem
     from fanout.machine import github
 
     line = github(Problem("100% wrong\nsecond line", Location("a,b:c.yaml", 3, 4)), "error", "root")

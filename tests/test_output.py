@@ -12,7 +12,7 @@ from conftest import Invoke, read_tree, write_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.output import MARKER, _Folder, dump_indented, marker_content, with_pending
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fanout.errors import Location
+from fanout.core.errors import Location
 from fanout.pipeline import RenderedObject, load_inputs, render
 from fanout.provenance import last_writer
 from fanout.source import DirectorySource

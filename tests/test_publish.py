@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import fanout
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.publish import PublishResult, publish
 from tests.gitutil import (
     changed_paths,

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import ROOT, Invoke
 
-from fanout import schemabundle
+from fanout.core import schemabundle
 
 SCHEMAS = ROOT / "schemas"
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
@@ -69,7 +69,7 @@ def test_the_shipped_schemas_are_built_from_the_sources() -> None:
     assert sorted(shipped) == sorted(built)
     for name, schema in built.items():
         assert shipped[name].read_text(encoding="utf-8") == schemabundle.text(schema), (
-            f"schemas/{name}.schema.json is stale: run python -m fanout.schemabundle"
+            f"schemas/{name}.schema.json is stale: run python -m fanout.core.schemabundle"
         )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanout.selectors import SelectorSyntaxError, from_label_selector, parse
+from fanout.core.selectors import SelectorSyntaxError, from_label_selector, parse
 
 LABELS = {"env": "prod", "region": "eu", "tier": "web"}
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import Invoke, read_tree
 from test_benchmark_generate import make_root
 
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 from fanout.output import MARKER
 from fanout.shard import Shard, parse_shard, shard_of
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from fanout.substitute import Scan, Unresolved, resolve, substitute
+from fanout.core.substitute import Scan, Unresolved, resolve, substitute
 
 LABELS = {"cloud": "aws", "topology.kubernetes.io/region": "us-east-1"}
 VALUES: dict[str, Any] = {"replicas": 4, "flag": True, "db": {"size": "10Gi", "hosts": ["a", "b"]}}

@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fanout.commands.common import open_source
-from fanout.errors import visible
+from fanout.core.errors import visible
+from fanout.core.model import Inputs
 from fanout.machine import document, dump, location_json, object_json
-from fanout.model import Inputs
 from fanout.place import ClusterPlan, plan
 
 

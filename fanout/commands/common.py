@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fanout.core.errors import FanoutError, Problem
+from fanout.core.model import Inputs
+from fanout.core.selectors import SelectorSyntaxError, parse
+from fanout.core.validate import did_you_mean
 from fanout.discover import CONFIG_FILE
-from fanout.errors import FanoutError, Problem
 from fanout.gitsource import ResolvedSource, is_git_url, resolve_source
-from fanout.model import Inputs
 from fanout.pipeline import load_inputs
-from fanout.selectors import SelectorSyntaxError, parse
 from fanout.source import SourceTree
-from fanout.validate import did_you_mean
 
 
 @dataclass(frozen=True)

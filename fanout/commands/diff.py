@@ -13,10 +13,10 @@ from rich.text import Text
 from fanout import diffreport
 from fanout.commands.common import choose_clusters
 from fanout.commands.sources import LoadedSource, load_source
+from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem
+from fanout.core.validate import did_you_mean
 from fanout.diffing import Comparison, compare_clusters, compare_renderings
-from fanout.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.pipeline import Rendering, render
-from fanout.validate import did_you_mean
 
 FORMATS = ("text", "json", "markdown")
 

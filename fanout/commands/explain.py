@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fanout.commands.sources import load_source
-from fanout.errors import visible
+from fanout.core.errors import visible
 from fanout.explain import Absent, explain, lines, parse_target, story_json
 from fanout.machine import document, dump
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from fanout.document import Document
+from fanout.core.document import Document
+from fanout.core.errors import Location, Problems
 from fanout.emit import dump
-from fanout.errors import Location, Problems
 from fanout.federate import check, dropped_annotations, federate
 from fanout.parse import load_documents
 

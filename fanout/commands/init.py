@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from fanout.errors import FanoutError, Problem
-from fanout.schemas import COPY_FOLDER, modeline, shipped
+from fanout.core.errors import FanoutError, Problem
+from fanout.core.schemas import COPY_FOLDER, modeline, shipped
 
 SCHEMA_FOLDER = COPY_FOLDER
 

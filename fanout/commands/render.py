@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING, NamedTuple
 from fanout import sync
 from fanout.cache import EMPTY, ClusterRecord, code_digest, input_digests, load_state, save_state
 from fanout.cache import cache_dir as cache_root
-from fanout.errors import EXIT_DIFFERS, FanoutError, Problem
-from fanout.lock import exclusive, lock_file
+from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem
+from fanout.core.lock import exclusive, lock_file
+from fanout.core.words import plural
 from fanout.machine import document, dump
 from fanout.output import Changes
 from fanout.shard import Shard, select
 from fanout.sync import open_folder, reusable
-from fanout.words import plural
 
 # Reading, validating and planning the inputs (and rendering them) import most of fanout, jsonschema
 # included: only a run that has to do that work pays for those imports (``fanout.snapshot``).
 if TYPE_CHECKING:
     from fanout.commands.common import OpenSource
+    from fanout.core.model import Inputs
     from fanout.kubecheck import KubeOptions
-    from fanout.model import Inputs
     from fanout.parallel import InProcess, Workers
     from fanout.pipeline import Rendering
     from fanout.place import ClusterPlan

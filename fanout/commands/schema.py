@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from fanout import schemabundle
-from fanout.errors import FanoutError
-from fanout.schemas import names, schema, schema_dir
-from fanout.validate import did_you_mean
+from fanout.core import schemabundle
+from fanout.core.errors import FanoutError
+from fanout.core.schemas import names, schema, schema_dir
+from fanout.core.validate import did_you_mean
 
 
 def _by_kind(kind: str) -> str | None:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.commands.common import check_root
+from fanout.core.errors import FanoutError, Problem
+from fanout.core.model import Inputs
 from fanout.diffing import Side
-from fanout.errors import FanoutError, Problem
 from fanout.gitsource import resolve_source
 from fanout.load import folders, read_source
-from fanout.model import Inputs
 from fanout.pipeline import validate_inputs
 from fanout.source import SourceTree
 

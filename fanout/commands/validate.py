@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fanout.commands.common import input_warnings, open_source, warning_text
-from fanout.errors import EXIT_INVALID, FanoutError, Problem
+from fanout.core.errors import EXIT_INVALID, FanoutError, Problem
 from fanout.machine import document, dump, github, problem_json
 from fanout.pipeline import render
 

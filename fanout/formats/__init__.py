@@ -15,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from fanout.document import Document
-from fanout.errors import Problem, Problems
+from fanout.core.document import Document
+from fanout.core.errors import Problem, Problems
+from fanout.core.model import Cluster, Config, Template
+from fanout.core.validate import FANOUT_API, not_a_mapping
 from fanout.formats import controlplane, federation_v1, federation_v2, helm, karmada, kubefed, manifest
 from fanout.formats.common import Context, crd_scopes
 from fanout.formats.lists import api_kind
 from fanout.formats.typeconfig import TYPE_CONFIG_APIS, TYPE_CONFIG_KIND, federated_types
 from fanout.kinds import group_of
-from fanout.model import Cluster, Config, Template
 from fanout.namespaces import namespace_reach, restrict_to_namespaces
 from fanout.scheduling import apply_schedules, warn_lost_replicas
-from fanout.validate import FANOUT_API, not_a_mapping
 
 RSP_KIND = "ReplicaSchedulingPreference"
 

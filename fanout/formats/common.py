@@ -10,14 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fanout.document import Document, escape
-from fanout.errors import Problem, Problems
-from fanout.formats.apishape import outdated_fields
-from fanout.kinds import CLUSTER_SCOPED, FEDERATED_TYPES, NAMESPACED, TargetType, group_of
-from fanout.model import NS_FREE, Cluster, Config, ObjectId, Patch, PatchOp, Placement, Template
-from fanout.scheduling import Schedule
-from fanout.substitute import Scan
-from fanout.validate import (
+from fanout.core.document import Document, escape
+from fanout.core.errors import Problem, Problems
+from fanout.core.model import NS_FREE, Cluster, Config, ObjectId, Patch, PatchOp, Placement, Template
+from fanout.core.substitute import Scan
+from fanout.core.validate import (
     ANNOTATION_PREFIX,
     check_names,
     check_ops,
@@ -25,6 +22,9 @@ from fanout.validate import (
     is_dns_subdomain,
     make_patch,
 )
+from fanout.formats.apishape import outdated_fields
+from fanout.kinds import CLUSTER_SCOPED, FEDERATED_TYPES, NAMESPACED, TargetType, group_of
+from fanout.scheduling import Schedule
 
 
 @dataclass

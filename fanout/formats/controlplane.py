@@ -7,7 +7,7 @@ one as a plain manifest would send it to every cluster.
 
 from __future__ import annotations
 
-from fanout.document import Document
+from fanout.core.document import Document
 
 # API groups of the federation control planes, by era.
 CONTROL_GROUPS = frozenset(

@@ -25,15 +25,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fanout.document import Document
-from fanout.errors import Problem
+from fanout.core.document import Document
+from fanout.core.errors import Problem
+from fanout.core.model import Placement, Template
+from fanout.core.selectors import Requirement, Selector
+from fanout.core.validate import did_you_mean
 from fanout.formats import manifest
 from fanout.formats.common import Context
-from fanout.model import Placement, Template
 from fanout.replicas import ClusterPreference
 from fanout.scheduling import ABOVE_ZERO, ALL_CLUSTERS, EVERY_PLANNED, PLACED, Divided, Schedule
-from fanout.selectors import Requirement, Selector
-from fanout.validate import did_you_mean
 
 FORMAT = "federation-v1"
 SELECTOR_ANNOTATION = "federation.alpha.kubernetes.io/cluster-selector"

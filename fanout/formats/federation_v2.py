@@ -21,12 +21,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fanout.document import Document
-from fanout.errors import Problem
+from fanout.core.document import Document
+from fanout.core.errors import Problem
+from fanout.core.model import NS_KUBEFED, NS_OWN, Patch, Placement, Template
+from fanout.core.validate import check
 from fanout.formats import kubefed
 from fanout.formats.common import Context, federated_target, inline_overrides, outdated_template, template
-from fanout.model import NS_KUBEFED, NS_OWN, Patch, Placement, Template
-from fanout.validate import check
 
 TYPES_GROUP = "types.federation.k8s.io"
 PRIMITIVES_GROUP = "primitives.federation.k8s.io"

@@ -29,14 +29,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fanout.document import Document
-from fanout.errors import Problem
+from fanout.core.document import Document
+from fanout.core.errors import Problem
+from fanout.core.model import Cluster, Placement, Template
+from fanout.core.substitute import Scan, Unresolved, resolve, substitute
+from fanout.core.validate import check
 from fanout.formats import manifest
 from fanout.formats.common import Context
-from fanout.model import Cluster, Placement, Template
 from fanout.parse import load_documents
-from fanout.substitute import Scan, Unresolved, resolve, substitute
-from fanout.validate import check
 
 KIND = "HelmChart"
 INSTALL_COMMAND = "pip install 'fanout-gitops[helm]'"

@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from fanout.document import Document
-from fanout.errors import Location, Problem
+from fanout.core.document import Document
+from fanout.core.errors import Location, Problem
+from fanout.core.model import Patch, PatchOp, Placement, Template
 from fanout.formats import manifest
 from fanout.formats.common import Context
 from fanout.formats.karmada_override import OverrideFailure, apply_overriders, prune_ops, strip_bookkeeping
@@ -40,7 +41,6 @@ from fanout.formats.karmada_policy import (
 from fanout.formats.karmada_rules import ClusterFacts, as_map, cluster_matches, dependencies
 from fanout.formats.karmada_schedule import Binding, bind, facts, with_crd_apis
 from fanout.kinds import group_of
-from fanout.model import Patch, PatchOp, Placement, Template
 
 # Karmada's own APIs, and what its detector never propagates (pkg/util/apigroup.go).
 KARMADA_GROUPS = {

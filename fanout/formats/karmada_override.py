@@ -18,10 +18,10 @@ import jsonpatch
 import jsonpointer
 import yaml
 
-from fanout.document import escape
+from fanout.core.document import escape
+from fanout.core.model import PatchOp
 from fanout.formats.karmada_rules import ImageError, as_map, override_image
 from fanout.formats.karmada_serial import go_json, go_yaml, load_go_json
-from fanout.model import PatchOp
 
 _POD_SPEC = {"Pod": "/spec"}
 _POD_SPEC |= dict.fromkeys(

@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fanout.document import Document
-from fanout.errors import Problem
+from fanout.core.document import Document
+from fanout.core.errors import Problem
+from fanout.core.model import Template
+from fanout.core.validate import check
 from fanout.formats.common import Context
 from fanout.formats.karmada_rules import PRIORITY_MISMATCH, PRIORITY_WORDS, as_map, best_priority
-from fanout.model import Template
-from fanout.validate import check
 
 POLICY_GROUP = "policy.karmada.io"
 CLUSTER_API = "cluster.karmada.io/v1alpha1"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from fanout.selectors import Requirement, Selector, SelectorSyntaxError, from_label_selector
+from fanout.core.selectors import Requirement, Selector, SelectorSyntaxError, from_label_selector
 
 
 def as_map(value: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fanout.errors import Problem
+from fanout.core.errors import Problem
+from fanout.core.model import Cluster, Template
 from fanout.formats.common import Context
 from fanout.formats.karmada_policy import Policy
 from fanout.formats.karmada_rules import (
@@ -19,7 +20,6 @@ from fanout.formats.karmada_rules import (
     static_weights,
     untolerated_taint,
 )
-from fanout.model import Cluster, Template
 
 # What Karmada's kube-apiserver defaults and its interpreter reads as replicas (pkg/resourceinterpreter/
 # default/native/replica.go, revisereplica.go): (apiVersion, kind) -> the field ReviseReplica sets.

@@ -20,8 +20,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fanout.document import Document, escape
-from fanout.errors import Problem
+from fanout.core.document import Document, escape
+from fanout.core.errors import Problem
+from fanout.core.model import NS_KUBEFED, Placement, Template
+from fanout.core.validate import check, did_you_mean, make_selector
 from fanout.formats.common import (
     Context,
     federated_target,
@@ -30,10 +32,8 @@ from fanout.formats.common import (
     strip_fanout_annotations,
     template,
 )
-from fanout.model import NS_KUBEFED, Placement, Template
 from fanout.replicas import WILDCARD, ClusterPreference
 from fanout.scheduling import ALL_CLUSTERS, SELECTOR, Divided, Schedule
-from fanout.validate import check, did_you_mean, make_selector
 
 GROUPS = ("types.kubefed.io", "types.kubefed.k8s.io")
 CURRENT = "types.kubefed.io"  # its override paths must be JSON Pointers

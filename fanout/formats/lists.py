@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from fanout.document import Document
-from fanout.errors import Problems
+from fanout.core.document import Document
+from fanout.core.errors import Problems
 
 # Written by the API server or by kubectl, never by the user: copying them to other clusters is wrong.
 CLUSTER_WRITTEN_METADATA = (

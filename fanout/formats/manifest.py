@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanout.document import Document
+from fanout.core.document import Document
+from fanout.core.model import Placement, Template
+from fanout.core.selectors import SelectorSyntaxError, parse
+from fanout.core.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION, check
 from fanout.formats.common import Context, strip_fanout_annotations, template
-from fanout.model import Placement, Template
-from fanout.selectors import SelectorSyntaxError, parse
-from fanout.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION, check
 
 EVERYWHERE_NOTE = "a plain manifest without fanout.dev/placement or fanout.dev/clusters goes everywhere"
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fanout.document import Document
-from fanout.errors import Problems
+from fanout.core.document import Document
+from fanout.core.errors import Problems
+from fanout.core.validate import check, not_a_mapping
 from fanout.kinds import FEDERATED_TYPES, TargetType
-from fanout.validate import check, not_a_mapping
 
 # Type config apiVersion -> (its schema, the group of the federated types it registers).
 TYPE_CONFIG_APIS = {

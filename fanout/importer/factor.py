@@ -22,9 +22,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fanout.document import escape
+from fanout.core.document import escape
+from fanout.core.substitute import escape_text, map_strings, rename_refs
 from fanout.importer.read import Copy, Key
-from fanout.substitute import escape_text, map_strings, rename_refs
 
 # Three or more values of one field across clusters read better as per-cluster values than as overrides.
 VALUES_FROM = 3

@@ -7,13 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fanout.document import Document
-from fanout.errors import Location, Problem, Problems
+from fanout.core.document import Document
+from fanout.core.errors import Location, Problem, Problems
+from fanout.core.validate import ANNOTATION_PREFIX
 from fanout.formats.lists import expand_lists
 from fanout.kinds import group_of
 from fanout.parse import load_documents
 from fanout.source import SourceTree
-from fanout.validate import ANNOTATION_PREFIX
 
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # A kustomization that only lists files is a file list; anything else changes objects and must be built first.

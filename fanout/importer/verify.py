@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fanout.errors import FanoutError, Problem
+from fanout.core.errors import FanoutError, Problem
 from fanout.importer.read import Copy, Key
 from fanout.importer.write import Owners
 from fanout.pipeline import load_inputs, render

@@ -20,13 +20,13 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
+from fanout.core.model import ObjectId
+from fanout.core.schemas import COPY_FOLDER, modeline
+from fanout.core.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
 from fanout.emit import dump, object_path
 from fanout.importer.factor import Factored, Op, canon
 from fanout.importer.read import Key
 from fanout.importer.smpdiff import strategic_patch
-from fanout.model import ObjectId
-from fanout.schemas import COPY_FOLDER, modeline
-from fanout.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
 
 FANOUT_API = "fanout.dev/v1alpha1"
 # path -> (the line a document starts on, the objects it is for), in file order

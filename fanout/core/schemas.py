@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 
 def schema_dir() -> Path:
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the fanout package
     packaged = here / "schemas"
     if packaged.is_dir():
         return packaged
@@ -26,7 +26,7 @@ def names() -> list[str]:
 
 @cache  # schemas are immutable files shipped with fanout: load each once per process
 def schema(name: str) -> dict[str, Any]:
-    """``schemas/<name>.schema.json``, self-contained (fanout/schemabundle.py): no registry needed."""
+    """``schemas/<name>.schema.json``, self-contained (fanout/core/schemabundle.py): no registry needed."""
     loaded: dict[str, Any] = json.loads((schema_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
     return loaded
 

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from fanout.document import Document
-from fanout.errors import Location, Problem
-from fanout.limits import DEFAULT_LIMITS, Limits
-from fanout.selectors import Selector
+from fanout.core.document import Document
+from fanout.core.errors import Location, Problem
+from fanout.core.limits import DEFAULT_LIMITS, Limits
+from fanout.core.selectors import Selector
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fanout.errors import FanoutError
+from fanout.core.errors import FanoutError
 
 try:
     import fcntl

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fanout.document import escape
+from fanout.core.document import escape
 
 # "$${" is an escape for a literal "${"; any other "${...}" that is not "${cluster." is left alone.
 _TOKEN = re.compile(r"\$\$\{|\$\{(cluster(?:\.[^}]*)?)\}")

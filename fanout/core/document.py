@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fanout.errors import Location
+from fanout.core.errors import Location
 
 
 def escape(token: str) -> str:

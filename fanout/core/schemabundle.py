@@ -6,7 +6,7 @@ reference. So each shipped ``schemas/<name>.schema.json`` carries a copy of the 
 with its references made local, and ``schemas/fanout.schema.json`` holds every schema and picks one
 by ``apiVersion`` and ``kind``, for files that may hold any fanout document.
 
-Regenerate after editing a source: ``python -m fanout.schemabundle`` (a test fails while the shipped
+Regenerate after editing a source: ``python -m fanout.core.schemabundle`` (a test fails while the shipped
 files differ from what this builds).
 """
 
@@ -145,7 +145,7 @@ def read_sources(folder: Path) -> dict[str, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     """Rewrite ``schemas/*.schema.json`` from ``schemas/src/`` (a source checkout's, by default)."""
     args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0]) if args else Path(__file__).resolve().parent.parent / "schemas"
+    folder = Path(args[0]) if args else Path(__file__).resolve().parents[2] / "schemas"
     for name, schema in build(read_sources(folder / "src")).items():
         (folder / f"{name}{SUFFIX}").write_text(text(schema), encoding="utf-8")
     return 0

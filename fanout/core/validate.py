@@ -9,13 +9,13 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from fanout.document import Document, escape
-from fanout.errors import Problem, Problems
-from fanout.limits import from_config
-from fanout.model import IDENTITY_PATHS, Cluster, Config, Override, Patch, PatchOp, ResourceRef
-from fanout.schemas import validator
-from fanout.selectors import Selector, SelectorSyntaxError, from_label_selector
-from fanout.substitute import Scan
+from fanout.core.document import Document, escape
+from fanout.core.errors import Problem, Problems
+from fanout.core.limits import from_config
+from fanout.core.model import IDENTITY_PATHS, Cluster, Config, Override, Patch, PatchOp, ResourceRef
+from fanout.core.schemas import validator
+from fanout.core.selectors import Selector, SelectorSyntaxError, from_label_selector
+from fanout.core.substitute import Scan
 
 
 def _leaf_errors(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
