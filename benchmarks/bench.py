@@ -62,7 +62,7 @@ import yaml  # noqa: E402
 from generate import generate  # noqa: E402
 
 from fanout.pipeline import load_inputs, render  # noqa: E402
-from fanout.source import DirectorySource  # noqa: E402
+from fanout.source.tree import DirectorySource  # noqa: E402
 
 # Runs a command and reports the largest peak RSS among it and its descendants (KiB on Linux).
 _WRAPPER = (

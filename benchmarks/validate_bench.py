@@ -27,7 +27,7 @@ from generate import generate
 
 from fanout.kubecheck import KubeOptions, check_rendering
 from fanout.pipeline import load_inputs, render
-from fanout.source import DirectorySource
+from fanout.source.tree import DirectorySource
 
 
 def main(argv: Sequence[str] | None = None) -> int:

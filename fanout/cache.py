@@ -280,7 +280,7 @@ def cache_dir(explicit: Path | None = None) -> Path:
     variable = os.environ.get("FANOUT_CACHE_DIR")
     if variable:
         return Path(variable)
-    from fanout.gitsource import default_cache_dir
+    from fanout.source.git import default_cache_dir
 
     return default_cache_dir()
 

@@ -30,8 +30,8 @@ from fanout.clihelp import (
 )
 from fanout.core.errors import EXIT_INTERNAL, EXIT_INVALID, FanoutError, Problem
 from fanout.core.words import plural
-from fanout.discover import find_root
 from fanout.machine import ERROR_FORMATS
+from fanout.source.discover import find_root
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions

@@ -22,11 +22,11 @@ from fanout.emit import KUSTOMIZATION, header, kustomization, object_path, seria
 from fanout.formats import build_templates
 from fanout.formats.lists import expand_lists
 from fanout.kinds import apply_order
-from fanout.load import RawSource, read_source
 from fanout.patch import PatchFailure, render_object
 from fanout.patchmeta import crd_schemas
 from fanout.place import ClusterPlan, Job, plan
-from fanout.source import SourceTree
+from fanout.source.load import RawSource, read_source
+from fanout.source.tree import SourceTree
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,7 +25,7 @@ from git.objects.fun import tree_entries_from_data
 
 import fanout
 from fanout.core.errors import FanoutError
-from fanout.gitsource import NO_PROMPT_ENV, git_reason, git_timeout, run_git
+from fanout.source.git import NO_PROMPT_ENV, git_reason, git_timeout, run_git
 
 DEFAULT_ATTEMPTS = 5
 

@@ -94,7 +94,7 @@ def read_base(target: Path, ref: str) -> Base:
     """REF's marker for output folder ``target``, and the clusters whose files git sees changed since REF."""
     import git
 
-    from fanout.gitsource import _NO_OPTIONAL_LOCKS_ENV, git_reason, run_git
+    from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, git_reason, run_git
 
     where = target if target.is_dir() else target.parent
     if not where.is_dir():

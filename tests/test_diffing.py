@@ -15,7 +15,7 @@ from fanout.diffing import (
     mask_secret,
 )
 from fanout.pipeline import Rendering, load_inputs, render
-from fanout.source import DirectorySource
+from fanout.source.tree import DirectorySource
 from tests.shop import EAST, PROD, SHOP, WEB, write
 
 BASE_SIDE = Side("HEAD", "HEAD", "0" * 40)

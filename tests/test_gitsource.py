@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fanout.core.errors import FanoutError
-from fanout.gitsource import (
+from fanout.source.git import (
     GitTreeSource,
     cache_path,
     default_cache_dir,
@@ -16,7 +16,7 @@ from fanout.gitsource import (
     redact_url,
     resolve_source,
 )
-from fanout.source import DirectorySource
+from fanout.source.tree import DirectorySource
 from tests.gitutil import (
     clone,
     commit_all,

@@ -11,7 +11,7 @@ import pytest
 
 from fanout.kubecheck import KubeOptions, check_rendering
 from fanout.pipeline import load_inputs, render
-from fanout.source import DirectorySource
+from fanout.source.tree import DirectorySource
 from tests.conftest import CLUSTERS, ROOT, Invoke, read_tree, write_tree
 
 DEPLOYMENT = """

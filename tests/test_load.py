@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fanout.core.document import escape, split_pointer
-from fanout.parse import load_documents
+from fanout.source.parse import load_documents
 
 
 def test_positions_of_every_value() -> None:

@@ -78,7 +78,7 @@ def test_a_cached_clone_is_fetched_by_one_fanout_at_a_time(tmp_path: Path) -> No
     # While one fanout holds the clone's lock (as during a fetch), another waits, says so, then reads it.
     from gitutil import commit_all, file_url, init_repo
 
-    from fanout.gitsource import cache_path
+    from fanout.source.git import cache_path
 
     repo = init_repo(
         tmp_path / "platform", {"src/clusters/all.yaml": CLUSTERS, "src/templates/web.yaml": TEMPLATES}

@@ -9,7 +9,7 @@ import pytest
 from fanout.core.errors import Location
 from fanout.pipeline import RenderedObject, load_inputs, render
 from fanout.provenance import last_writer
-from fanout.source import DirectorySource
+from fanout.source.tree import DirectorySource
 from tests.conftest import CLUSTERS, write_tree
 
 TEMPLATE = """

@@ -10,10 +10,10 @@ from fanout.core.errors import FanoutError, Problem
 from fanout.core.model import Inputs
 from fanout.core.selectors import SelectorSyntaxError, parse
 from fanout.core.validate import did_you_mean
-from fanout.discover import CONFIG_FILE
-from fanout.gitsource import ResolvedSource, is_git_url, resolve_source
 from fanout.pipeline import load_inputs
-from fanout.source import SourceTree
+from fanout.source.discover import CONFIG_FILE
+from fanout.source.git import ResolvedSource, is_git_url, resolve_source
+from fanout.source.tree import SourceTree
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from fanout.core.document import Document
 from fanout.core.errors import Location, Problems
 from fanout.emit import dump
 from fanout.federate import check, dropped_annotations, federate
-from fanout.parse import load_documents
+from fanout.source.parse import load_documents
 
 
 def federate_command(

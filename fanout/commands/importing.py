@@ -10,12 +10,12 @@ from pathlib import Path
 from fanout.core.errors import FanoutError, Location, Problem, Problems
 from fanout.core.schemas import shipped
 from fanout.core.words import plural
-from fanout.gitsource import resolve_source
 from fanout.importer.factor import Factored, ValueBook, factor, named, per_cluster
 from fanout.importer.read import ClusterFolder, Fleet, Key, read_fleet
 from fanout.importer.verify import verify
 from fanout.importer.write import SCHEMA_FOLDER, source_files
-from fanout.parse import load_documents
+from fanout.source.git import resolve_source
+from fanout.source.parse import load_documents
 
 LAYOUTS = ("cluster", "clusters")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

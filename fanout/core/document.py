@@ -1,6 +1,7 @@
 """A YAML document of a source file, with the position of every value, and JSON Pointer helpers.
 
-Nothing here does I/O; ``fanout.parse`` makes documents from bytes, ``fanout.load`` reads them from a tree.
+Nothing here does I/O; ``fanout.source.parse`` makes documents from bytes, ``fanout.source.load`` reads them
+from a tree.
 """
 
 from __future__ import annotations

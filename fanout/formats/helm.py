@@ -36,7 +36,7 @@ from fanout.core.substitute import Scan, Unresolved, resolve, substitute
 from fanout.core.validate import check
 from fanout.formats import manifest
 from fanout.formats.common import Context
-from fanout.parse import load_documents
+from fanout.source.parse import load_documents
 
 KIND = "HelmChart"
 INSTALL_COMMAND = "pip install 'fanout-gitops[helm]'"

@@ -12,8 +12,8 @@ from fanout.core.errors import Location, Problem, Problems
 from fanout.core.validate import ANNOTATION_PREFIX
 from fanout.formats.lists import expand_lists
 from fanout.kinds import group_of
-from fanout.parse import load_documents
-from fanout.source import SourceTree
+from fanout.source.parse import load_documents
+from fanout.source.tree import SourceTree
 
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # A kustomization that only lists files is a file list; anything else changes objects and must be built first.

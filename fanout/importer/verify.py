@@ -9,7 +9,7 @@ from fanout.core.errors import FanoutError, Problem
 from fanout.importer.read import Copy, Key
 from fanout.importer.write import Owners
 from fanout.pipeline import load_inputs, render
-from fanout.source import MemoryTree
+from fanout.source.tree import MemoryTree
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from fanout.core.document import Document
 from fanout.core.errors import Location, Problem
 from fanout.core.limits import from_config
 from fanout.core.validate import check
-from fanout.discover import CONFIG_FILE
-from fanout.parse import load_documents
-from fanout.source import Refused
+from fanout.source.discover import CONFIG_FILE
+from fanout.source.parse import load_documents
+from fanout.source.tree import Refused
 
 
 @dataclass(frozen=True)

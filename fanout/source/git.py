@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from fanout.core.errors import FanoutError, Location
 from fanout.core.lock import exclusive, lock_file
-from fanout.source import LINKED_FOLDER, OUTSIDE, SUBMODULE, DirectorySource, Refused, SourceTree
+from fanout.source.tree import LINKED_FOLDER, OUTSIDE, SUBMODULE, DirectorySource, Refused, SourceTree
 
 if TYPE_CHECKING:
     import git
@@ -144,7 +144,7 @@ def _normalize(path: str) -> str | None:
 
 
 class GitTreeSource:
-    """A source root read from one commit's tree objects; implements ``fanout.source.SourceTree``."""
+    """A source root read from one commit's tree objects; implements ``fanout.source.tree.SourceTree``."""
 
     def __init__(self, repo: git.Repo, commit: str, root: str = "", label: str | None = None) -> None:
         """COMMIT is a full SHA (see ``resolve_commit``); ROOT is the source root inside the repository."""
