@@ -58,7 +58,7 @@ _FINGERPRINT_MODULES = {
     "fanout.render.place": "fanout.place",
     "fanout.formats.scheduling": "fanout.scheduling",
     "fanout.formats.replicas": "fanout.replicas",
-    "fanout.kube.patchmeta": "fanout.patchmeta",
+    "fanout.kube.patchmeta": "fanout.kube.patchmeta",
 }
 
 

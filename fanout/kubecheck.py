@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fanout.core.errors import FanoutError, Problem
 from fanout.diffing import SECRET_FIELDS
+from fanout.kube.schema import KubernetesSchemas, MissingSchema, Violation
 from fanout.kubereport import (
     ClusterFinding,
     ObjectRef,
@@ -23,7 +24,6 @@ from fanout.kubereport import (
     group_findings,
     group_skipped,
 )
-from fanout.kubeschema import KubernetesSchemas, MissingSchema, Violation
 from fanout.patch import SECRET_NOTE
 from fanout.pipeline import RenderedObject, Rendering
 from fanout.provenance import last_writer

@@ -21,9 +21,9 @@ from fanout.core.validate import build_clusters, build_config, build_overrides
 from fanout.emit import KUSTOMIZATION, header, kustomization, object_path, serialize
 from fanout.formats import build_templates
 from fanout.formats.lists import expand_lists
-from fanout.kinds import apply_order
+from fanout.kube.kinds import apply_order
+from fanout.kube.patchmeta import crd_schemas
 from fanout.patch import PatchFailure, render_object
-from fanout.patchmeta import crd_schemas
 from fanout.place import ClusterPlan, Job, plan
 from fanout.source.load import RawSource, read_source
 from fanout.source.tree import SourceTree

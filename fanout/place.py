@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fanout.core.errors import Problem, Problems
 from fanout.core.model import Cluster, Inputs, ObjectId, Override, Patch, Template
-from fanout.kinds import REMOVED_APIS
+from fanout.kube.kinds import REMOVED_APIS
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanout.patchmeta import Schema
+from fanout.kube.patchmeta import Schema
 from fanout.smp_common import (
     DELETE_FROM,
     PATCH,

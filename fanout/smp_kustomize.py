@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fanout.patchmeta import ListMeta, Schema
+from fanout.kube.patchmeta import ListMeta, Schema
 from fanout.smp_common import PATCH, SET_ORDER, StrategicError, child, is_directive, text
 
 

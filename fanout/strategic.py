@@ -5,7 +5,7 @@ does.
 (``fanout.smp_kustomize``); ``strategicMerge: kubernetes`` what ``kubectl patch --type strategic`` and the API
 server do (``fanout.smp_kubernetes``). Both read the lists' merge keys from the Kubernetes OpenAPI patch
 metadata
-(``fanout.patchmeta``), or from a CustomResourceDefinition among the templates.
+(``fanout.kube.patchmeta``), or from a CustomResourceDefinition among the templates.
 
 kustomize leaves ``$retainKeys``, ``$setElementOrder/<list>`` and ``$deleteFromPrimitiveList/<list>`` in its
 output
@@ -20,9 +20,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from fanout import patchmeta
 from fanout.core.document import escape, split_pointer
-from fanout.patchmeta import ListMeta, Schema
+from fanout.kube import patchmeta
+from fanout.kube.patchmeta import ListMeta, Schema
 from fanout.smp_common import (
     DELETE_FROM,
     PATCH,

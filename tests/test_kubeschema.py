@@ -1,4 +1,4 @@
-"""fanout.kubeschema against the real schemas bundled by kubernetes-validate."""
+"""fanout.kube.schema against the real schemas bundled by kubernetes-validate."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fanout.core.errors import FanoutError
-from fanout.kubeschema import (
+from fanout.kube.schema import (
     DEFAULT_KUBERNETES_VERSION,
     INSTALL_COMMAND,
     KubernetesSchemas,
@@ -558,7 +558,7 @@ def test_missing_package_names_the_exact_pip_command(monkeypatch: pytest.MonkeyP
 
 
 def test_importing_the_module_does_not_import_kubernetes_validate() -> None:
-    code = "import sys, fanout.kubeschema; print('kubernetes_validate' in sys.modules)"
+    code = "import sys, fanout.kube.schema; print('kubernetes_validate' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
@@ -579,7 +579,7 @@ OFFLINE_SCRIPT = textwrap.dedent(
     sys.addaudithook(no_network)
 
     from fanout.core.errors import FanoutError
-    from fanout.kubeschema import KubernetesSchemas
+    from fanout.kube.schema import KubernetesSchemas
 
     crd, objects, schema_dir = json.load(sys.stdin)
     schemas = KubernetesSchemas("1.31", strict=True, schema_dirs=[schema_dir], crds=[crd])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import CLUSTERS, ROOT, Invoke, write_tree
 
-from fanout.kinds import REMOVED_APIS
+from fanout.kube.kinds import REMOVED_APIS
 
 WARNING = re.compile(r"^(?P<where>[^:]+:\d+:\d+): warning: (?P<message>.+)$")
 

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fanout import patchmeta, strategic
+from fanout import strategic
+from fanout.kube import patchmeta
 from fanout.smp_common import StrategicError
 from tests.strategic import binaries
 

@@ -40,7 +40,7 @@ from fanout.formats.karmada_policy import (
 )
 from fanout.formats.karmada_rules import ClusterFacts, as_map, cluster_matches, dependencies
 from fanout.formats.karmada_schedule import Binding, bind, facts, with_crd_apis
-from fanout.kinds import group_of
+from fanout.kube.kinds import group_of
 
 # Karmada's own APIs, and what its detector never propagates (pkg/util/apigroup.go).
 KARMADA_GROUPS = {

@@ -16,7 +16,7 @@ from typing import Any
 from fanout.core.document import Document
 from fanout.core.errors import Problems
 from fanout.core.validate import check, not_a_mapping
-from fanout.kinds import FEDERATED_TYPES, TargetType
+from fanout.kube.kinds import FEDERATED_TYPES, TargetType
 
 # Type config apiVersion -> (its schema, the group of the federated types it registers).
 TYPE_CONFIG_APIS = {

@@ -11,7 +11,7 @@ from fanout.core.document import Document
 from fanout.core.errors import Location, Problem, Problems
 from fanout.core.validate import ANNOTATION_PREFIX
 from fanout.formats.lists import expand_lists
-from fanout.kinds import group_of
+from fanout.kube.kinds import group_of
 from fanout.source.parse import load_documents
 from fanout.source.tree import SourceTree
 

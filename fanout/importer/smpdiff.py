@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fanout import strategic
-from fanout.patchmeta import Schema
+from fanout.kube.patchmeta import Schema
 from fanout.smp_common import StrategicError
 
 

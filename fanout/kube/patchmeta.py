@@ -1,7 +1,8 @@
 """How strategic merge treats each list of a Kubernetes object: the patch metadata of its OpenAPI schema.
 
-Two indexes ship inside the package (``fanout/data/patchmeta-*.json``), each built once by ``python -m
-fanout.patchmeta`` from the Kubernetes OpenAPI definitions that the ``kubernetes-validate`` package bundles:
+Two indexes ship inside the package (``fanout/kube/data/patchmeta-*.json``), each built once by
+``python -m fanout.kube.patchmeta`` from the Kubernetes OpenAPI definitions that the ``kubernetes-validate``
+package bundles:
 
 - ``v1.21``: the version kustomize v5 compiles in (``kyaml/openapi/kubernetesapi``, ``DefaultOpenAPI =
   "v1.21.2"``), used for ``strategicMerge: kustomize`` so that a list kustomize treats as atomic is atomic
@@ -252,7 +253,8 @@ def build_index(definitions: Mapping[str, Any], skip_versions: Iterable[str] = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m fanout.patchmeta NAME DEFINITIONS.json [SKIP ...]``: write ``data/patchmeta-NAME.json``."""
+    """``python -m fanout.kube.patchmeta NAME DEFINITIONS.json [SKIP ...]``: write
+    ``data/patchmeta-NAME.json``."""
     args = sys.argv[1:] if argv is None else argv
     name, source, *skip = args
     with open(source, encoding="utf-8") as handle:
