@@ -50,15 +50,18 @@ RACY_NS = 50_000_000
 # Where the fingerprinted classes lived before fanout/ was grouped into packages: their digests (in every
 # committed marker) name the class, so a move must not change them.
 _FINGERPRINT_MODULES = {
-    "fanout.core.errors": "fanout.errors",
-    "fanout.core.model": "fanout.model",
-    "fanout.core.limits": "fanout.limits",
-    "fanout.core.selectors": "fanout.selectors",
-    "fanout.core.document": "fanout.document",
-    "fanout.render.place": "fanout.place",
-    "fanout.formats.scheduling": "fanout.scheduling",
-    "fanout.formats.replicas": "fanout.replicas",
-    "fanout.kube.patchmeta": "fanout.kube.patchmeta",
+    new: "fanout." + old  # written apart, so that moving modules again leaves the old names alone
+    for new, old in {
+        "fanout.core.errors": "errors",
+        "fanout.core.model": "model",
+        "fanout.core.limits": "limits",
+        "fanout.core.selectors": "selectors",
+        "fanout.core.document": "document",
+        "fanout.render.place": "place",
+        "fanout.formats.scheduling": "scheduling",
+        "fanout.formats.replicas": "replicas",
+        "fanout.kube.patchmeta": "patchmeta",
+    }.items()
 }
 
 

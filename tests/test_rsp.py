@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanout.replicas import ClusterPreference, PlanRequest, distribute, fnv1_32, plan
+from fanout.formats.replicas import ClusterPreference, PlanRequest, distribute, fnv1_32, plan
 
 P = ClusterPreference
 

@@ -175,7 +175,7 @@ class Placement:
         return " or ".join(parts) or "no cluster"
 
 
-# How a namespaced template depends on the placement of its namespace (see ``fanout.namespaces``).
+# How a namespaced template depends on the placement of its namespace (see ``fanout.formats.namespaces``).
 NS_FREE = ""  # not at all
 NS_KUBEFED = "kubefed"  # only where its namespace goes, and nowhere when the namespace has no placement
 NS_OWN = "own"  # only where its namespace goes; its own placement when the namespace has none
@@ -200,7 +200,8 @@ class Template:
     namespace_rule: str = NS_FREE
     # Its placement is the placement of the namespace it renders (a FederatedNamespace).
     defines_namespace: bool = False
-    # cluster name -> the replica plan's patch, applied after the inline overrides (see fanout.scheduling)
+    # cluster name -> the replica plan's patch, applied after the inline overrides
+    # (see fanout.formats.scheduling)
     scheduled: Mapping[str, Patch] = field(default_factory=dict)
     uses: Mapping[str, int] = field(default_factory=dict)  # reference -> times written in obj
     # cluster name -> the source format's own patches for it, in order, after the replica plan (Karmada's

@@ -22,10 +22,10 @@ from fanout.core.validate import FANOUT_API, not_a_mapping
 from fanout.formats import controlplane, federation_v1, federation_v2, helm, karmada, kubefed, manifest
 from fanout.formats.common import Context, crd_scopes
 from fanout.formats.lists import api_kind
+from fanout.formats.namespaces import namespace_reach, restrict_to_namespaces
+from fanout.formats.scheduling import apply_schedules, warn_lost_replicas
 from fanout.formats.typeconfig import TYPE_CONFIG_APIS, TYPE_CONFIG_KIND, federated_types
 from fanout.kube.kinds import group_of
-from fanout.namespaces import namespace_reach, restrict_to_namespaces
-from fanout.scheduling import apply_schedules, warn_lost_replicas
 
 RSP_KIND = "ReplicaSchedulingPreference"
 

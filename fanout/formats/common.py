@@ -23,8 +23,8 @@ from fanout.core.validate import (
     make_patch,
 )
 from fanout.formats.apishape import outdated_fields
+from fanout.formats.scheduling import Schedule
 from fanout.kube.kinds import CLUSTER_SCOPED, FEDERATED_TYPES, NAMESPACED, TargetType, group_of
-from fanout.scheduling import Schedule
 
 
 @dataclass

@@ -32,8 +32,8 @@ from fanout.core.selectors import Requirement, Selector
 from fanout.core.validate import did_you_mean
 from fanout.formats import manifest
 from fanout.formats.common import Context
-from fanout.replicas import ClusterPreference
-from fanout.scheduling import ABOVE_ZERO, ALL_CLUSTERS, EVERY_PLANNED, PLACED, Divided, Schedule
+from fanout.formats.replicas import ClusterPreference
+from fanout.formats.scheduling import ABOVE_ZERO, ALL_CLUSTERS, EVERY_PLANNED, PLACED, Divided, Schedule
 
 FORMAT = "federation-v1"
 SELECTOR_ANNOTATION = "federation.alpha.kubernetes.io/cluster-selector"

@@ -32,8 +32,8 @@ from fanout.formats.common import (
     strip_fanout_annotations,
     template,
 )
-from fanout.replicas import WILDCARD, ClusterPreference
-from fanout.scheduling import ALL_CLUSTERS, SELECTOR, Divided, Schedule
+from fanout.formats.replicas import WILDCARD, ClusterPreference
+from fanout.formats.scheduling import ALL_CLUSTERS, SELECTOR, Divided, Schedule
 
 GROUPS = ("types.kubefed.io", "types.kubefed.k8s.io")
 CURRENT = "types.kubefed.io"  # its override paths must be JSON Pointers

@@ -1,7 +1,8 @@
 """Replica scheduling: one workload's replicas divided across clusters, whatever format asked for it.
 
 A ``Schedule`` comes from a KubeFed ``ReplicaSchedulingPreference`` or from a Federation v1
-``*-preferences`` annotation (see ``fanout.formats``); both run the one planner in ``fanout.replicas``.
+``*-preferences`` annotation (see ``fanout.formats``); both run the one planner in
+``fanout.formats.replicas``.
 What differs between the two systems is a parameter of the schedule, never a second planner:
 
 - which clusters are eligible: every cluster (KubeFed), the target's own placement (Federation v1),
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from fanout.core.document import Document
 from fanout.core.errors import Problem, Problems
 from fanout.core.model import Cluster, Patch, PatchOp, Template
-from fanout.replicas import ClusterPreference, Plan, distribute
+from fanout.formats.replicas import ClusterPreference, Plan, distribute
 
 ALL_CLUSTERS = "all"  # KubeFed: the plan decides the placement
 PLACED = "placed"  # Federation v1: within the target's own placement

@@ -6,7 +6,7 @@ with no replicas currently running and unlimited capacity; ``rebalance`` then ma
 With those inputs the plan is fully determined by the preferences, the eligible cluster names and
 the ``namespace/name`` key, which is what makes it reproducible in a GitOps render. Where the two
 systems differ (what the total is, which clusters are eligible, where a 0 goes) is decided by the
-caller (``fanout.scheduling``), not here.
+caller (``fanout.formats.scheduling``), not here.
 """
 
 from __future__ import annotations
