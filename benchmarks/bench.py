@@ -61,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import yaml  # noqa: E402
 from generate import generate  # noqa: E402
 
-from fanout.pipeline import load_inputs, render  # noqa: E402
+from fanout.render.pipeline import load_inputs, render  # noqa: E402
 from fanout.source.tree import DirectorySource  # noqa: E402
 
 # Runs a command and reports the largest peak RSS among it and its descendants (KiB on Linux).
@@ -218,7 +218,7 @@ def sample_check(work: Path, env: dict[str, str], repeat: int) -> float:
 def floors(src: Path, out: Path, repeat: int) -> tuple[float, float, float, int]:
     """The physical floor: plain Python writing the output's bytes into a new folder; and serialising
     each distinct object once (json's C encoder, and fanout's own YAML writer)."""
-    from fanout.emit import dump
+    from fanout.render.emit import dump
 
     files = [(p.relative_to(out).as_posix(), p.read_bytes()) for p in sorted(out.rglob("*")) if p.is_file()]
     write = float("inf")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate
 
 from fanout.kubecheck import KubeOptions, check_rendering
-from fanout.pipeline import load_inputs, render
+from fanout.render.pipeline import load_inputs, render
 from fanout.source.tree import DirectorySource
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from fanout.core.document import Document
 from fanout.core.model import Inputs
-from fanout.place import ClusterPlan
+from fanout.render.place import ClusterPlan
 
 # The state file: magic (with the format and Python's marshal version), SHA-256 of the payload, payload.
 _MAGIC = f"fanout-render-state 2 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()

@@ -393,7 +393,7 @@ def render(
     """Render every cluster into OUTPUT_DIR/<cluster>/."""
     source = find_root(source)
     from fanout.commands import render as command
-    from fanout.shard import parse_shard
+    from fanout.render.shard import parse_shard
 
     if trusted_base is not None and not check:
         raise typer.BadParameter("only works with --check", param_hint="--trusted-base")

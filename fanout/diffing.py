@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from fanout.core.document import escape
 from fanout.core.model import ObjectId
-from fanout.emit import dump
-from fanout.pipeline import ClusterOutput, RenderedObject, Rendering
+from fanout.render.emit import dump
+from fanout.render.pipeline import ClusterOutput, RenderedObject, Rendering
 
 ObjectStatus = Literal["added", "removed", "changed"]
 ClusterStatus = Literal["added", "removed", "changed", "unchanged"]

@@ -20,11 +20,11 @@ from fanout.core.model import Cluster, Inputs, ObjectId, Override, Patch, Placem
 from fanout.core.substitute import Unresolved, resolve, substitute
 from fanout.core.validate import did_you_mean
 from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
-from fanout.emit import object_path
 from fanout.machine import location_json, object_json
-from fanout.patch import PatchFailure, apply_patch
-from fanout.place import plan
-from fanout.strategic import written_at
+from fanout.render.emit import object_path
+from fanout.render.patch import PatchFailure, apply_patch
+from fanout.render.place import plan
+from fanout.render.strategic import written_at
 
 # Values longer than this are shortened in a field's history; the rendered file has them whole.
 VALUE_WIDTH = 80

@@ -24,9 +24,9 @@ from fanout.kubereport import (
     group_findings,
     group_skipped,
 )
-from fanout.patch import SECRET_NOTE
-from fanout.pipeline import RenderedObject, Rendering
 from fanout.provenance import last_writer
+from fanout.render.patch import SECRET_NOTE
+from fanout.render.pipeline import RenderedObject, Rendering
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ def document(kind: str, **payload: Any) -> dict[str, Any]:
 def dump(doc: Mapping[str, Any], fmt: str) -> str:
     """The document as ``json`` (indented, stable key order as built) or ``yaml``."""
     if fmt == "yaml":
-        from fanout.emit import dump as dump_yaml  # the rendered files' writer: every string reads back
+        from fanout.render.emit import (
+            dump as dump_yaml,  # the rendered files' writer: every string reads back
+        )
 
         return dump_yaml(dict(doc)).rstrip("\n")
     return json.dumps(doc, indent=2, ensure_ascii=False)

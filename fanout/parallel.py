@@ -32,8 +32,8 @@ from typing import Any, Protocol
 
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
-from fanout.pipeline import Rendering, render_plans
-from fanout.place import ClusterPlan
+from fanout.render.pipeline import Rendering, render_plans
+from fanout.render.place import ClusterPlan
 from fanout.sync import ClusterFiles, Requests, StageFailure, Write, Written, libc, write_files
 
 # Below this many clusters per worker, starting processes costs more than it saves.

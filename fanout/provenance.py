@@ -15,7 +15,7 @@ from typing import Any
 from fanout.core.document import escape, split_pointer
 from fanout.core.errors import Location
 from fanout.core.model import Patch, PatchOp, Template
-from fanout.strategic import written_at
+from fanout.render.strategic import written_at
 
 
 def _join(tokens: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ import jsonpatch
 import pytest
 import yaml
 
-from fanout.patch import merge_patch
+from fanout.render.patch import merge_patch
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "generate.py"

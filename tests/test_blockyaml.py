@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanout.blockyaml import BlockWriter, Unsupported
-from fanout.emit import _pyyaml_dump, dump
+from fanout.render.blockyaml import BlockWriter, Unsupported
+from fanout.render.emit import _pyyaml_dump, dump
 
 TRICKY = [
     "",

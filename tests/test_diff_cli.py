@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from fanout.cli import app
 from fanout.diffing import Comparison, Side, compare_renderings
 from fanout.diffreport import MARKDOWN_LIMIT, text, to_markdown
-from fanout.pipeline import load_inputs, render
+from fanout.render.pipeline import load_inputs, render
 from fanout.source.tree import DirectorySource
 from tests.gitutil import commit_all, head, snapshot
 from tests.shop import BASE, CLUSTERS, EAST, PROD, SHOP, WEB, shop_repo, write

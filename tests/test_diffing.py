@@ -14,7 +14,7 @@ from fanout.diffing import (
     compare_renderings,
     mask_secret,
 )
-from fanout.pipeline import Rendering, load_inputs, render
+from fanout.render.pipeline import Rendering, load_inputs, render
 from fanout.source.tree import DirectorySource
 from tests.shop import EAST, PROD, SHOP, WEB, write
 

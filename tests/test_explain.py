@@ -13,7 +13,7 @@ from fanout.core.document import Document
 from fanout.core.errors import FanoutError
 from fanout.core.model import ObjectId, Patch, PatchOp
 from fanout.explain import Rendered, explain, matches, parse_target, replay, touches
-from fanout.pipeline import load_inputs, render
+from fanout.render.pipeline import load_inputs, render
 from fanout.source.tree import DirectorySource
 from tests.gitutil import commit_all
 from tests.shop import BASE, EAST, PROD, SHOP, WEB, line_of, shop_repo, write

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fanout.kubecheck import KubeOptions, check_rendering
-from fanout.pipeline import load_inputs, render
+from fanout.render.pipeline import load_inputs, render
 from fanout.source.tree import DirectorySource
 from tests.conftest import CLUSTERS, ROOT, Invoke, read_tree, write_tree
 

@@ -16,7 +16,7 @@ from test_benchmark_generate import make_root
 from fanout.cache import code_digest, load_state
 from fanout.commands.common import open_source
 from fanout.parallel import render_files
-from fanout.place import plan
+from fanout.render.place import plan
 
 
 @pytest.fixture

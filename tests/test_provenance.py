@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fanout.core.errors import Location
-from fanout.pipeline import RenderedObject, load_inputs, render
 from fanout.provenance import last_writer
+from fanout.render.pipeline import RenderedObject, load_inputs, render
 from fanout.source.tree import DirectorySource
 from tests.conftest import CLUSTERS, write_tree
 

@@ -11,7 +11,7 @@ from test_benchmark_generate import make_root
 
 from fanout.core.errors import FanoutError
 from fanout.output import MARKER
-from fanout.shard import Shard, parse_shard, shard_of
+from fanout.render.shard import Shard, parse_shard, shard_of
 
 
 def test_parse() -> None:

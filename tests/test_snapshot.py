@@ -25,7 +25,7 @@ CHECK_IMPORTS = (
     "    main()\n"
     "except SystemExit as exc:\n"
     "    code = exc.code\n"
-    "print('IMPORTED', sorted(m for m in ('jsonschema', 'git', 'fanout.pipeline') if m in sys.modules))\n"
+    "print('IMPORTED', sorted(m for m in ('jsonschema', 'git', 'fanout.render.pipeline') if m in sys.modules))\n"
     "sys.exit(code)\n"
 )
 
@@ -191,12 +191,12 @@ def test_a_fifo_or_a_folder_link_in_the_root_only_turns_the_fast_path_off(root: 
     _settled(invoke, root)
     os.mkfifo(root / "pipe")
     code, out = _installed(root, "render", str(root), "--check")
-    assert code == 0 and "'fanout.pipeline'" in out  # read the slow way, and did not hang on the FIFO
+    assert code == 0 and "'fanout.render.pipeline'" in out  # read the slow way, and did not hang on the FIFO
     (root / "pipe").unlink()
     (root / "docs").mkdir()
     (root / "linked").symlink_to(root / "docs", target_is_directory=True)
     code, out = _installed(root, "render", str(root), "--check")
-    assert code == 0 and "'fanout.pipeline'" in out
+    assert code == 0 and "'fanout.render.pipeline'" in out
 
 
 @pytest.mark.parametrize("check", [True, False], ids=["check", "render"])

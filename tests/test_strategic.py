@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fanout import strategic
 from fanout.kube import patchmeta
-from fanout.smp_common import StrategicError
+from fanout.render import strategic
+from fanout.render.smp_common import StrategicError
 from tests.strategic import binaries
 
 CASES = sorted(p for p in binaries.CASES.iterdir() if p.is_dir())

@@ -9,7 +9,7 @@ from fanout.commands.common import open_source
 from fanout.core.errors import visible
 from fanout.core.model import Inputs
 from fanout.machine import document, dump, location_json, object_json
-from fanout.place import ClusterPlan, plan
+from fanout.render.place import ClusterPlan, plan
 
 
 def table(rows: Sequence[Sequence[str]]) -> list[str]:

@@ -10,7 +10,7 @@ from fanout.core.errors import FanoutError, Problem
 from fanout.core.model import Inputs
 from fanout.core.selectors import SelectorSyntaxError, parse
 from fanout.core.validate import did_you_mean
-from fanout.pipeline import load_inputs
+from fanout.render.pipeline import load_inputs
 from fanout.source.discover import CONFIG_FILE
 from fanout.source.git import ResolvedSource, is_git_url, resolve_source
 from fanout.source.tree import SourceTree
@@ -58,7 +58,7 @@ def open_resolved(source: str, resolved: ResolvedSource) -> OpenSource:
 
 def input_warnings(inputs: Inputs) -> list[Problem]:
     """What is legal but worth saying, in file order."""
-    from fanout.place import warnings
+    from fanout.render.place import warnings
 
     return sorted(dict.fromkeys((*inputs.warnings, *warnings(inputs))), key=Problem.sort_key)
 

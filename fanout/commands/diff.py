@@ -16,7 +16,7 @@ from fanout.commands.sources import LoadedSource, load_source
 from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.core.validate import did_you_mean
 from fanout.diffing import Comparison, compare_clusters, compare_renderings
-from fanout.pipeline import Rendering, render
+from fanout.render.pipeline import Rendering, render
 
 FORMATS = ("text", "json", "markdown")
 

@@ -22,9 +22,9 @@ from fanout.cache import cache_dir, cluster_digests, code_digest, write_cache_fi
 from fanout.commands.common import choose_clusters, open_resolved
 from fanout.core.errors import FanoutError, Problem
 from fanout.output import MARKER, is_temporary
-from fanout.pipeline import render_plans
-from fanout.place import plan
 from fanout.publish import BranchResult, Hydrator, publish
+from fanout.render.pipeline import render_plans
+from fanout.render.place import plan
 from fanout.source.git import ResolvedSource, git_timeout, is_git_url, redact_url, resolve_source
 
 # Past this many, the summary line names the first few changed clusters and counts the rest.

@@ -18,7 +18,7 @@ from fanout.core.lock import exclusive, lock_file
 from fanout.core.words import plural
 from fanout.machine import document, dump
 from fanout.output import Changes
-from fanout.shard import Shard, select
+from fanout.render.shard import Shard, select
 from fanout.sync import open_folder, reusable
 
 # Reading, validating and planning the inputs (and rendering them) import most of fanout, jsonschema
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from fanout.core.model import Inputs
     from fanout.kubecheck import KubeOptions
     from fanout.parallel import InProcess, Workers
-    from fanout.pipeline import Rendering
-    from fanout.place import ClusterPlan
+    from fanout.render.pipeline import Rendering
+    from fanout.render.place import ClusterPlan
 
 
 class SnapshotKey(NamedTuple):
@@ -189,7 +189,7 @@ def run(
             return done
 
     from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
-    from fanout.place import plan
+    from fanout.render.place import plan
 
     opened = open_source(source, ref, cache_dir)
     inputs = opened.inputs
@@ -319,7 +319,7 @@ def _into(
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     from fanout.parallel import InProcess, default_jobs, renderer
-    from fanout.pipeline import render_plans
+    from fanout.render.pipeline import render_plans
 
     folder = open_folder(target)
     for line in folder.warnings:

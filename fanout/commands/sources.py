@@ -9,7 +9,7 @@ from fanout.commands.common import check_root
 from fanout.core.errors import FanoutError, Problem
 from fanout.core.model import Inputs
 from fanout.diffing import Side
-from fanout.pipeline import validate_inputs
+from fanout.render.pipeline import validate_inputs
 from fanout.source.git import resolve_source
 from fanout.source.load import folders, read_source
 from fanout.source.tree import SourceTree

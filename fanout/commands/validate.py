@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from fanout.commands.common import input_warnings, open_source, warning_text
 from fanout.core.errors import EXIT_INVALID, FanoutError, Problem
 from fanout.machine import document, dump, github, problem_json
-from fanout.pipeline import render
+from fanout.render.pipeline import render
 
 if TYPE_CHECKING:
     from fanout.kubecheck import KubeOptions

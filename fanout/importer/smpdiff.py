@@ -3,7 +3,7 @@
 Where a cluster's copy differs from the template inside a list whose items have a merge key (a container's
 image, an env var), a JSON Patch must name the item by its position and a merge patch must repeat the whole
 list; a strategic patch names the item by its key, as a kustomize user would write it. The patch is only
-offered when merging it (``fanout.strategic``, kustomize's way) gives back the copy exactly, list order
+offered when merging it (``fanout.render.strategic``, kustomize's way) gives back the copy exactly, list order
 included; otherwise the caller keeps its JSON or merge patch.
 """
 
@@ -13,9 +13,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from fanout import strategic
 from fanout.kube.patchmeta import Schema
-from fanout.smp_common import StrategicError
+from fanout.render import strategic
+from fanout.render.smp_common import StrategicError
 
 
 class _NoPatch(Exception):

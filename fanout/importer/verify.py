@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fanout.core.errors import FanoutError, Problem
 from fanout.importer.read import Copy, Key
 from fanout.importer.write import Owners
-from fanout.pipeline import load_inputs, render
+from fanout.render.pipeline import load_inputs, render
 from fanout.source.tree import MemoryTree
 
 

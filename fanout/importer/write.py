@@ -23,10 +23,10 @@ import jsonpointer
 from fanout.core.model import ObjectId
 from fanout.core.schemas import COPY_FOLDER, modeline
 from fanout.core.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
-from fanout.emit import dump, object_path
 from fanout.importer.factor import Factored, Op, canon
 from fanout.importer.read import Key
 from fanout.importer.smpdiff import strategic_patch
+from fanout.render.emit import dump, object_path
 
 FANOUT_API = "fanout.dev/v1alpha1"
 # path -> (the line a document starts on, the objects it is for), in file order

@@ -9,11 +9,11 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from fanout import strategic
 from fanout.core.document import escape, split_pointer
 from fanout.core.model import IDENTITY_PATHS, Patch, PatchOp, Template
 from fanout.core.substitute import substitute
-from fanout.smp_common import StrategicError
+from fanout.render import strategic
+from fanout.render.smp_common import StrategicError
 
 
 class PatchFailure(Exception):

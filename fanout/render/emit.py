@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from fanout.blockyaml import BlockWriter, Unsupported
 from fanout.core.model import ObjectId
+from fanout.render.blockyaml import BlockWriter, Unsupported
 
 
 class _Dumper(yaml.SafeDumper):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from fanout.kube.patchmeta import Schema
-from fanout.smp_common import (
+from fanout.render.smp_common import (
     DELETE_FROM,
     PATCH,
     RETAIN_KEYS,

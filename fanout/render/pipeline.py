@@ -18,13 +18,13 @@ from fanout.core.limits import DEFAULT_LIMITS, Limits, setting
 from fanout.core.model import Cluster, Inputs, ObjectId, Patch, Template
 from fanout.core.substitute import Unresolved, resolve
 from fanout.core.validate import build_clusters, build_config, build_overrides
-from fanout.emit import KUSTOMIZATION, header, kustomization, object_path, serialize
 from fanout.formats import build_templates
 from fanout.formats.lists import expand_lists
 from fanout.kube.kinds import apply_order
 from fanout.kube.patchmeta import crd_schemas
-from fanout.patch import PatchFailure, render_object
-from fanout.place import ClusterPlan, Job, plan
+from fanout.render.emit import KUSTOMIZATION, header, kustomization, object_path, serialize
+from fanout.render.patch import PatchFailure, render_object
+from fanout.render.place import ClusterPlan, Job, plan
 from fanout.source.load import RawSource, read_source
 from fanout.source.tree import SourceTree
 

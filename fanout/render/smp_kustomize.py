@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fanout.kube.patchmeta import ListMeta, Schema
-from fanout.smp_common import PATCH, SET_ORDER, StrategicError, child, is_directive, text
+from fanout.render.smp_common import PATCH, SET_ORDER, StrategicError, child, is_directive, text
 
 
 class _Missing:
@@ -40,7 +40,7 @@ _KEEP_NULL: Any = type("_KeepNull", (), {})()
 
 # Called after a map is merged, with (merged map, the patch's map, schema, where, the map's lists as they
 # were):
-# where fanout applies the three directives kustomize leaves in its output (see fanout.strategic).
+# where fanout applies the three directives kustomize leaves in its output (see fanout.render.strategic).
 AfterMap = Callable[[dict[str, Any], dict[str, Any], "Schema | None", str, dict[str, list[Any]]], None]
 
 

@@ -2,10 +2,10 @@
 does.
 
 ``strategicMerge: kustomize`` (the default) builds what ``kubectl kustomize`` builds for the same patch
-(``fanout.smp_kustomize``); ``strategicMerge: kubernetes`` what ``kubectl patch --type strategic`` and the API
-server do (``fanout.smp_kubernetes``). Both read the lists' merge keys from the Kubernetes OpenAPI patch
-metadata
-(``fanout.kube.patchmeta``), or from a CustomResourceDefinition among the templates.
+(``fanout.render.smp_kustomize``); ``strategicMerge: kubernetes`` what ``kubectl patch --type strategic``
+and the API server do (``fanout.render.smp_kubernetes``). Both read the lists' merge keys from the
+Kubernetes OpenAPI patch metadata (``fanout.kube.patchmeta``), or from a CustomResourceDefinition among the
+templates.
 
 kustomize leaves ``$retainKeys``, ``$setElementOrder/<list>`` and ``$deleteFromPrimitiveList/<list>`` in its
 output
@@ -23,7 +23,7 @@ from typing import Any
 from fanout.core.document import escape, split_pointer
 from fanout.kube import patchmeta
 from fanout.kube.patchmeta import ListMeta, Schema
-from fanout.smp_common import (
+from fanout.render.smp_common import (
     DELETE_FROM,
     PATCH,
     RETAIN_KEYS,
@@ -33,8 +33,8 @@ from fanout.smp_common import (
     same,
     text,
 )
-from fanout.smp_kubernetes import check_order, merge_map, normalize_order
-from fanout.smp_kustomize import MISSING, Merger
+from fanout.render.smp_kubernetes import check_order, merge_map, normalize_order
+from fanout.render.smp_kustomize import MISSING, Merger
 
 KUSTOMIZE = "kustomize"
 KUBERNETES = "kubernetes"
