@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Invoke, read_tree, write_tree
 
-from fanout.cache import EMPTY, RACY_NS, cache_dir, code_digest, load_state, state_path
-from fanout.output import MARKER
+from fanout.output.cache import EMPTY, RACY_NS, cache_dir, code_digest, load_state, state_path
+from fanout.output.folder import MARKER
 
 CLUSTERS = """
 apiVersion: fanout.dev/v1alpha1

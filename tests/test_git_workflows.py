@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import fanout
-from fanout.output import MARKER
-from fanout.publish import publish
+from fanout.output.folder import MARKER
+from fanout.output.publish import publish
 from tests.conftest import Invoke, read_tree
 from tests.gitutil import (
     changed_paths,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from conftest import DEPLOYMENT, read_tree, write_tree
 
-from fanout.cache import cache_dir
 from fanout.core.lock import lock_file
+from fanout.output.cache import cache_dir
 
 CLUSTERS = "".join(
     f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:03d}, labels: {{half: {'ab'[i % 2]}}}}}\n"

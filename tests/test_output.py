@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanout.core.errors import FanoutError
-from fanout.output import MARKER, _Folder, dump_indented, marker_content, with_pending
+from fanout.output.folder import MARKER, _Folder, dump_indented, marker_content, with_pending
 
 
 def test_rendering_twice_is_byte_identical_and_writes_nothing(

@@ -13,9 +13,9 @@ import pytest
 from conftest import Invoke, app_of, read_tree, varied_source, write_tree
 from test_benchmark_generate import make_root
 
-from fanout.cache import code_digest, load_state
 from fanout.commands.common import open_source
-from fanout.parallel import render_files
+from fanout.output.cache import code_digest, load_state
+from fanout.output.parallel import render_files
 from fanout.render.place import plan
 
 
@@ -120,7 +120,7 @@ def test_a_worker_ends_with_its_parent_even_a_killed_one(tmp_path: Path) -> None
     script = f"""
 import multiprocessing, os, signal, time
 from pathlib import Path
-from fanout.parallel import _die_with
+from fanout.output.parallel import _die_with
 
 def work(parent):
     _die_with(parent)

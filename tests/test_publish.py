@@ -10,7 +10,7 @@ import pytest
 
 import fanout
 from fanout.core.errors import FanoutError
-from fanout.publish import PublishResult, publish
+from fanout.output.publish import PublishResult, publish
 from tests.gitutil import (
     changed_paths,
     clone,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Invoke, read_tree
 
-from fanout.output import MARKER
+from fanout.output.folder import MARKER
 from tests.gitutil import (
     clone,
     commit_all,

@@ -10,7 +10,7 @@ from conftest import Invoke, read_tree
 from test_benchmark_generate import make_root
 
 from fanout.core.errors import FanoutError
-from fanout.output import MARKER
+from fanout.output.folder import MARKER
 from fanout.render.shard import Shard, parse_shard, shard_of
 
 

@@ -1,4 +1,4 @@
-"""The no-op fast path (``fanout.snapshot``): taken only when nothing below the source root changed, and
+"""The no-op fast path (``fanout.output.snapshot``): taken only when nothing below the source root changed, and
 never "up to date" for output that is not. Each test compares with a check that starts from an empty cache.
 """
 
@@ -15,7 +15,7 @@ import test_cache
 from conftest import Invoke, read_tree, write_tree
 from test_cache import EDITS
 
-from fanout.output import MARKER
+from fanout.output.folder import MARKER
 
 OUT = "rendered"
 CHECK_IMPORTS = (
@@ -218,7 +218,7 @@ def test_another_fanout_never_uses_the_snapshot(
 ) -> None:
     """A new fanout release (or Python, or PyYAML) has another code digest: its snapshots are its own."""
     import fanout.commands.render as command
-    from fanout import snapshot
+    from fanout.output import snapshot
 
     _settled(invoke, root)
     found: list[snapshot.Snapshot | None] = []

@@ -21,7 +21,7 @@ from gitutil import clone, commit_all, git, init_repo
 from test_cache import EDITS, KUBEFED_EDITS
 
 from fanout import __version__
-from fanout.output import MARKER
+from fanout.output.folder import MARKER
 
 OUT = "rendered"
 

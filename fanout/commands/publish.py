@@ -1,4 +1,4 @@
-"""``fanout publish``: render a source commit and commit the output to branches (see ``fanout.publish``)."""
+"""``fanout publish``: render a source commit and commit the output to branches (fanout.output.publish)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from typing import Any
 
 import git
 
-from fanout.cache import cache_dir, cluster_digests, code_digest, write_cache_file
 from fanout.commands.common import choose_clusters, open_resolved
 from fanout.core.errors import FanoutError, Problem
-from fanout.output import MARKER, is_temporary
-from fanout.publish import BranchResult, Hydrator, publish
+from fanout.output.cache import cache_dir, cluster_digests, code_digest, write_cache_file
+from fanout.output.folder import MARKER, is_temporary
+from fanout.output.publish import BranchResult, Hydrator, publish
 from fanout.render.pipeline import render_plans
 from fanout.render.place import plan
 from fanout.source.git import ResolvedSource, git_timeout, is_git_url, redact_url, resolve_source

@@ -10,30 +10,30 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from fanout import sync
-from fanout.cache import EMPTY, ClusterRecord, code_digest, input_digests, load_state, save_state
-from fanout.cache import cache_dir as cache_root
 from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.core.lock import exclusive, lock_file
 from fanout.core.words import plural
 from fanout.machine import document, dump
-from fanout.output import Changes
+from fanout.output import sync
+from fanout.output.cache import EMPTY, ClusterRecord, code_digest, input_digests, load_state, save_state
+from fanout.output.cache import cache_dir as cache_root
+from fanout.output.folder import Changes
+from fanout.output.sync import open_folder, reusable
 from fanout.render.shard import Shard, select
-from fanout.sync import open_folder, reusable
 
 # Reading, validating and planning the inputs (and rendering them) import most of fanout, jsonschema
-# included: only a run that has to do that work pays for those imports (``fanout.snapshot``).
+# included: only a run that has to do that work pays for those imports (``fanout.output.snapshot``).
 if TYPE_CHECKING:
     from fanout.commands.common import OpenSource
     from fanout.core.model import Inputs
     from fanout.kubecheck import KubeOptions
-    from fanout.parallel import InProcess, Workers
+    from fanout.output.parallel import InProcess, Workers
     from fanout.render.pipeline import Rendering
     from fanout.render.place import ClusterPlan
 
 
 class SnapshotKey(NamedTuple):
-    """The key of the source as it is now (see ``fanout.snapshot``), and what it was worked out for."""
+    """The key of the source as it is now (see ``fanout.output.snapshot``), and what it was worked out for."""
 
     key: str
     root: Path
@@ -104,8 +104,8 @@ def _vouched(
     digests: Mapping[str, str],
     warn: Callable[[str], None],
 ) -> dict[str, ClusterRecord]:
-    """The clusters the output committed at ``ref`` vouches for (see ``fanout.trustedbase``)."""
-    from fanout.trustedbase import read_base, vouched, why_not
+    """The clusters the output committed at ``ref`` vouches for (see ``fanout.output.trustedbase``)."""
+    from fanout.output.trustedbase import read_base, vouched, why_not
 
     base = read_base(target, ref)
     reason = why_not(base)
@@ -172,7 +172,7 @@ def run(
 ) -> int:
     """``notice`` hears the input's warnings (default: their text on ``warn``).
 
-    ``trusted_base`` (with ``check``): a commit whose output is trusted; see ``fanout.trustedbase``.
+    ``trusted_base`` (with ``check``): a commit whose output is trusted; see ``fanout.output.trustedbase``.
     """
     if trusted_base is not None and not check:
         raise FanoutError.at("--trusted-base only applies to `fanout render --check`")
@@ -210,7 +210,7 @@ def run(
     if snap is not None and (warnings or target.resolve() != snap.target.resolve()):
         # Warnings are printed on every run, so only a run without any may be skipped next time.
         if not warnings:
-            from fanout.snapshot import remember_target
+            from fanout.output.snapshot import remember_target
 
             remember_target(snap.root, snap.options, target, cache_dir)
         snap = None
@@ -244,7 +244,7 @@ def run(
 def _snapshot_key(
     source: Path | str, out: Path | None, code: bytes, cache_dir: Path | None
 ) -> SnapshotKey | None:
-    from fanout.snapshot import last_target, source_key
+    from fanout.output.snapshot import last_target, source_key
 
     root = Path(source)
     if not root.is_dir():  # a git URL
@@ -270,7 +270,7 @@ def _unchanged(
     and the folder still holds exactly that; None when the inputs must be read after all."""
     import hashlib
 
-    from fanout.snapshot import load
+    from fanout.output.snapshot import load
 
     found = load(snap.key, cache_dir)
     target = snap.target
@@ -318,7 +318,7 @@ def _into(
     snap: SnapshotKey | None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
-    from fanout.parallel import InProcess, default_jobs, renderer
+    from fanout.output.parallel import InProcess, default_jobs, renderer
     from fanout.render.pipeline import render_plans
 
     folder = open_folder(target)
@@ -367,7 +367,7 @@ def _into(
         if new_state != state.clusters:
             save_state(target, code, new_state, cache_dir)
     if snap is not None and not changes.kept and not folder.warnings and not (check and changes.any):
-        from fanout.snapshot import save
+        from fanout.output.snapshot import save
 
         save(snap.key, target, changes.marker, cache_dir)
     # (Clusters the trusted base vouched for count as reused, but only a check has those, and a check

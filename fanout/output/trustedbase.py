@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout import __version__
-from fanout.cache import ClusterRecord, FileRecord
 from fanout.core.errors import FanoutError
-from fanout.output import MARKER, Marker, by_cluster, parse_marker
+from fanout.output.cache import ClusterRecord, FileRecord
+from fanout.output.folder import MARKER, Marker, by_cluster, parse_marker
 
 # Records of vouched files carry no stat: they are only ever compared by content digest (never saved).
 _NO_STAT = (-1, -1, -1, -1)

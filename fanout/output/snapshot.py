@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
-from fanout.cache import cache_dir, write_cache_file
+from fanout.output.cache import cache_dir, write_cache_file
 
 # Past these, hashing the root costs more than the fast path saves: no snapshot.
 MAX_FILES = 20_000

@@ -32,9 +32,9 @@ from typing import Any, Protocol
 
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
+from fanout.output.sync import ClusterFiles, Requests, StageFailure, Write, Written, libc, write_files
 from fanout.render.pipeline import Rendering, render_plans
 from fanout.render.place import ClusterPlan
-from fanout.sync import ClusterFiles, Requests, StageFailure, Write, Written, libc, write_files
 
 # Below this many clusters per worker, starting processes costs more than it saves.
 MIN_CLUSTERS_PER_JOB = 4

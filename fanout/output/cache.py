@@ -7,7 +7,7 @@ It has two halves:
   plan, in order. Objects are fingerprinted whole (every dataclass field, recursively), so a field
   someone adds later is covered without a change here. Only source positions are left out: they change
   error messages, not output. These digests are the same on every machine, so the output folder's
-  marker records them too (for ``render --check --trusted-base``, see ``fanout.trustedbase``).
+  marker records them too (for ``render --check --trusted-base``, see ``fanout.output.trustedbase``).
 - **A state file per output folder** (``State``), kept in the user's cache folder and never in the
   output: for each cluster, the digest it was rendered from and, for each of its files, the size,
   mtime, inode and content hash fanout wrote. The whole file is keyed by ``code_digest`` (fanout's own

@@ -1,12 +1,12 @@
 """Bringing the output folder in line with a render, quickly, with the help of the render cache.
 
-The rules are ``fanout.output``'s: a marker lists the files fanout wrote; fanout refuses a non-empty
+The rules are ``fanout.output.folder``'s: a marker lists the files fanout wrote; fanout refuses a non-empty
 folder without one, never overwrites or deletes a file it does not list, and works out every change
 before it touches the disk. What is added here is speed at 100,000 files:
 
 - files are compared through their recorded size/mtime/inode and content hash where the cache can
   vouch for them, and by reading their bytes otherwise;
-- clusters the cache can reuse (see ``fanout.cache``) are not rendered at all;
+- clusters the cache can reuse (see ``fanout.output.cache``) are not rendered at all;
 - nothing changes unless everything succeeds: every new or changed file is first written in full to a
   temporary name beside it (by the worker processes that hold its bytes), flushed to disk, and only then
   renamed into place; a changed or removed file keeps a hard-linked backup until the end. A failure
@@ -29,9 +29,9 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from fanout.cache import ClusterRecord, FileRecord, State, content_digest, file_record
 from fanout.core.errors import FanoutError, Problem
-from fanout.output import (
+from fanout.output.cache import ClusterRecord, FileRecord, State, content_digest, file_record
+from fanout.output.folder import (
     MARKER,
     MARKER_STAGING,
     TEMP_PREFIX,
@@ -152,7 +152,7 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
     """Each cluster's record if every file the marker lists is still exactly as listed, else None.
 
     Files are proved by the cache's stat records where those vouch for them, else by their content;
-    the records come back refreshed (``fanout.snapshot``'s fast path saves them).
+    the records come back refreshed (``fanout.output.snapshot``'s fast path saves them).
     """
     grouped = by_cluster(folder.digests)
     if folder.pending or folder.warnings or sum(map(len, grouped.values())) != len(folder.digests):
