@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate
 
-from fanout.kubecheck import KubeOptions, check_rendering
 from fanout.render.pipeline import load_inputs, render
+from fanout.report.kubecheck import KubeOptions, check_rendering
 from fanout.source.tree import DirectorySource
 
 

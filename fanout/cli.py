@@ -30,11 +30,11 @@ from fanout.clihelp import (
 )
 from fanout.core.errors import EXIT_INTERNAL, EXIT_INVALID, FanoutError, Problem
 from fanout.core.words import plural
-from fanout.machine import ERROR_FORMATS
+from fanout.report.machine import ERROR_FORMATS
 from fanout.source.discover import find_root
 
 if TYPE_CHECKING:
-    from fanout.kubecheck import KubeOptions
+    from fanout.report.kubecheck import KubeOptions
 
 
 class PlainArguments(typer.core.TyperCommand):
@@ -84,7 +84,7 @@ def chosen_error_format(ctx: object) -> str:
 
 def report_problems(problems: Sequence[Problem], source: object, fmt: str = "text") -> None:
     """Input errors in the chosen format; GitHub annotations go to stdout, where Actions reads them."""
-    from fanout.machine import problem_line
+    from fanout.report.machine import problem_line
 
     root = source if isinstance(source, str) else ""
     say = echo if fmt == "github" else _errors
@@ -96,7 +96,7 @@ def report_problems(problems: Sequence[Problem], source: object, fmt: str = "tex
 
 def notices(ctx: typer.Context, source: str) -> Callable[[Problem], None]:
     """Where input warnings go, in the format ``--error-format`` chose."""
-    from fanout.machine import problem_line
+    from fanout.report.machine import problem_line
 
     fmt = chosen_error_format(ctx)
     say = echo if fmt == "github" else _errors
@@ -315,7 +315,7 @@ def _kube_options(
         if used:
             raise typer.BadParameter(f"only works with {flag}", param_hint=" / ".join(used))
         return None
-    from fanout.kubecheck import KubeOptions
+    from fanout.report.kubecheck import KubeOptions
 
     return KubeOptions(
         version, strict, KubeOptions.parse_skip(skip), ignore_missing_schemas, tuple(schema_dirs)

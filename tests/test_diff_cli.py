@@ -13,9 +13,9 @@ from rich.text import Text
 from typer.testing import CliRunner
 
 from fanout.cli import app
-from fanout.diffing import Comparison, Side, compare_renderings
-from fanout.diffreport import MARKDOWN_LIMIT, text, to_markdown
 from fanout.render.pipeline import load_inputs, render
+from fanout.report.diffing import Comparison, Side, compare_renderings
+from fanout.report.diffreport import MARKDOWN_LIMIT, text, to_markdown
 from fanout.source.tree import DirectorySource
 from tests.gitutil import commit_all, head, snapshot
 from tests.shop import BASE, CLUSTERS, EAST, PROD, SHOP, WEB, shop_repo, write

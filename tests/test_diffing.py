@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fanout.core.model import ObjectId
-from fanout.diffing import (
+from fanout.render.pipeline import Rendering, load_inputs, render
+from fanout.report.diffing import (
     CHANGED,
     HIDDEN,
     FieldChange,
@@ -14,7 +15,6 @@ from fanout.diffing import (
     compare_renderings,
     mask_secret,
 )
-from fanout.render.pipeline import Rendering, load_inputs, render
 from fanout.source.tree import DirectorySource
 from tests.shop import EAST, PROD, SHOP, WEB, write
 

@@ -12,8 +12,8 @@ from fanout.cli import app
 from fanout.core.document import Document
 from fanout.core.errors import FanoutError
 from fanout.core.model import ObjectId, Patch, PatchOp
-from fanout.explain import Rendered, explain, matches, parse_target, replay, touches
 from fanout.render.pipeline import load_inputs, render
+from fanout.report.explain import Rendered, explain, matches, parse_target, replay, touches
 from fanout.source.tree import DirectorySource
 from tests.gitutil import commit_all
 from tests.shop import BASE, EAST, PROD, SHOP, WEB, line_of, shop_repo, write

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fanout.kubecheck import KubeOptions, check_rendering
 from fanout.render.pipeline import load_inputs, render
+from fanout.report.kubecheck import KubeOptions, check_rendering
 from fanout.source.tree import DirectorySource
 from tests.conftest import CLUSTERS, ROOT, Invoke, read_tree, write_tree
 

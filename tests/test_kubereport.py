@@ -1,4 +1,4 @@
-"""fanout.kubereport: merging findings across clusters and the text, JSON and JUnit renderings."""
+"""fanout.report.kubereport: merging findings across clusters and the text, JSON and JUnit renderings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from fanout.core.errors import Location
-from fanout.kubereport import (
+from fanout.report.kubereport import (
     FORMATTERS,
     ClusterFinding,
     Finding,

@@ -213,7 +213,7 @@ def test_error_format_github_and_the_environment_variable(
 
 def test_annotation_text_is_escaped() -> None:
     from fanout.core.errors import Location, Problem
-    from fanout.machine import github
+    from fanout.report.machine import github
 
     line = github(Problem("100% wrong\nsecond line", Location("a,b:c.yaml", 3, 4)), "error", "root")
     assert line == "::error file=root/a%2Cb%3Ac.yaml,line=3,col=4::100%25 wrong%0Asecond line"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fanout import github
+from fanout.report import github
 from tests.conftest import ROOT, Invoke
 from tests.gitutil import commit_all, git, init_repo
 

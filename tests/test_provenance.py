@@ -1,4 +1,4 @@
-"""fanout.provenance: which template or override line last wrote a field of a rendered object."""
+"""fanout.report.provenance: which template or override line last wrote a field of a rendered object."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fanout.core.errors import Location
-from fanout.provenance import last_writer
 from fanout.render.pipeline import RenderedObject, load_inputs, render
+from fanout.report.provenance import last_writer
 from fanout.source.tree import DirectorySource
 from tests.conftest import CLUSTERS, write_tree
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from fanout.commands.common import open_source
 from fanout.core.errors import visible
 from fanout.core.model import Inputs
-from fanout.machine import document, dump, location_json, object_json
 from fanout.render.place import ClusterPlan, plan
+from fanout.report.machine import document, dump, location_json, object_json
 
 
 def table(rows: Sequence[Sequence[str]]) -> list[str]:

@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 from rich.text import Text
 
-from fanout import diffreport
 from fanout.commands.common import choose_clusters
 from fanout.commands.sources import LoadedSource, load_source
 from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.core.validate import did_you_mean
-from fanout.diffing import Comparison, compare_clusters, compare_renderings
 from fanout.render.pipeline import Rendering, render
+from fanout.report import diffreport
+from fanout.report.diffing import Comparison, compare_clusters, compare_renderings
 
 FORMATS = ("text", "json", "markdown")
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from fanout.commands.sources import load_source
 from fanout.core.errors import visible
-from fanout.explain import Absent, explain, lines, parse_target, story_json
-from fanout.machine import document, dump
+from fanout.report.explain import Absent, explain, lines, parse_target, story_json
+from fanout.report.machine import document, dump
 
 
 def run(

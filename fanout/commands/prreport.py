@@ -13,11 +13,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from fanout import diffreport, github
 from fanout.commands import render as render_command
 from fanout.commands.diff import between_refs
 from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem, visible
-from fanout.diffing import Comparison
+from fanout.report import diffreport, github
+from fanout.report.diffing import Comparison
 
 # The job summary takes up to 1 MiB; beyond that it shows the comment's cut version.
 SUMMARY_LIMIT = 1_000_000

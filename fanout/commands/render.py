@@ -13,23 +13,23 @@ from typing import TYPE_CHECKING, NamedTuple
 from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.core.lock import exclusive, lock_file
 from fanout.core.words import plural
-from fanout.machine import document, dump
 from fanout.output import sync
 from fanout.output.cache import EMPTY, ClusterRecord, code_digest, input_digests, load_state, save_state
 from fanout.output.cache import cache_dir as cache_root
 from fanout.output.folder import Changes
 from fanout.output.sync import open_folder, reusable
 from fanout.render.shard import Shard, select
+from fanout.report.machine import document, dump
 
 # Reading, validating and planning the inputs (and rendering them) import most of fanout, jsonschema
 # included: only a run that has to do that work pays for those imports (``fanout.output.snapshot``).
 if TYPE_CHECKING:
     from fanout.commands.common import OpenSource
     from fanout.core.model import Inputs
-    from fanout.kubecheck import KubeOptions
     from fanout.output.parallel import InProcess, Workers
     from fanout.render.pipeline import Rendering
     from fanout.render.place import ClusterPlan
+    from fanout.report.kubecheck import KubeOptions
 
 
 class SnapshotKey(NamedTuple):
@@ -117,8 +117,8 @@ def _vouched(
 
 def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable[[str], None]) -> None:
     """Raise (so nothing is written) when a rendered object fails its Kubernetes schema."""
-    from fanout.kubecheck import as_error, check_rendering
-    from fanout.kubereport import skipped_text, summary_text
+    from fanout.report.kubecheck import as_error, check_rendering
+    from fanout.report.kubereport import skipped_text, summary_text
 
     report = check_rendering(rendering, kube)
     for skip in report.sorted_skipped:

@@ -8,8 +8,8 @@ from pathlib import Path
 from fanout.commands.common import check_root
 from fanout.core.errors import FanoutError, Problem
 from fanout.core.model import Inputs
-from fanout.diffing import Side
 from fanout.render.pipeline import validate_inputs
+from fanout.report.diffing import Side
 from fanout.source.git import resolve_source
 from fanout.source.load import folders, read_source
 from fanout.source.tree import SourceTree

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from fanout.commands.common import input_warnings, open_source, warning_text
 from fanout.core.errors import EXIT_INVALID, FanoutError, Problem
-from fanout.machine import document, dump, github, problem_json
 from fanout.render.pipeline import render
+from fanout.report.machine import document, dump, github, problem_json
 
 if TYPE_CHECKING:
-    from fanout.kubecheck import KubeOptions
+    from fanout.report.kubecheck import KubeOptions
 
 
 def run(
@@ -33,8 +33,8 @@ def run(
         (warn or echo)(warning_text(problem))
     if kube is not None:
         # Imported here: only this option needs the schema machinery.
-        from fanout.kubecheck import check_rendering
-        from fanout.kubereport import FORMATTERS, format_github
+        from fanout.report.kubecheck import check_rendering
+        from fanout.report.kubereport import FORMATTERS, format_github
 
         report = check_rendering(rendering, kube)
         if report_format == "github":

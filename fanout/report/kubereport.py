@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from fanout.core.errors import Location, Problem, visible
 from fanout.core.words import plural
-from fanout.machine import github
+from fanout.report.machine import github
 
 JSON_FORMAT_VERSION = 1
 # Beyond this many, the text format names the first few clusters and counts the rest (JSON lists them all).

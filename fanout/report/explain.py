@@ -19,12 +19,12 @@ from fanout.core.errors import FanoutError, Location
 from fanout.core.model import Cluster, Inputs, ObjectId, Override, Patch, Placement, Template
 from fanout.core.substitute import Unresolved, resolve, substitute
 from fanout.core.validate import did_you_mean
-from fanout.diffing import HIDDEN, SECRET_FIELDS, is_secret
-from fanout.machine import location_json, object_json
 from fanout.render.emit import object_path
 from fanout.render.patch import PatchFailure, apply_patch
 from fanout.render.place import plan
 from fanout.render.strategic import written_at
+from fanout.report.diffing import HIDDEN, SECRET_FIELDS, is_secret
+from fanout.report.machine import location_json, object_json
 
 # Values longer than this are shortened in a field's history; the rendered file has them whole.
 VALUE_WIDTH = 80

@@ -3,7 +3,7 @@
 ``check_rendering`` is what ``validate --kubernetes`` and ``render --validate-kubernetes`` call. Objects
 that come out the same in several clusters are validated once (first by identity, since the renderer
 shares them, then by content); each violation is then reported for every cluster that has the object, at
-the template or override line that last wrote the offending field (see ``fanout.provenance``).
+the template or override line that last wrote the offending field (see ``fanout.report.provenance``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.core.errors import FanoutError, Problem
-from fanout.diffing import SECRET_FIELDS
 from fanout.kube.schema import KubernetesSchemas, MissingSchema, Violation
-from fanout.kubereport import (
+from fanout.render.patch import SECRET_NOTE
+from fanout.render.pipeline import RenderedObject, Rendering
+from fanout.report.diffing import SECRET_FIELDS
+from fanout.report.kubereport import (
     ClusterFinding,
     ObjectRef,
     Report,
@@ -24,9 +26,7 @@ from fanout.kubereport import (
     group_findings,
     group_skipped,
 )
-from fanout.provenance import last_writer
-from fanout.render.patch import SECRET_NOTE
-from fanout.render.pipeline import RenderedObject, Rendering
+from fanout.report.provenance import last_writer
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from fanout.core.words import plural, some_names
-from fanout.diffing import ClusterDiff, Comparison, FieldChange, Group, ObjectChange, ObjectStatus, Side
+from fanout.report.diffing import (
+    ClusterDiff,
+    Comparison,
+    FieldChange,
+    Group,
+    ObjectChange,
+    ObjectStatus,
+    Side,
+)
 
 JSON_VERSION = 1
 # GitHub refuses comments over 65,536 characters; stay well below, leaving room for a bot's own text.
