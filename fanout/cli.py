@@ -14,7 +14,7 @@ import typer
 import typer.core
 
 from fanout import __version__
-from fanout.clihelp import (
+from fanout.commands.clihelp import (
     EXAMPLES_CLUSTERS,
     EXAMPLES_DIFF,
     EXAMPLES_EXPLAIN,
@@ -167,19 +167,19 @@ def _main(
 
 
 def _complete_clusters(ctx: typer.Context, incomplete: str) -> list[str]:
-    from fanout.completion import cluster_names
+    from fanout.commands.completion import cluster_names
 
     return cluster_names(find_root(ctx.params.get("source") or "."), incomplete)
 
 
 def _complete_selector(ctx: typer.Context, incomplete: str) -> list[str]:
-    from fanout.completion import label_pairs
+    from fanout.commands.completion import label_pairs
 
     return label_pairs(find_root(ctx.params.get("source") or "."), incomplete)
 
 
 def _complete_targets(ctx: typer.Context, incomplete: str) -> list[str]:
-    from fanout.completion import object_names
+    from fanout.commands.completion import object_names
 
     return object_names(find_root(ctx.params.get("source") or "."), incomplete)
 

@@ -13,7 +13,7 @@ import yaml
 
 from fanout.commands.federate import federate_command
 from fanout.core.errors import FanoutError
-from fanout.federate import check, federate
+from fanout.importer.federate import check, federate
 
 
 def write(path: Path, text: str) -> Path:

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from fanout.core.document import Document
 from fanout.core.errors import Location, Problems
-from fanout.federate import check, dropped_annotations, federate
+from fanout.importer.federate import check, dropped_annotations, federate
 from fanout.render.emit import dump
 from fanout.source.parse import load_documents
 
