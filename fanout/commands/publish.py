@@ -22,7 +22,8 @@ from fanout.commands.common import choose_clusters, open_resolved
 from fanout.core.errors import FanoutError, Problem
 from fanout.output.cache import cache_dir, cluster_digests, code_digest, write_cache_file
 from fanout.output.folder import MARKER, is_temporary
-from fanout.output.publish import BranchResult, Hydrator, publish
+from fanout.output.hydrator import Hydrator
+from fanout.output.publish import BranchResult, publish
 from fanout.render.pipeline import render_plans
 from fanout.render.place import plan
 from fanout.source.git import ResolvedSource, git_timeout, is_git_url, redact_url, resolve_source
