@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from fanout.core.errors import FanoutError
+from fanout.kube.crdschema import openapi_to_json_schema
 from fanout.kube.schema import (
     DEFAULT_KUBERNETES_VERSION,
     INSTALL_COMMAND,
     KubernetesSchemas,
     MissingSchema,
-    Violation,
-    openapi_to_json_schema,
     supported_versions,
 )
+from fanout.kube.violations import Violation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Validate rendered objects against Kubernetes JSON Schemas, offline.
+"""Validate rendered objects against Kubernetes JSON Schemas, offline (CRDs: crdschema; messages: violations).
 
 A ``KubernetesSchemas`` answers "is this object valid for Kubernetes X.Y?" for any number of objects.
 It finds the schema for an object's apiVersion and kind in the first of these that has one:
@@ -21,7 +21,7 @@ import importlib.metadata
 import importlib.util
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,26 +37,16 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from fanout.core.errors import FanoutError, Location, Problem
+from fanout.kube.crdschema import DEFINITIONS_URI, CrdProblem, crd_schemas
+from fanout.kube.violations import Violation, pointer_of, violations
 
 # The newest minor that every kubernetes-validate allowed by fanout's `kubernetes` extra (>=1.31) bundles,
 # so the default gives the same answer on every install; pass --kubernetes-version to match your clusters.
 DEFAULT_KUBERNETES_VERSION = "1.31"
 INSTALL_COMMAND = "pip install 'fanout-gitops[kubernetes]'"  # "fanout" on the package index is not this
 
-_DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
-_OBJECT_META_REF = _DEFINITIONS_URI + "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _BUNDLE_DIR = re.compile(r"^v(\d+)\.(\d+)\.\d+-local(-strict)?$")
 _VERSION_ARG = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
-_SHOW_LIMIT = 60
-_MESSAGE_LIMIT = 200
-
-
-@dataclass(frozen=True, order=True)
-class Violation:
-    """One problem inside one object: where (a JSON Pointer into the object) and what."""
-
-    pointer: str
-    message: str
 
 
 class MissingSchema(Exception):
@@ -144,162 +134,6 @@ def _read_json(path: Path) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------
-# Schemas from CustomResourceDefinitions
-
-
-def openapi_to_json_schema(node: Any, *, strict: bool, structural: bool = True) -> Any:
-    """Translate a CRD's OpenAPI v3 schema into JSON Schema 2020-12, optionally in the strict flavour.
-
-    - ``nullable: true`` adds ``null`` to ``type`` (and to ``enum``);
-    - boolean ``exclusiveMinimum``/``exclusiveMaximum`` (OpenAPI 3.0) become the numeric JSON Schema form;
-    - ``x-kubernetes-int-or-string: true`` without its own ``anyOf`` accepts integers and strings.
-
-    The strict rule, the one the strict flavour of the bundled schemas follows: a schema node that lists
-    ``properties``, has no ``additionalProperties`` of its own and is not marked
-    ``x-kubernetes-preserve-unknown-fields: true`` rejects every field it does not list. It applies to
-    structural nodes only, never inside ``allOf``/``anyOf``/``oneOf``/``not``: Kubernetes allows those to
-    restate only fields the structural part already declares, so closing them would reject valid objects.
-    An ``x-kubernetes-embedded-resource`` node always accepts ``apiVersion``, ``kind`` and ``metadata``.
-    """
-    if isinstance(node, list):
-        return [openapi_to_json_schema(item, strict=strict, structural=structural) for item in node]
-    if not isinstance(node, Mapping):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("properties", "patternProperties", "definitions", "$defs") and isinstance(value, Mapping):
-            out[key] = {
-                name: openapi_to_json_schema(sub, strict=strict, structural=structural)
-                for name, sub in value.items()
-            }
-        elif key in ("items", "additionalProperties", "additionalItems"):
-            out[key] = openapi_to_json_schema(value, strict=strict, structural=structural)
-        elif key in ("allOf", "anyOf", "oneOf", "not"):
-            out[key] = openapi_to_json_schema(value, strict=strict, structural=False)
-        else:
-            out[key] = value
-    if out.get("nullable") is True:
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-        if isinstance(out.get("enum"), list) and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-    for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-        flag = out.get(exclusive)
-        if isinstance(flag, bool):
-            del out[exclusive]
-            if flag and bound in out:
-                out[exclusive] = out.pop(bound)
-    if (
-        out.get("x-kubernetes-int-or-string") is True
-        and "type" not in out
-        and not ("anyOf" in out or "oneOf" in out or "allOf" in out)
-    ):
-        out["type"] = ["integer", "string"]
-    if out.get("x-kubernetes-embedded-resource") is True and isinstance(out.get("properties"), dict):
-        for name, schema in (("apiVersion", {"type": "string"}), ("kind", {"type": "string"})):
-            out["properties"].setdefault(name, schema)
-        out["properties"].setdefault("metadata", {"type": "object"})
-    if (
-        strict
-        and structural
-        and isinstance(out.get("properties"), dict)
-        and "additionalProperties" not in out
-        and out.get("x-kubernetes-preserve-unknown-fields") is not True
-    ):
-        out["additionalProperties"] = False
-    return out
-
-
-def _crd_root_schema(openapi: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
-    root: dict[str, Any] = dict(openapi_to_json_schema(openapi, strict=strict))
-    properties: dict[str, Any] = dict(root.get("properties") or {})
-    # Kubernetes validates a custom resource's apiVersion, kind and metadata itself whether or not the CRD
-    # declares them; metadata gets the bundled ObjectMeta schema, plus the CRD's own (name) restrictions.
-    properties.setdefault("apiVersion", {"type": "string"})
-    properties.setdefault("kind", {"type": "string"})
-    own_meta = (
-        openapi.get("properties", {}).get("metadata")
-        if isinstance(openapi.get("properties"), Mapping)
-        else None
-    )
-    object_meta: dict[str, Any] = {"$ref": _OBJECT_META_REF}
-    if isinstance(own_meta, Mapping) and set(own_meta) - {"type", "description"}:
-        # Not strictified: a CRD may only restrict metadata.name/generateName, never close metadata.
-        object_meta = {"allOf": [object_meta, openapi_to_json_schema(own_meta, strict=False)]}
-    properties["metadata"] = object_meta
-    root["properties"] = properties
-    return root
-
-
-@dataclass(frozen=True)
-class CrdProblem:
-    """A CustomResourceDefinition fanout cannot use: ``index`` into the CRDs given, ``pointer`` into it."""
-
-    index: int
-    pointer: str
-    message: str
-
-
-def _crd_schemas(
-    crds: Sequence[Mapping[str, Any]], *, strict: bool
-) -> tuple[dict[tuple[str, str], dict[str, Any]], list[CrdProblem], dict[tuple[str, str], str]]:
-    """The schema of every served version, what is wrong with the CRDs that have none, and the kinds of those.
-
-    Every field is checked for its type before it is read: a CRD of any shape is a problem, never a crash."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    origin: dict[tuple[str, str], str] = {}
-    problems: list[CrdProblem] = []
-    rejected: dict[tuple[str, str], str] = {}
-    for index, crd in enumerate(crds):
-        spec = crd.get("spec")
-        if crd.get("kind") != "CustomResourceDefinition" or not isinstance(spec, Mapping):
-            continue
-        names = spec.get("names")
-        group, kind = spec.get("group"), names.get("kind") if isinstance(names, Mapping) else None
-        versions = spec.get("versions")
-        if not isinstance(group, str) or not isinstance(kind, str) or not isinstance(versions, list):
-            continue  # its own schema validation reports it; without a group and kind it defines no kind
-        metadata = crd.get("metadata")
-        crd_name = str(metadata.get("name")) if isinstance(metadata, Mapping) else f"{kind.lower()}.{group}"
-        for position, version in enumerate(versions):
-            if not isinstance(version, Mapping) or version.get("served") is not True:
-                continue
-            key = (f"{group}/{version.get('name')}", kind)
-            at = f"/spec/versions/{position}/schema"
-            holder = version.get("schema", {})
-            openapi = holder.get("openAPIV3Schema") if isinstance(holder, Mapping) else holder
-            if openapi is None:
-                openapi = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-            where = f"CustomResourceDefinition {crd_name} version {version.get('name')}"
-            try:
-                if not isinstance(openapi, Mapping):
-                    raise jsonschema.exceptions.SchemaError(f"{_show(openapi)} is not an object")
-                schema = _crd_root_schema(openapi, strict=strict)
-                jsonschema.Draft202012Validator.check_schema(schema)
-            except (jsonschema.exceptions.SchemaError, TypeError, ValueError, AttributeError) as exc:
-                # TypeError and friends: a part of the schema of the wrong shape, met while converting it.
-                message = exc.message if isinstance(exc, jsonschema.exceptions.SchemaError) else str(exc)
-                path = exc.absolute_path if isinstance(exc, jsonschema.exceptions.SchemaError) else ()
-                pointer = at + ("/openAPIV3Schema" if isinstance(holder, Mapping) else "") + _pointer(path)
-                problems.append(CrdProblem(index, pointer, f"{where}: invalid openAPIV3Schema: {message}"))
-                rejected[key] = f"its CustomResourceDefinition {crd_name} is invalid, so it is not validated"
-                continue
-            if key in found and found[key] != schema:
-                problems.append(
-                    CrdProblem(
-                        index,
-                        at,
-                        f"{where} and {origin[key]} give {key[0]} {kind} different schemas; "
-                        "fanout validates each kind against one schema",
-                    )
-                )
-                continue
-            found[key] = schema
-            origin[key] = where
-    return found, problems, rejected
-
-
-# --------------------------------------------------------------------------------------------------
 # --schema-dir
 
 
@@ -357,7 +191,7 @@ class _LocalRetriever:
 # Inlining the bundled definitions
 
 
-_DEFINITION_PREFIXES = ("/api/_definitions.json#/$defs/", "#/$defs/", _DEFINITIONS_URI + "#/$defs/")
+_DEFINITION_PREFIXES = ("/api/_definitions.json#/$defs/", "#/$defs/", DEFINITIONS_URI + "#/$defs/")
 
 
 class _Inliner:
@@ -400,7 +234,7 @@ class _Inliner:
         rest = {key: self.inline(value) for key, value in node.items() if key not in ("$ref", "description")}
         target = self._definition(name)
         if target is None:
-            return {**rest, "$ref": f"{_DEFINITIONS_URI}#/$defs/{name}"}
+            return {**rest, "$ref": f"{DEFINITIONS_URI}#/$defs/{name}"}
         return {**rest, "allOf": [*rest.get("allOf", []), target]} if rest else target
 
 
@@ -451,7 +285,7 @@ class KubernetesSchemas:
         """Validate custom resources against these CRDs' schemas; returns (and keeps) what is wrong with them.
 
         The kinds of a CRD that cannot be used get no schema, with the reason (``MissingSchema.reason``)."""
-        found, problems, rejected = _crd_schemas(crds, strict=self.strict)
+        found, problems, rejected = crd_schemas(crds, strict=self.strict)
         self._crds.update(found)
         self._rejected.update(rejected)
         self.crd_problems.extend(problems)
@@ -492,7 +326,7 @@ class KubernetesSchemas:
                 f"the schema for {api_version} {kind} refers to {exc.ref!r}, which fanout cannot resolve: "
                 "it never downloads schemas; put referenced files in a --schema-dir"
             ) from None
-        return sorted(set(_violations(errors)))
+        return sorted(set(violations(errors)))
 
     def has_schema(self, api_version: str, kind: str) -> bool:
         try:
@@ -518,7 +352,7 @@ class KubernetesSchemas:
             # `retrieve` is an attrs alias of a private field, which mypy's attrs support does not see.
             retriever = _LocalRetriever(self._schema_dirs)
             registry: Registry[Any] = Registry(retrieve=retriever)  # type: ignore[call-arg]
-            self._registry = registry.with_resource(_DEFINITIONS_URI, Resource.from_contents(definitions))
+            self._registry = registry.with_resource(DEFINITIONS_URI, Resource.from_contents(definitions))
             self._inliner = _Inliner(definitions.get("$defs", {}))
         return self._registry
 
@@ -545,7 +379,7 @@ class KubernetesSchemas:
         try:
             cls.check_schema(dict(schema))
         except jsonschema.exceptions.SchemaError as exc:
-            pointer = _pointer(exc.absolute_path) or "/"
+            pointer = pointer_of(exc.absolute_path) or "/"
             raise FanoutError.at(
                 f"invalid JSON Schema at {pointer}: {exc.message}", Location(str(path))
             ) from None
@@ -572,84 +406,3 @@ class KubernetesSchemas:
         registry = self._base_registry()
         assert self._inliner is not None  # set with the registry
         return jsonschema.Draft202012Validator(self._inliner.inline(schema), registry=registry)
-
-
-# --------------------------------------------------------------------------------------------------
-# Turning jsonschema errors into short, human violations
-
-
-def _pointer(path: Iterable[Any]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
-
-
-def _show(value: Any) -> str:
-    """A short rendering of a value for a message: strings quoted as in Python, the rest as JSON."""
-    if isinstance(value, str):
-        text = repr(value if len(value) <= _SHOW_LIMIT else value[: _SHOW_LIMIT - 3] + "...")
-    else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        if len(text) > _SHOW_LIMIT:
-            text = text[: _SHOW_LIMIT - 3] + "..."
-    return text
-
-
-def _type_names(types: Any) -> list[str]:
-    names = [types] if isinstance(types, str) else [t for t in types if isinstance(t, str)]
-    # Every bundled type also allows null, which says nothing useful to someone who wrote a value.
-    return [t for t in names if t != "null"] or names
-
-
-def _type_message(instance: Any, types: list[str]) -> str:
-    unique = list(dict.fromkeys(types))
-    return f"{_show(instance)} is not of type {' or '.join(repr(t) for t in unique)}"
-
-
-def _only_types(subschemas: Any) -> list[str] | None:
-    """The union of types when every alternative is just a type (IntOrString, Quantity), else None."""
-    if not isinstance(subschemas, list) or not subschemas:
-        return None
-    types: list[str] = []
-    for sub in subschemas:
-        if not isinstance(sub, Mapping) or "type" not in sub or set(sub) - {"type", "description", "format"}:
-            return None
-        types.extend(_type_names(sub["type"]))
-    return types
-
-
-def _violations(errors: Iterable[jsonschema.exceptions.ValidationError]) -> Iterator[Violation]:
-    for error in errors:
-        yield from _violation(error)
-
-
-def _violation(error: jsonschema.exceptions.ValidationError) -> Iterator[Violation]:
-    pointer = _pointer(error.absolute_path)
-    keyword, instance, value = error.validator, error.instance, error.validator_value
-    if keyword == "additionalProperties" and isinstance(instance, Mapping):
-        known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-        patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, Mapping) else {}
-        for field in instance:
-            if field not in known and not any(re.search(p, str(field)) for p in patterns):
-                yield Violation(_pointer([*error.absolute_path, field]), f'unknown field "{field}"')
-    elif keyword == "required" and isinstance(instance, Mapping) and isinstance(value, list):
-        for field in value:
-            if field not in instance:
-                yield Violation(pointer, f'missing required field "{field}"')
-    elif keyword == "type":
-        yield Violation(pointer, _type_message(instance, _type_names(value)))
-    elif keyword == "enum" and isinstance(value, list):
-        allowed = ", ".join(_show(v) for v in value if v is not None)
-        yield Violation(pointer, f"{_show(instance)} is not one of {allowed}")
-    elif keyword in ("oneOf", "anyOf"):
-        types = _only_types(value)
-        best = jsonschema.exceptions.best_match(error.context or ())
-        if types is not None and error.context:
-            yield Violation(pointer, _type_message(instance, types))
-        elif best is not None:
-            yield from _violation(best)
-        else:
-            yield Violation(pointer, f"{_show(instance)} matches more than one of the allowed forms")
-    else:
-        message = error.message
-        if len(message) > _MESSAGE_LIMIT:
-            message = message[: _MESSAGE_LIMIT - 3] + "..."
-        yield Violation(pointer, message)

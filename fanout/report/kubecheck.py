@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.core.errors import FanoutError, Problem
-from fanout.kube.schema import KubernetesSchemas, MissingSchema, Violation
+from fanout.kube.schema import KubernetesSchemas, MissingSchema
+from fanout.kube.violations import Violation
 from fanout.render.patch import SECRET_NOTE
 from fanout.render.pipeline import RenderedObject, Rendering
 from fanout.report.diffing import SECRET_FIELDS
