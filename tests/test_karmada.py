@@ -507,3 +507,16 @@ def test_the_json_karmada_writes_back_keeps_order_and_numbers() -> None:
     loaded = load_go_json('{"z": 1.50, "a": [1e3, "<x> & y"]}')
     assert go_json(loaded) == '{"z":1.50,"a":[1e3,"\\u003cx\\u003e \\u0026 y"]}'
     assert go_json({"b": {"d": 1, "c": True}}, sort_keys=True) == '{"b":{"c":true,"d":1}}'
+
+
+def test_a_scheduler_of_ones_own_is_refused_where_it_is_named(tmp_path: Path, invoke: Invoke) -> None:
+    policy = _policy(
+        "PropagationPolicy",
+        "web",
+        "  schedulerName: my-scheduler\n"
+        "  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: web}]\n",
+    )
+    root = _source(tmp_path, DEPLOYMENT + policy)
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert "templates/all.yaml:17:3:" in result.output and "schedulerName 'my-scheduler'" in result.output

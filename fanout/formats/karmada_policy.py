@@ -87,9 +87,7 @@ def read_policies(docs: Sequence[Document], ctx: Context) -> list[Policy]:
 
 
 def _refuse_live_fields(policy: Policy, ctx: Context) -> None:
-    placement = policy.spec.get("placement")
-    if not isinstance(placement, dict):
-        return
+    placement = as_map(policy.spec.get("placement"))  # preemption and schedulerName apply without one too
     for key, why in LIVE_ONLY.items():
         if placement.get(key):
             ctx.problems.add(
