@@ -27,7 +27,13 @@ from fanout.core.errors import Location, Problem
 from fanout.core.model import Patch, PatchOp, Placement, Template
 from fanout.formats import manifest
 from fanout.formats.common import Context
-from fanout.formats.karmada_override import OverrideFailure, apply_overriders, prune_ops, strip_bookkeeping
+from fanout.formats.karmada_override import (
+    OverrideFailure,
+    apply_ops,
+    apply_overriders,
+    prune_ops,
+    strip_bookkeeping,
+)
 from fanout.formats.karmada_policy import (
     CLUSTER_API,
     DEFAULT_NAMESPACE,
@@ -39,7 +45,7 @@ from fanout.formats.karmada_policy import (
     rules_of,
 )
 from fanout.formats.karmada_rules import ClusterFacts, as_map, cluster_matches, dependencies
-from fanout.formats.karmada_schedule import Binding, bind, facts, with_crd_apis
+from fanout.formats.karmada_schedule import Binding, bind, facts, job_counts, with_crd_apis
 from fanout.kube.kinds import group_of
 
 # Karmada's own APIs, and what its detector never propagates (pkg/util/apigroup.go).
@@ -77,20 +83,16 @@ class _Patches:
         return found
 
 
-def _spec_value(obj: Mapping[str, Any], name: str) -> Any:
-    spec = obj.get("spec")
-    return spec.get(name) if isinstance(spec, dict) else None
-
-
 def _revise_ops(binding: Binding, cluster: str, obj: Mapping[str, Any]) -> list[PatchOp]:
     ops = []
     pointer = "/spec/placement/replicaScheduling"
     wanted = [(binding.revise, binding.clusters[cluster])] if binding.revise else []
     if binding.completions is not None:
         wanted.append(("completions", binding.completions[cluster]))
+    spec = as_map(obj.get("spec"))
     for name, value in wanted:
-        current = _spec_value(obj, name)
-        default = 1 if name != "completions" or _spec_value(obj, "parallelism") is None else None
+        current = spec.get(name)
+        default = job_counts(spec)[1] if name == "completions" else 1
         if current is None and (default is None or value == default):
             continue  # left to the API server's default, which is this value (or the field stays unset)
         if current != value:
@@ -240,22 +242,24 @@ def _finish(
     for cluster in sorted(clusters):
         obj = copy.deepcopy(dict(template.obj))
         chosen: list[Patch] = []
-        if binding.policy is not None and cluster in binding.clusters:
-            revised = _revise_ops(binding, cluster, obj)
-            if revised:
-                chosen.append(
-                    patches.make(
-                        binding.policy.doc,
-                        "replicas for this cluster",
-                        revised,
-                        f"{binding.policy.title}: {binding.mode} replicas,"
-                        f" {binding.clusters[cluster]} of {binding.total} to this cluster",
-                        "#replicas",
-                    )
-                )
-                obj = _apply(obj, revised)
+        culprit = binding.policy  # whose step failed, for the error
         try:
+            if binding.policy is not None and cluster in binding.clusters:
+                revised = _revise_ops(binding, cluster, obj)
+                if revised:
+                    chosen.append(
+                        patches.make(
+                            binding.policy.doc,
+                            "replicas for this cluster",
+                            revised,
+                            f"{binding.policy.title}: {binding.mode} replicas,"
+                            f" {binding.clusters[cluster]} of {binding.total} to this cluster",
+                            "#replicas",
+                        )
+                    )
+                    obj = apply_ops(obj, revised, revised[0].pointer, "replicas")
             for policy, _implicit in override_policies(template, policies):
+                culprit = policy
                 for pointer, target, overriders in rules_of(policy):
                     if target is not None and not cluster_matches(facts_of[cluster], target):
                         continue
@@ -265,8 +269,9 @@ def _finish(
                         because = f"{policy.title}, rule at {pointer.removeprefix('/spec/') or 'spec'}"
                         chosen.append(patches.make(policy.doc, because, rule_ops, because, pointer))
         except OverrideFailure as exc:
-            message = f"{policy.title} cannot be applied to {template.ident}: {exc.message}"
-            failures.setdefault((policy.doc.location(exc.pointer), message), []).append(cluster)
+            assert culprit is not None  # only a policy's step can fail
+            message = f"{culprit.title} cannot be applied to {template.ident}: {exc.message}"
+            failures.setdefault((culprit.doc.location(exc.pointer), message), []).append(cluster)
             continue
         pruned = prune_ops(obj, template.ident.kind)
         if pruned:
@@ -293,16 +298,6 @@ def _finish(
         pointer, names=tuple(sorted(clusters)), names_decide=True, doc=doc, note=binding.note, reasons=reasons
     )
     return replace(template, placement=placement, steps=steps)
-
-
-def _apply(obj: dict[str, Any], ops: Sequence[PatchOp]) -> dict[str, Any]:
-    for op in ops:
-        node: Any = obj
-        tokens = op.path.strip("/").split("/")
-        for token in tokens[:-1]:
-            node = node[token]
-        node[tokens[-1]] = op.value
-    return obj
 
 
 def _keep_identity(template: Template, obj: Mapping[str, Any], pointer: str) -> None:

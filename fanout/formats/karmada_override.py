@@ -46,17 +46,24 @@ class _Ops:
         self.ops: list[PatchOp] = []
 
     def apply(self, batch: Sequence[PatchOp], pointer: str, what: str) -> None:
-        raw = []
-        for op in batch:
-            entry: dict[str, Any] = {"op": op.op, "path": op.path}
-            if op.has_value:
-                entry["value"] = copy.deepcopy(op.value)
-            raw.append(entry)
-        try:
-            self.obj = jsonpatch.JsonPatch(raw).apply(self.obj, in_place=True)
-        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-            raise OverrideFailure(pointer, f"{what}: {_reason(exc, raw)}") from None
+        self.obj = apply_ops(self.obj, batch, pointer, what)
         self.ops.extend(batch)
+
+
+def apply_ops(obj: dict[str, Any], batch: Sequence[PatchOp], pointer: str, what: str) -> dict[str, Any]:
+    """``batch`` applied at once to ``obj`` (changed), as Karmada applies one patch; a failure is located at
+    ``pointer`` in the policy."""
+    raw = []
+    for op in batch:
+        entry: dict[str, Any] = {"op": op.op, "path": op.path}
+        if op.has_value:
+            entry["value"] = copy.deepcopy(op.value)
+        raw.append(entry)
+    try:
+        patched: dict[str, Any] = jsonpatch.JsonPatch(raw).apply(obj, in_place=True)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        raise OverrideFailure(pointer, f"{what}: {_reason(exc, raw)}") from None
+    return patched
 
 
 def _reason(exc: Exception, ops: Sequence[Mapping[str, Any]]) -> str:

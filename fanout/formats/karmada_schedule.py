@@ -120,11 +120,17 @@ def _replica_total(template: Template) -> tuple[str | None, int, bool]:
     if field_name == "replicas":
         replicas = spec.get("replicas", 1)
     else:
-        parallelism = spec.get("parallelism", 1)
-        completions = spec.get("completions", 1 if "parallelism" not in spec else parallelism)
+        parallelism, completions = job_counts(spec)
+        # jobReplica: completions defaults to parallelism there (ptr.Deref), not to the API server's 1
         replicas = min(parallelism, completions) if isinstance(completions, int) else parallelism
     replicas = replicas if isinstance(replicas, int) else 0
     return field_name, replicas, replicas > 0 or _has_requirements(template.obj, key[1])
+
+
+def job_counts(spec: Mapping[str, Any]) -> tuple[Any, Any]:
+    """A Job's parallelism and completions as the API server defaults them: parallelism 1; completions 1 when
+    neither is written, else as written (None: unset, a work queue)."""
+    return spec.get("parallelism", 1), spec.get("completions", 1 if "parallelism" not in spec else None)
 
 
 def _has_requirements(obj: Mapping[str, Any], kind: str) -> bool:
@@ -230,7 +236,7 @@ def _divide_completions(binding: Binding, template: Template, replicas: int) -> 
     if template.ident.kind != "Job" or replicas <= 0:
         return
     spec = template.obj.get("spec") or {}
-    completions = spec.get("completions", 1 if "parallelism" not in spec else None)
+    _parallelism, completions = job_counts(spec)
     if isinstance(completions, int):
         seats, _tie = divide(completions, {n: r for n, r in binding.clusters.items()})
         binding.completions = {n: seats.get(n, 0) for n in binding.clusters}
