@@ -20,7 +20,7 @@ import yaml
 
 from fanout.core.document import escape
 from fanout.core.model import PatchOp
-from fanout.formats.karmada_rules import ImageError, as_map, override_image
+from fanout.formats.karmada_rules import ImageError, as_map, dig, override_image
 from fanout.formats.karmada_serial import go_json, go_yaml, load_go_json
 
 _POD_SPEC = {"Pod": "/spec"}
@@ -75,10 +75,8 @@ def _reason(exc: Exception, ops: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _containers(obj: Mapping[str, Any], prefix: str) -> list[Any]:
-    node: Any = obj
-    for token in [*prefix.strip("/").split("/"), "containers"]:
-        node = node.get(token) if isinstance(node, dict) else None
-    return node if isinstance(node, list) else []
+    found = dig(obj, [*prefix.strip("/").split("/"), "containers"])
+    return found if isinstance(found, list) else []
 
 
 def _image_value(obj: Any, path: str) -> str:
@@ -324,9 +322,7 @@ def prune_ops(obj: Mapping[str, Any], kind: str) -> list[PatchOp]:
                     ),
                 ),
             ):
-                node: Any = obj
-                for token in base.strip("/").split("/"):
-                    node = node.get(token) if isinstance(node, dict) else None
+                node = dig(obj, base.strip("/").split("/"))
                 if isinstance(node, dict):
                     paths += [f"{base}/{escape(n)}" for n in names if n in node]
     if kind == "PersistentVolumeClaim" and annotations.get("volume.kubernetes.io/selected-node"):

@@ -174,16 +174,11 @@ def claim(template: Template, policies: Sequence[Policy]) -> tuple[Policy | None
             else:
                 reason = f"equal priority, and {winner.name!r} sorts before {other.name!r}"
             losers.append(f"{other.title} lost ({reason})")
-        if kind == PROPAGATION:
-            others = [p.title for p in policies if p.kind == CLUSTER_PROPAGATION]
-            if any(
-                best_priority(*key, p.spec.get("resourceSelectors") or [])
-                for p in policies
-                if p.title in others
-            ):
-                losers.append(
-                    "ClusterPropagationPolicies are consulted only when no PropagationPolicy matches"
-                )
+        if kind == PROPAGATION and any(
+            p.kind == CLUSTER_PROPAGATION and best_priority(*key, p.spec.get("resourceSelectors") or [])
+            for p in policies
+        ):
+            losers.append("ClusterPropagationPolicies are consulted only when no PropagationPolicy matches")
         return winner, "; ".join([why, *losers])
     return None, ""
 

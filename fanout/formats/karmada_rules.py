@@ -346,7 +346,8 @@ POD_TEMPLATE = {
 _SECRET_VOLUMES = ("azureFile", "cephfs", "cinder", "flexVolume", "rbd", "scaleIO", "iscsi", "storageos")
 
 
-def _dig(obj: Any, path: Sequence[str]) -> Any:
+def dig(obj: Any, path: Sequence[str]) -> Any:
+    """The value at ``path`` (keys of nested mappings), or None where a step is missing or not a mapping."""
     for key in path:
         obj = obj.get(key) if isinstance(obj, dict) else None
     return obj
@@ -360,15 +361,13 @@ def dependencies(api: str, kind: str, obj: Mapping[str, Any]) -> list[tuple[str,
     """(kind, name) of each ConfigMap, Secret, ServiceAccount and PVC the workload references."""
     if api == "networking.k8s.io/v1" and kind == "Ingress":
         return [
-            ("Secret", str(t["secretName"]))
-            for t in _dicts(_dig(obj, ("spec", "tls")))
-            if t.get("secretName")
+            ("Secret", str(t["secretName"])) for t in _dicts(dig(obj, ("spec", "tls"))) if t.get("secretName")
         ]
     path = POD_TEMPLATE.get(kind)
     expected = {"Pod": "v1", "Job": "batch/v1", "CronJob": "batch/v1"}.get(kind, "apps/v1")
     if path is None or api != expected:
         return []
-    spec = _dig(obj, path)
+    spec = dig(obj, path)
     if not isinstance(spec, dict):
         return []
     configmaps: set[str] = set()
@@ -396,17 +395,17 @@ def dependencies(api: str, kind: str, obj: Mapping[str, Any]) -> list[tuple[str,
                 ref = (
                     found.get("secretName")
                     if source_kind == "azureFile"
-                    else _dig(found, ("secretRef", "name"))
+                    else dig(found, ("secretRef", "name"))
                 )
                 if ref:
                     secrets.add(str(ref))
         if isinstance(volume.get("csi"), dict):
-            secrets.add(str(_dig(volume["csi"], ("nodePublishSecretRef", "name")) or ""))
+            secrets.add(str(dig(volume["csi"], ("nodePublishSecretRef", "name")) or ""))
         if isinstance(volume.get("secret"), dict):
             secrets.add(str(volume["secret"].get("secretName", "")))
         if isinstance(volume.get("configMap"), dict):
             configmaps.add(str(volume["configMap"].get("name", "")))
-        for projected in _dicts(_dig(volume, ("projected", "sources"))):
+        for projected in _dicts(dig(volume, ("projected", "sources"))):
             if isinstance(projected.get("secret"), dict):
                 secrets.add(str(projected["secret"].get("name", "")))
             if isinstance(projected.get("configMap"), dict):
@@ -415,7 +414,7 @@ def dependencies(api: str, kind: str, obj: Mapping[str, Any]) -> list[tuple[str,
             claims.add(str(volume["persistentVolumeClaim"].get("claimName", "")))
     if kind == "StatefulSet":  # claims its volumeClaimTemplates make are not dependencies
         claims -= {
-            str(_dig(t, ("metadata", "name"))) for t in _dicts(_dig(obj, ("spec", "volumeClaimTemplates")))
+            str(dig(t, ("metadata", "name"))) for t in _dicts(dig(obj, ("spec", "volumeClaimTemplates")))
         }
     account = spec.get("serviceAccountName")
     accounts = {str(account)} if account and account != "default" else set()
