@@ -317,17 +317,24 @@ def save_state(
 ) -> None:
     """Write the state atomically; a cache that cannot be written only costs speed next time."""
     path = state_path(out, folder)
-    entries = [(name, record.inputs, dict(record.files)) for name, record in sorted(clusters.items())]
+    entries = [
+        (name, record.inputs, files if type(files := record.files) is dict else dict(files))
+        for name, record in sorted(clusters.items())
+    ]
     payload = marshal.dumps((code, str(out.resolve()), entries))
-    write_cache_file(path, _MAGIC + hashlib.sha256(payload).digest() + payload)
+    del entries
+    write_cache_file(path, _MAGIC, hashlib.sha256(payload).digest(), payload)
 
 
-def write_cache_file(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically, and quietly: a cache that cannot be written only costs speed."""
+def write_cache_file(path: Path, *data: bytes) -> None:
+    """Replace ``path`` with ``data``'s parts, atomically and quietly: a cache that cannot be written only
+    costs speed. (In parts, so that a large file is not copied once more to be written.)"""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
+        with open(tmp, "wb") as handle:
+            for part in data:
+                handle.write(part)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):  # e.g. the cache folder is a file: nothing to clean up

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,7 +161,7 @@ def marker_content(
         "version": MARKER_VERSION,
         "fanout": __version__,
         "note": "Files fanout wrote here, with the SHA-256 of each; fanout deletes only these.",
-        "files": dict(sorted(files.items())),
+        "files": files,  # sorted as it is encoded: a sorted copy of 100,000 entries costs memory
     }
     if clusters:
         present = {path.partition("/")[0] for path in files}
@@ -169,18 +169,37 @@ def marker_content(
     waiting = sorted(pending)
     if waiting:
         document["pending"] = waiting
-    return (dump_indented(document) + "\n").encode("utf-8")
+    parts = _indented(document, sort=("files",))
+    parts.append(b"\n")
+    return b"".join(parts)
 
 
 def with_pending(marker: bytes, pending: Iterable[str]) -> bytes:
     """``marker`` as ``marker_content`` wrote it without ``pending``, now listing ``pending`` too: the
     same bytes as ``marker_content(files, pending, clusters)``, without encoding 100,000 entries again
     ("pending" is the last key)."""
-    waiting = sorted(pending)
-    if not waiting or not marker.endswith(b"\n}\n"):
+    return b"".join(pending_parts(marker, [pending]))
+
+
+def pending_parts(marker: bytes, groups: Iterable[Iterable[str]]) -> list[bytes | memoryview]:
+    """``with_pending``'s bytes in parts, to be written one after the other: the marker is not copied.
+
+    The pending names come in groups, each sorted here; every name of a group must sort before the
+    next group's (one group per cluster folder): only one group's names are held at a time.
+    """
+    if not marker.endswith(b"\n}\n"):
         raise ValueError("not a marker without pending files")
-    listed = "[\n  " + json.dumps(waiting, separators=_INNER)[1:-1] + "\n ]"
-    return marker[:-3] + f',\n "pending": {listed}\n}}\n'.encode()
+    parts: list[bytes | memoryview] = [memoryview(marker)[:-3], b',\n "pending": [\n  ']
+    for group in groups:
+        names = sorted(group)
+        if names:
+            if len(parts) > 2:
+                parts.append(_INNER[0].encode())
+            parts.append(json.dumps(names, separators=_INNER)[1:-1].encode())
+    if len(parts) == 2:
+        raise ValueError("not a marker without pending files")
+    parts.append(b"\n ]\n}\n")
+    return parts
 
 
 def dump_indented(document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[Plain]]) -> str:
@@ -190,16 +209,28 @@ def dump_indented(document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[
     render. Without one it uses its C encoder, and the separators can carry the newlines and indentation
     instead. The output is the same, character for character (a test holds it to that).
     """
-    parts = []
+    return b"".join(_indented(document)).decode()
+
+
+def _indented(
+    document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[Plain]], sort: Collection[str] = ()
+) -> list[bytes | memoryview]:
+    """``dump_indented``'s text in encoded parts (the maps in ``sort`` with their keys sorted): a big map
+    is encoded once and then only viewed, not copied, until the parts are joined."""
+    parts: list[bytes | memoryview] = []
     for key, value in document.items():
+        parts.append(f"{',' if parts else '{'}\n {json.dumps(key)}: ".encode())
         if value is None or isinstance(value, (str, int)):
-            text = json.dumps(value)
-        elif isinstance(value, Mapping):
-            text = "{\n  " + json.dumps(value, separators=_INNER)[1:-1] + "\n }" if value else "{}"
+            parts.append(json.dumps(value).encode())
+        elif not value:
+            parts.append(b"{}" if isinstance(value, Mapping) else b"[]")
         else:
-            text = "[\n  " + json.dumps(list(value), separators=_INNER)[1:-1] + "\n ]" if value else "[]"
-        parts.append(f" {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}" if parts else "{}"
+            inner = value if isinstance(value, Mapping) else list(value)
+            text = json.dumps(inner, separators=_INNER, sort_keys=key in sort).encode()
+            opening, closing = (b"{", b"}") if isinstance(value, Mapping) else (b"[", b"]")
+            parts += [opening + b"\n  ", memoryview(text)[1:-1], b"\n " + closing]
+    parts.append(b"\n}" if parts else b"{}")
+    return parts
 
 
 # An item of a nested map or list, as ``indent=1`` lays it out: on a line of its own, two spaces in.

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import secrets
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -40,8 +41,8 @@ from fanout.output.folder import (
     by_cluster,
     is_temporary,
     marker_content,
+    pending_parts,
     read_marker,
-    with_pending,
 )
 
 
@@ -186,8 +187,7 @@ class Plan:
     writes: dict[str, str]  # added or changed path -> content digest
     records: dict[str, ClusterRecord]  # the cache's new state for the clusters in scope
     objects: int
-    listed: frozenset[str]  # the files the new marker lists
-    listing: Mapping[str, str | None]  # the same, with the digest of each
+    listing: Mapping[str, str | None]  # the files the new marker lists, with the digest of each
     inputs: Mapping[str, str]  # cluster -> the digest of its inputs, for the marker
 
 
@@ -276,8 +276,11 @@ def plan(
             removed.append(path)
         else:
             kept.append(path)
-    listing = {p: d for p, d in folder.digests.items() if not in_scope(p)}
-    listing.update(new_files)
+    if scope is None:
+        listing = new_files  # a copy of 100,000 entries would only cost memory
+    else:
+        listing = {p: d for p, d in folder.digests.items() if not in_scope(p)}
+        listing.update(new_files)
     inputs = {n: d for n, d in folder.clusters.items() if scope is not None and n not in scope}
     inputs.update((name, digests[name]) for name in records)
     marker = marker_content(listing, clusters=inputs)
@@ -290,16 +293,16 @@ def plan(
         marker != folder.marker,
         tuple(kept),
     )
-    return Plan(changes, writes, records, objects, frozenset(listing), listing, inputs)
+    return Plan(changes, writes, records, objects, listing, inputs)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _write_marker(target: str, data: bytes, mode: int) -> os.stat_result:
+def _write_marker(target: str, data: bytes | Sequence[bytes | memoryview], mode: int) -> os.stat_result:
     """Write the marker beside itself and rename, so that a reader never sees half a marker.
 
     The staging name is fixed (``MARKER_STAGING``) and opened without O_EXCL: what a killed run left
@@ -312,7 +315,8 @@ def _write_marker(target: str, data: bytes, mode: int) -> os.stat_result:
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, mode)  # a leftover keeps its old mode otherwise
-        _write_all(fd, data)
+        for part in [data] if isinstance(data, bytes) else data:
+            _write_all(fd, part)
         os.close(fd)
         fd = -1
         os.replace(tmp, target)
@@ -434,35 +438,75 @@ def txn_backup(target: str, token: str, index: int) -> str:
     return f"{os.path.dirname(target)}/{TEMP_PREFIX}{token}-{index}.bak"
 
 
+# A file to move into place: its staged file, its target, the target's backup (None: a new file).
+Move = tuple[str, str, str | None]
+
+
+def _moves(root: str, requests: Requests, token: str, index: int = 0) -> Iterator[Move]:
+    """Every requested file's move, in request order; made on demand rather than listed (100,000 of them).
+
+    ``index`` numbers the first backup (of ``requests`` taken out of a larger request).
+    """
+    for cluster, items in requests.items():
+        for relative, _, new in items:
+            target = f"{root}/{cluster}/{relative}"
+            backup = None if new else txn_backup(target, token, index)
+            yield staged_path(root, cluster, relative, token), target, backup
+            index += 1
+
+
 class _Transaction:
-    """Renames staged files into place, keeping what it takes to put everything back."""
+    """Renames staged files into place and can put everything back.
 
-    def __init__(self) -> None:
-        self.undo: list[Callable[[], None]] = []
-        self.backups: list[str] = []
+    It counts the moves it made instead of keeping an undo step for each: undoing walks the same moves
+    again (``moves`` makes them afresh, in the same order).
+    """
 
-    def put(self, staged: str, target: str, new: bool, backup: str | None) -> None:
-        if new:
-            os.link(staged, target)  # fails if a file appeared there since the plan: it is not ours
-            self.undo.append(lambda: os.unlink(target))
-            os.unlink(staged)
-            return
-        assert backup is not None
-        os.link(target, backup)
-        self.backups.append(backup)
-        os.replace(staged, target)
-        self.undo.append(lambda: os.replace(backup, target))
+    def __init__(self, moves: Callable[[], Iterator[Move]]) -> None:
+        self.moves = moves
+        self.started = 0  # moves begun: a changed file may have its backup from here on
+        self.done = 0  # moves complete
+        self.removed: list[tuple[str, str]] = []  # (target, backup)
+        self.undo_marker: Callable[[], None] | None = None
+
+    def put_all(self) -> None:
+        link, unlink, replace = os.link, os.unlink, os.replace
+        for staged, target, backup in self.moves():
+            self.started += 1
+            if backup is None:
+                link(staged, target)  # fails if a file appeared there since the plan: it is not ours
+                self.done += 1
+                unlink(staged)
+            else:
+                link(target, backup)
+                replace(staged, target)
+                self.done += 1
 
     def remove(self, target: str, backup: str) -> None:
         os.replace(target, backup)
-        self.backups.append(backup)
-        self.undo.append(lambda: os.replace(backup, target))
+        self.removed.append((target, backup))
+
+    def backups(self) -> Iterator[str]:
+        for _, _, backup in itertools.islice(self.moves(), self.started):
+            if backup is not None:
+                yield backup
+        for _, backup in self.removed:
+            yield backup
 
     def rollback(self) -> None:
-        for action in reversed(self.undo):
+        for target, backup in reversed(self.removed):
             with contextlib.suppress(OSError):
-                action()
-        for backup in self.backups:
+                os.replace(backup, target)
+        for _, target, backup_of in reversed(list(itertools.islice(self.moves(), self.done))):
+            with contextlib.suppress(OSError):
+                if backup_of is None:
+                    os.unlink(target)
+                else:
+                    os.replace(backup_of, target)
+        if self.undo_marker is not None:
+            with contextlib.suppress(OSError):
+                self.undo_marker()
+        for backup in self.backups():
             with contextlib.suppress(OSError):
                 os.unlink(backup)
 
@@ -472,6 +516,40 @@ def _restore_marker(path: str, content: bytes | None, mode: int) -> None:
         os.unlink(path)
     else:
         _write_marker(path, content, mode)
+
+
+def _journal(
+    folder: Folder, result: Plan, requests: Requests, token: str, removals: list[tuple[str, str]], root: str
+) -> list[bytes | memoryview]:
+    """The marker that lists every temporary name of the write as pending (in parts: it can be large)."""
+    cut = len(root) + 1
+    removed: dict[str, list[str]] = {}
+    for _, backup in removals:
+        relative = backup[cut:]
+        removed.setdefault(relative.partition("/")[0], []).append(relative)
+    # Every name is under its cluster's folder: sorted cluster by cluster ("name/" orders them as the
+    # whole names would), the names are sorted as a whole.
+    clusters = sorted({*requests, *removed}, key=lambda name: f"{name}/")
+
+    first: dict[str, int] = {}  # each cluster's first index in the moves' order
+    count = 0
+    for cluster, items in requests.items():
+        first[cluster] = count
+        count += len(items)
+
+    def names(cluster: str) -> Iterator[str]:
+        share = {cluster: requests.get(cluster, ())}
+        for staged, _, backup in _moves(root, share, token, first.get(cluster, 0)):
+            yield staged[cut:]
+            if backup is not None:
+                yield backup[cut:]
+        yield from removed.get(cluster, ())
+
+    groups = (names(cluster) for cluster in clusters)
+    if folder.digests.keys() <= result.listing.keys():  # nothing listed goes: the new listing
+        return pending_parts(result.changes.marker, groups)
+    pending = [name for group in groups for name in group]
+    return [marker_content({**folder.digests, **result.listing}, pending, result.inputs)]
 
 
 def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterRecord]:
@@ -492,46 +570,34 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
     for path in (*changes.added, *changes.changed):
         cluster, _, relative = path.partition("/")
         requests.setdefault(cluster, []).append((relative, result.writes[path], path in added))
+    del added
     marker_path = f"{root}/{MARKER}"
     token = secrets.token_hex(6)
-    pairs = [
-        (staged_path(root, cluster, item[0], token), f"{root}/{cluster}/{item[0]}", item[2])
-        for cluster, items in requests.items()
-        for item in items
-    ]
-    backups = {target: txn_backup(target, token, i) for i, (_, target, new) in enumerate(pairs) if not new}
+    count = len(changes.added) + len(changes.changed)
     removals = [
-        (f"{root}/{p}", txn_backup(f"{root}/{p}", token, len(pairs) + i))
-        for i, p in enumerate(changes.removed)
+        (f"{root}/{p}", txn_backup(f"{root}/{p}", token, count + i)) for i, p in enumerate(changes.removed)
     ]
     created: list[str] = []
-    txn = _Transaction()
+    txn = _Transaction(lambda: _moves(root, requests, token))
     try:
-        if pairs or removals:
+        if count or removals:
             # The journal, before anything else: the new files are fanout's and every temporary name is
             # listed, so that a killed run leaves nothing the next one refuses to touch or cannot clear.
-            pending = [os.path.relpath(p, root) for p in (*(s for s, _, _ in pairs), *backups.values())]
-            pending += [os.path.relpath(b, root) for _, b in removals]
-            if folder.digests.keys() <= result.listing.keys():  # nothing listed goes: the new listing
-                journal = with_pending(changes.marker, pending)
-            else:
-                journal = marker_content({**folder.digests, **result.listing}, pending, result.inputs)
-            _write_marker(marker_path, journal, mode)
-            txn.undo.append(lambda: _restore_marker(marker_path, folder.marker, mode))
+            _write_marker(marker_path, _journal(folder, result, requests, token, removals, root), mode)
+            txn.undo_marker = lambda: _restore_marker(marker_path, folder.marker, mode)
         created = _make_parents(root, (*changes.added, *changes.changed))
         if requests:
             writer(root, mode, requests, token)
         flush(root)
-        for staged_file, target, new in pairs:
-            txn.put(staged_file, target, new, backups.get(target))
+        txn.put_all()
         for target, backup in removals:
             txn.remove(target, backup)
-        if changes.marker_changed or pairs or removals:
+        if changes.marker_changed or count or removals:
             _write_marker(marker_path, changes.marker, mode)
         flush(root)
     except BaseException as exc:
         txn.rollback()
-        for path, _, _ in pairs:  # staged here or by a worker that failed later: all by name
+        for path, _, _ in txn.moves():  # staged here or by a worker that failed later: all by name
             with contextlib.suppress(OSError):
                 os.unlink(path)
         for path in reversed(created):
@@ -547,7 +613,7 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
                 reason = f"{exc.strerror or exc} ({exc.filename})"
             raise FanoutError.at(f"writing {out} failed, so nothing in it was changed: {reason}") from None
         raise
-    for backup in txn.backups:  # committed: the backups are garbage now
+    for backup in txn.backups():  # committed: the backups are garbage now
         with contextlib.suppress(OSError):
             os.unlink(backup)
     for path in changes.removed:  # folders the removals emptied, up to (not including) the output folder
