@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
 from fanout.output.sync import ClusterFiles, Requests, StageFailure, Write, Written, libc, write_files
+from fanout.render.pipeline import Renderer as ObjectRenderer
 from fanout.render.pipeline import Rendering, render_plans
 from fanout.render.place import ClusterPlan
 
@@ -65,8 +66,14 @@ def start_method() -> str:
     return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
-def _pack(rendering: Rendering, contents: dict[str, bytes]) -> list[ClusterFiles]:
-    """Each cluster's paths and digests; every distinct content goes into ``contents`` once."""
+def _pack(
+    rendering: Rendering,
+    contents: dict[str, bytes],
+    shared: dict[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> list[ClusterFiles]:
+    """Each cluster's paths and digests; every distinct content goes into ``contents`` once, and clusters
+    with the same files share one tuple of paths (``shared``, across calls)."""
+    shared = {} if shared is None else shared
     # id(content) -> (digest, content): shared objects are hashed once. The content is held here too:
     # a kustomization is made afresh per cluster, and once freed its id can be reused by the next one,
     # which would then get the wrong digest (it did: a cluster was written another's kustomization).
@@ -84,7 +91,8 @@ def _pack(rendering: Rendering, contents: dict[str, bytes]) -> list[ClusterFiles
             else:
                 digest = known[0]
             digests.append(digest)
-        clusters.append(ClusterFiles(output.cluster.name, tuple(files), tuple(digests)))
+        paths = tuple(files)
+        clusters.append(ClusterFiles(output.cluster.name, shared.setdefault(paths, paths), tuple(digests)))
     return clusters
 
 
@@ -105,7 +113,9 @@ class InProcess:
 
     def render(self, on_cluster: OnCluster = None) -> tuple[ClusterFiles, ...]:
         if self._done is None:
-            self._done = tuple(_pack(render_plans(self.inputs, self.plans, on_cluster), self.contents))
+            lean = ObjectRenderer(self.inputs.config.limits, keep_objects=False)
+            rendering = render_plans(self.inputs, self.plans, on_cluster, lean)
+            self._done = tuple(_pack(rendering, self.contents))
         return self._done
 
     def start(self) -> None:
@@ -163,16 +173,20 @@ def _worker(
         other.close()
     contents: dict[str, bytes] = {}
     rendered: dict[str, ClusterFiles] = {}
+    # One renderer for every chunk: an object shared by clusters of different chunks is rendered once,
+    # and only its file is kept (the worker's memory is its distinct files, not their objects).
+    lean = ObjectRenderer(inputs.config.limits, keep_objects=False)
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     try:
         while True:
             message = conn.recv()
             if message[0] == "render":
                 try:
-                    rendering = render_plans(inputs, tuple(plans[i] for i in message[1]))
+                    rendering = render_plans(inputs, tuple(plans[i] for i in message[1]), None, lean)
                 except FanoutError:
                     conn.send(("failed",))
                     continue
-                clusters = _pack(rendering, contents)
+                clusters = _pack(rendering, contents, shared)
                 rendered.update((c.name, c) for c in clusters)
                 conn.send(("rendered", clusters))
             elif message[0] == "write":
@@ -224,6 +238,8 @@ class Workers:
         self.owner: dict[str, int] = {}  # cluster -> the worker that holds its files
         self.busy: set[int] = set()  # workers with a request not answered yet
         self.rendered: dict[str, ClusterFiles] = {}
+        self.paths: dict[tuple[str, ...], tuple[str, ...]] = {}  # see _shared
+        self.digests: dict[str, str] = {}
         self.pending: deque[list[int]] | None = None  # chunks not sent yet; None before start()
 
     def _receive(self, index: int) -> tuple[Any, ...]:
@@ -243,6 +259,14 @@ class Workers:
                 if self.pending:
                     conn.send(("render", self.pending.popleft()))
                     self.busy.add(index)
+
+    def _shared(self, cluster: ClusterFiles) -> ClusterFiles:
+        """``cluster`` with the paths and digests other clusters have too as the same objects (each
+        message arrives with its own copies): the parent holds every cluster's list until the end."""
+        paths = self.paths.setdefault(cluster.paths, cluster.paths)
+        known = self.digests
+        digests = tuple([known.setdefault(d, d) for d in cluster.digests])
+        return ClusterFiles(cluster.name, paths, digests)
 
     def render(self, on_cluster: OnCluster = None) -> tuple[ClusterFiles, ...]:
         by_name = {cluster.name: cluster for cluster in self.stream(on_cluster)}
@@ -267,7 +291,8 @@ class Workers:
                     conn.send(("render", pending.popleft()))
                     busy.add(index)
                 if message[0] == "rendered":
-                    for cluster in message[1]:
+                    for received in message[1]:
+                        cluster = self._shared(received)
                         self.owner[cluster.name] = index
                         self.rendered[cluster.name] = cluster
                         if on_cluster is not None:

@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from fanout.core.errors import Location, Problem, Problems
@@ -95,11 +96,21 @@ class _Removed(Exception):
     """A patch deleted the object from this cluster: not rendered, and not a failure."""
 
 
-class _Renderer:
-    """Renders jobs with memoisation; lives for one render call only."""
+# What a lean rendering keeps of an object instead of the object: writers only need its file.
+_NOT_KEPT: Mapping[str, Any] = MappingProxyType({})
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+
+class Renderer:
+    """Renders jobs with memoisation, for one render call or, in a worker process, for every chunk of
+    clusters it renders (objects are then shared across chunks).
+
+    ``keep_objects=False`` keeps only each object's file (path and bytes), not the object itself
+    (``RenderedObject.obj`` is empty): what writing a folder needs, in a fraction of the memory.
+    """
+
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, keep_objects: bool = True) -> None:
         self.limits = limits
+        self.keep_objects = keep_objects
         self.memo: dict[_Key, RenderedObject | None] = {}
         self.removed: set[_Key] = set()  # jobs whose patches delete the object ($patch: delete)
         self.unresolved: dict[tuple[Location, str, str], list[str]] = defaultdict(list)
@@ -189,7 +200,7 @@ class _Renderer:
             template.ident,
             template,
             job.patches,
-            obj,
+            obj if self.keep_objects else _NOT_KEPT,
             object_path(template.ident),
             content,
             apply_order(template.ident.kind, template.namespaced),
@@ -211,9 +222,14 @@ def _clusters(names: list[str]) -> str:
 
 
 def render_plans(
-    inputs: Inputs, plans: tuple[ClusterPlan, ...], on_cluster: Callable[[str], None] | None = None
+    inputs: Inputs,
+    plans: tuple[ClusterPlan, ...],
+    on_cluster: Callable[[str], None] | None = None,
+    renderer: Renderer | None = None,
 ) -> Rendering:
-    renderer = _Renderer(inputs.config.limits)
+    """Render ``plans``; raises FanoutError on any problem (``renderer``: one made for ``inputs``, to share
+    objects with earlier calls, or to keep only files)."""
+    renderer = renderer if renderer is not None else Renderer(inputs.config.limits)
     outputs = []
     for cluster_plan in plans:
         cache: dict[str, Any] = {}
@@ -237,7 +253,7 @@ def render_plans(
 NAME_MAX = 255
 
 
-def _check_paths(objects: list[RenderedObject], cluster: Cluster, renderer: _Renderer) -> None:
+def _check_paths(objects: list[RenderedObject], cluster: Cluster, renderer: Renderer) -> None:
     """Refuse a file name no file system takes, and two objects that would share a file (kinds that
     differ only in case), rather than fail half-way through writing or overwrite one with the other."""
     seen: dict[str, RenderedObject] = {}
