@@ -50,7 +50,8 @@ class Renderer(Protocol):
         ...
 
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
-        """Stage rendered files in the folder ``root`` (see ``fanout.sync.write_files``)."""
+        """Stage rendered files in the folder ``root`` (see ``fanout.sync.write_files``); called once,
+        after ``render``."""
         ...
 
 
@@ -238,6 +239,7 @@ class Workers:
         self.owner: dict[str, int] = {}  # cluster -> the worker that holds its files
         self.busy: set[int] = set()  # workers with a request not answered yet
         self.rendered: dict[str, ClusterFiles] = {}
+        self.closed = False
         self.paths: dict[tuple[str, ...], tuple[str, ...]] = {}  # see _shared
         self.digests: dict[str, str] = {}
         self.pending: deque[list[int]] | None = None  # chunks not sent yet; None before start()
@@ -325,6 +327,9 @@ class Workers:
                     by_path = dict(zip(self.rendered[name].paths, records, strict=True))
                     records = [by_path[relative] for relative, _, _ in requests[name]]
                 written[name] = records
+        # Staged: the workers' bytes are no longer needed. Their memory goes back now, before this
+        # process moves the files into place and records them (at 1,000,000 files, the largest step).
+        self.close()
         if failures:  # the caller removes every staged file, by name
             raise StageFailure(failures[0])
         return written
@@ -337,6 +342,10 @@ class Workers:
         return found
 
     def close(self) -> None:
+        """Stop the workers (once; later calls do nothing)."""
+        if self.closed:
+            return
+        self.closed = True
         for index, (conn, process) in enumerate(zip(self.conns, self.processes, strict=True)):
             if index in self.busy:  # interrupted mid-render (an error, ^C): its answer is not wanted
                 process.terminate()
