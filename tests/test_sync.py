@@ -15,7 +15,7 @@ import pytest
 from conftest import read_tree, write_tree
 
 from fanout.core.errors import FanoutError
-from fanout.output import sync
+from fanout.output import staging, sync
 from fanout.output.cache import EMPTY, input_digests
 from fanout.output.folder import MARKER, TEMP_PREFIX, marker_content, parse_marker
 from fanout.output.parallel import InProcess
@@ -57,7 +57,7 @@ def _source(root: Path, image: str, extra: bool) -> Path:
     )
 
 
-Hook = Callable[[str, sync.Requests, str], None]
+Hook = Callable[[str, staging.Requests, str], None]
 
 
 def _write(source: Path, out: Path, hook: Hook | None = None) -> None:
@@ -70,7 +70,7 @@ def _write(source: Path, out: Path, hook: Hook | None = None) -> None:
     active = InProcess(inputs, plans)
     result = sync.plan(folder, None, active.render(), {}, EMPTY, digests)
 
-    def writer(root: str, mode: int, requests: sync.Requests, token: str) -> sync.Written:
+    def writer(root: str, mode: int, requests: staging.Requests, token: str) -> staging.Written:
         written = active.write(root, mode, requests, token)
         if hook is not None:
             hook(root, requests, token)
@@ -90,7 +90,7 @@ def test_the_journal_lists_every_temporary_name_in_the_markers_order(tmp_path: P
     _write(_source(tmp_path / "v1", "web:1", extra=False), out)
     journals: list[bytes] = []
 
-    def read_journal(root: str, requests: sync.Requests, token: str) -> None:
+    def read_journal(root: str, requests: staging.Requests, token: str) -> None:
         journals.append((Path(root) / MARKER).read_bytes())
 
     # Changed (the Deployment), added (ConfigMap c) and removed (ConfigMap d) files in every cluster.
@@ -118,7 +118,7 @@ def test_a_failure_while_moving_files_into_place_puts_every_file_back(tmp_path: 
     before = read_tree(out)
     planted: list[Path] = []
 
-    def plant(root: str, requests: sync.Requests, token: str) -> None:
+    def plant(root: str, requests: staging.Requests, token: str) -> None:
         # A file appears where the last cluster's new ConfigMap goes: its move fails after the earlier
         # clusters' files were moved (changed ones over their backups, new ones linked).
         cluster, items = list(requests.items())[-1]
@@ -141,8 +141,8 @@ def test_a_failure_while_staging_leaves_the_folder_as_it_was(tmp_path: Path) -> 
     _write(_source(tmp_path / "v1", "web:1", extra=False), out)
     before = read_tree(out)
 
-    def full(root: str, requests: sync.Requests, token: str) -> None:
-        raise sync.StageFailure(os.strerror(errno.ENOSPC))
+    def full(root: str, requests: staging.Requests, token: str) -> None:
+        raise staging.StageFailure(os.strerror(errno.ENOSPC))
 
     with pytest.raises(FanoutError, match="No space left on device"):
         _write(_source(tmp_path / "v2", "web:2", extra=True), out, full)

@@ -32,7 +32,8 @@ from typing import Any, Protocol
 
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
-from fanout.output.sync import ClusterFiles, Requests, StageFailure, Write, Written, libc, write_files
+from fanout.output.staging import Requests, StageFailure, Write, Written, libc, write_files
+from fanout.output.sync import ClusterFiles
 from fanout.render.pipeline import Renderer as ObjectRenderer
 from fanout.render.pipeline import Rendering, render_plans
 from fanout.render.place import ClusterPlan
@@ -50,8 +51,8 @@ class Renderer(Protocol):
         ...
 
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
-        """Stage rendered files in the folder ``root`` (see ``fanout.sync.write_files``); called once,
-        after ``render``."""
+        """Stage rendered files in the folder ``root`` (see ``fanout.output.staging.write_files``);
+        called once, after ``render``."""
         ...
 
 

@@ -23,12 +23,10 @@ import hashlib
 import itertools
 import os
 import secrets
-import sys
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
 
 from fanout.core.errors import FanoutError, Problem
 from fanout.output.cache import ClusterRecord, FileRecord, State, content_digest, file_record
@@ -43,6 +41,17 @@ from fanout.output.folder import (
     marker_content,
     pending_parts,
     read_marker,
+)
+from fanout.output.staging import (
+    Requests,
+    StageFailure,
+    Write,
+    Writer,
+    file_mode,
+    flush,
+    make_parents,
+    staged_path,
+    write_marker,
 )
 
 
@@ -296,132 +305,6 @@ def plan(
     return Plan(changes, writes, records, objects, listing, inputs)
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _write_marker(target: str, data: bytes | Sequence[bytes | memoryview], mode: int) -> os.stat_result:
-    """Write the marker beside itself and rename, so that a reader never sees half a marker.
-
-    The staging name is fixed (``MARKER_STAGING``) and opened without O_EXCL: what a killed run left
-    there is fanout's own and is overwritten, then renamed away. O_NOFOLLOW: a link planted under that
-    name makes the write fail instead of truncating whatever the link points at.
-    """
-    tmp = f"{os.path.dirname(target)}/{MARKER_STAGING}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, mode)
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)  # a leftover keeps its old mode otherwise
-        for part in [data] if isinstance(data, bytes) else data:
-            _write_all(fd, part)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, target)
-        return os.stat(target)  # after the rename, which changes the ctime
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        Path(tmp).unlink(missing_ok=True)  # the file opened above, so fanout's
-        raise
-
-
-def _file_mode() -> int:
-    """0o666 less the umask, as open() would give; os.umask can only be read by setting it."""
-    current = os.umask(0o022)
-    os.umask(current)
-    return 0o666 & ~current
-
-
-# A file to write: (path in its cluster's folder, content digest, whether it is new).
-Write = tuple[str, str, bool]
-# What to write, by cluster; and the temporary file each Write was staged in, in the same order.
-Requests = Mapping[str, Sequence[Write]]
-Written = dict[str, list[str]]
-Writer = Callable[[str, int, Requests, str], Written]
-
-
-class StageFailure(Exception):
-    """Staging a file failed (disk full, permissions); the stager removed its own temporary files."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def staged_path(root: str, cluster: str, relative: str, token: str) -> str:
-    """Where a file is staged: beside it, under a name fanout's marker can list before it exists."""
-    folder, _, name = f"{cluster}/{relative}".rpartition("/")
-    return f"{root}/{folder}/{TEMP_PREFIX}{token}-{name}.tmp"
-
-
-def write_files(
-    root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str
-) -> Written:
-    """Stage each file: its full content in a new temporary file beside it. Nothing is renamed here."""
-    staged: Written = {}
-    made: list[str] = []
-    target = root
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        for cluster, items in requests.items():
-            names = staged[cluster] = []
-            for relative, digest, _new in items:
-                target = staged_path(root, cluster, relative, token)
-                fd = os.open(target, flags, mode)
-                made.append(target)
-                try:
-                    _write_all(fd, contents[digest])
-                finally:
-                    os.close(fd)
-                names.append(target)
-    except OSError as exc:
-        for path in made:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        raise StageFailure(f"{exc.strerror or exc} ({exc.filename or target})") from None
-    return staged
-
-
-def flush(root: str) -> None:
-    """Make what was written so far durable: one ``syncfs`` of the folder's file system, not a fsync
-    per file (a hundred thousand of those cost more than the render)."""
-    syncfs = getattr(libc(), "syncfs", None) if sys.platform.startswith("linux") else None
-    if syncfs is not None:
-        fd = os.open(root, os.O_RDONLY)
-        try:
-            syncfs(fd)
-        finally:
-            os.close(fd)
-    elif hasattr(os, "sync"):  # pragma: no cover - other systems
-        os.sync()
-
-
-def libc() -> Any:
-    """The C library, for the Linux calls Python does not wrap (syncfs, prctl)."""
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _make_parents(root: str, paths: Iterable[str]) -> list[str]:
-    """Create the folders ``paths`` need; returns those created, parents first."""
-    created: list[str] = []
-    for folder in sorted({os.path.dirname(f"{root}/{p}") for p in paths}):
-        missing: list[str] = []
-        current = folder
-        while not os.path.isdir(current):
-            missing.append(current)
-            current = os.path.dirname(current)
-        for path in reversed(missing):
-            if not os.path.isdir(path):
-                os.mkdir(path)
-                created.append(path)
-    return created
-
-
 def clear_pending(folder: Folder) -> None:
     """Remove the temporary files a killed run listed in the marker (only fanout's own names), and the
     marker's staging file a run killed while writing the marker left (a name fanout reserves)."""
@@ -515,7 +398,7 @@ def _restore_marker(path: str, content: bytes | None, mode: int) -> None:
     if content is None:
         os.unlink(path)
     else:
-        _write_marker(path, content, mode)
+        write_marker(path, content, mode)
 
 
 def _journal(
@@ -562,7 +445,7 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
     existed = out.is_dir()
     out.mkdir(parents=True, exist_ok=True)
     guard = _Folder(out)
-    mode = _file_mode()
+    mode = file_mode()
     root = str(guard.root)
     clear_pending(folder)
     added = set(changes.added)
@@ -583,9 +466,9 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
         if count or removals:
             # The journal, before anything else: the new files are fanout's and every temporary name is
             # listed, so that a killed run leaves nothing the next one refuses to touch or cannot clear.
-            _write_marker(marker_path, _journal(folder, result, requests, token, removals, root), mode)
+            write_marker(marker_path, _journal(folder, result, requests, token, removals, root), mode)
             txn.undo_marker = lambda: _restore_marker(marker_path, folder.marker, mode)
-        created = _make_parents(root, (*changes.added, *changes.changed))
+        created = make_parents(root, (*changes.added, *changes.changed))
         if requests:
             writer(root, mode, requests, token)
         flush(root)
@@ -593,7 +476,7 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
         for target, backup in removals:
             txn.remove(target, backup)
         if changes.marker_changed or count or removals:
-            _write_marker(marker_path, changes.marker, mode)
+            write_marker(marker_path, changes.marker, mode)
         flush(root)
     except BaseException as exc:
         txn.rollback()

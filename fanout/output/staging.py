@@ -1,0 +1,143 @@
+"""Writing files under temporary names, durably: the first half of every write into the output folder.
+
+``fanout.output.sync`` decides what to write and renames the staged files into place; this module only
+writes bytes (staged files, the marker), creates folders and flushes. The worker processes stage the
+files whose bytes they hold with ``write_files``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fanout.output.folder import MARKER_STAGING, TEMP_PREFIX
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def write_marker(target: str, data: bytes | Sequence[bytes | memoryview], mode: int) -> os.stat_result:
+    """Write the marker beside itself and rename, so that a reader never sees half a marker.
+
+    The staging name is fixed (``MARKER_STAGING``) and opened without O_EXCL: what a killed run left
+    there is fanout's own and is overwritten, then renamed away. O_NOFOLLOW: a link planted under that
+    name makes the write fail instead of truncating whatever the link points at.
+    """
+    tmp = f"{os.path.dirname(target)}/{MARKER_STAGING}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, mode)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)  # a leftover keeps its old mode otherwise
+        for part in [data] if isinstance(data, bytes) else data:
+            write_all(fd, part)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, target)
+        return os.stat(target)  # after the rename, which changes the ctime
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        Path(tmp).unlink(missing_ok=True)  # the file opened above, so fanout's
+        raise
+
+
+def file_mode() -> int:
+    """0o666 less the umask, as open() would give; os.umask can only be read by setting it."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return 0o666 & ~current
+
+
+# A file to write: (path in its cluster's folder, content digest, whether it is new).
+Write = tuple[str, str, bool]
+# What to write, by cluster; and the temporary file each Write was staged in, in the same order.
+Requests = Mapping[str, Sequence[Write]]
+Written = dict[str, list[str]]
+Writer = Callable[[str, int, Requests, str], Written]
+
+
+class StageFailure(Exception):
+    """Staging a file failed (disk full, permissions); the stager removed its own temporary files."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def staged_path(root: str, cluster: str, relative: str, token: str) -> str:
+    """Where a file is staged: beside it, under a name fanout's marker can list before it exists."""
+    folder, _, name = f"{cluster}/{relative}".rpartition("/")
+    return f"{root}/{folder}/{TEMP_PREFIX}{token}-{name}.tmp"
+
+
+def write_files(
+    root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str
+) -> Written:
+    """Stage each file: its full content in a new temporary file beside it. Nothing is renamed here."""
+    staged: Written = {}
+    made: list[str] = []
+    target = root
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        for cluster, items in requests.items():
+            names = staged[cluster] = []
+            for relative, digest, _new in items:
+                target = staged_path(root, cluster, relative, token)
+                fd = os.open(target, flags, mode)
+                made.append(target)
+                try:
+                    write_all(fd, contents[digest])
+                finally:
+                    os.close(fd)
+                names.append(target)
+    except OSError as exc:
+        for path in made:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise StageFailure(f"{exc.strerror or exc} ({exc.filename or target})") from None
+    return staged
+
+
+def flush(root: str) -> None:
+    """Make what was written so far durable: one ``syncfs`` of the folder's file system, not a fsync
+    per file (a hundred thousand of those cost more than the render)."""
+    syncfs = getattr(libc(), "syncfs", None) if sys.platform.startswith("linux") else None
+    if syncfs is not None:
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            syncfs(fd)
+        finally:
+            os.close(fd)
+    elif hasattr(os, "sync"):  # pragma: no cover - other systems
+        os.sync()
+
+
+def libc() -> Any:
+    """The C library, for the Linux calls Python does not wrap (syncfs, prctl)."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def make_parents(root: str, paths: Iterable[str]) -> list[str]:
+    """Create the folders ``paths`` need; returns those created, parents first."""
+    created: list[str] = []
+    for folder in sorted({os.path.dirname(f"{root}/{p}") for p in paths}):
+        missing: list[str] = []
+        current = folder
+        while not os.path.isdir(current):
+            missing.append(current)
+            current = os.path.dirname(current)
+        for path in reversed(missing):
+            if not os.path.isdir(path):
+                os.mkdir(path)
+                created.append(path)
+    return created
