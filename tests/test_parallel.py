@@ -14,6 +14,7 @@ from conftest import Invoke, app_of, read_tree, varied_source, write_tree
 from test_benchmark_generate import make_root
 
 from fanout.commands.common import open_source
+from fanout.output import parallel
 from fanout.output.cache import code_digest, load_state
 from fanout.output.parallel import render_files
 from fanout.render.place import plan
@@ -74,6 +75,29 @@ def test_errors_are_the_same_with_any_number_of_jobs(generated: Path, invoke: In
     assert outputs[0] == outputs[1]
     assert "templates/zz-broken.yaml:4:" in outputs[0]
     assert "undefined for clusters" in outputs[0] and "and 22 more" in outputs[0]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_rendering_in_batches_changes_no_byte(
+    generated: Path, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = open_source(generated).inputs
+    plans = plan(inputs)
+    whole = render_files(inputs, plans, jobs=jobs)
+    monkeypatch.setattr(parallel, "BATCH", 4)  # several batches per chunk (30 clusters)
+    batched = render_files(inputs, plans, jobs=jobs)
+    assert batched.clusters == whole.clusters
+    assert dict(batched.contents.items()) == dict(whole.contents.items())
+
+
+def test_a_problem_in_one_batch_still_reports_every_cluster(
+    generated: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(generated, {"templates/zz-broken.yaml": BROKEN})
+    monkeypatch.setattr(parallel, "BATCH", 4)
+    result = invoke("render", str(generated), "--output-dir", str(tmp_path / "out"), "--jobs", "1")
+    assert result.exit_code == 1
+    assert "undefined for clusters" in result.stderr and "and 22 more" in result.stderr
 
 
 def test_the_cache_records_what_the_workers_wrote(generated: Path, invoke: Invoke, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
+from fanout.output.contents import Contents
 from fanout.output.staging import Requests, StageFailure, Write, Written, libc, write_files
 from fanout.output.sync import ClusterFiles
 from fanout.render.pipeline import Renderer as ObjectRenderer
@@ -41,6 +42,9 @@ from fanout.render.place import ClusterPlan
 # Below this many clusters per worker, starting processes costs more than it saves.
 MIN_CLUSTERS_PER_JOB = 4
 CHUNKS_PER_JOB = 2
+# Clusters rendered before their files are packed (hashed and compressed): small enough that a batch's
+# uncompressed files are a few megabytes, large enough that each call's fixed cost does not count.
+BATCH = 32
 
 OnCluster = Callable[[str], None] | None
 
@@ -70,7 +74,7 @@ def start_method() -> str:
 
 def _pack(
     rendering: Rendering,
-    contents: dict[str, bytes],
+    contents: Contents,
     shared: dict[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> list[ClusterFiles]:
     """Each cluster's paths and digests; every distinct content goes into ``contents`` once, and clusters
@@ -84,17 +88,37 @@ def _pack(
     for output in rendering.clusters:
         files = output.files()
         digests = []
+        fresh: dict[str, bytes] = {}  # contents this cluster is the first to have
         for data in files.values():
             known = digest_of.get(id(data))
             if known is None:
                 digest = hashlib.sha256(data).hexdigest()
                 digest_of[id(data)] = (digest, data)
-                contents.setdefault(digest, data)
+                if digest not in contents:
+                    fresh.setdefault(digest, data)
             else:
                 digest = known[0]
             digests.append(digest)
+        contents.add(output.cluster.name, fresh)
         paths = tuple(files)
         clusters.append(ClusterFiles(output.cluster.name, shared.setdefault(paths, paths), tuple(digests)))
+    return clusters
+
+
+def _render_packed(
+    inputs: Inputs,
+    plans: Sequence[ClusterPlan],
+    lean: ObjectRenderer,
+    contents: Contents,
+    shared: dict[tuple[str, ...], tuple[str, ...]],
+    on_cluster: OnCluster = None,
+) -> list[ClusterFiles]:
+    """Render and pack ``plans`` a batch at a time, so that only one batch's uncompressed files and
+    objects are in memory at once; raises FanoutError on the first batch with a problem."""
+    clusters: list[ClusterFiles] = []
+    for start in range(0, len(plans), BATCH):
+        rendering = render_plans(inputs, tuple(plans[start : start + BATCH]), on_cluster, lean)
+        clusters.extend(_pack(rendering, contents, shared))
     return clusters
 
 
@@ -104,7 +128,7 @@ class InProcess:
     def __init__(self, inputs: Inputs, plans: Sequence[ClusterPlan]) -> None:
         self.inputs = inputs
         self.plans = tuple(plans)
-        self.contents: dict[str, bytes] = {}
+        self.contents = Contents()
         self._done: tuple[ClusterFiles, ...] | None = None
 
     @classmethod
@@ -116,8 +140,12 @@ class InProcess:
     def render(self, on_cluster: OnCluster = None) -> tuple[ClusterFiles, ...]:
         if self._done is None:
             lean = ObjectRenderer(self.inputs.config.limits, keep_objects=False)
-            rendering = render_plans(self.inputs, self.plans, on_cluster, lean)
-            self._done = tuple(_pack(rendering, self.contents))
+            try:
+                done = _render_packed(self.inputs, self.plans, lean, self.contents, {}, on_cluster)
+            except FanoutError:
+                render_plans(self.inputs, self.plans)  # the whole report, not the first batch's
+                raise
+            self._done = tuple(done)
         return self._done
 
     def start(self) -> None:
@@ -173,7 +201,7 @@ def _worker(
         # Forked with the parent's ends of its own pipe and of the earlier workers' pipes: close them, so
         # that each worker sees end-of-file (and stops) when the parent is gone, even if it was killed.
         other.close()
-    contents: dict[str, bytes] = {}
+    contents = Contents()
     rendered: dict[str, ClusterFiles] = {}
     # One renderer for every chunk: an object shared by clusters of different chunks is rendered once,
     # and only its file is kept (the worker's memory is its distinct files, not their objects).
@@ -184,11 +212,10 @@ def _worker(
             message = conn.recv()
             if message[0] == "render":
                 try:
-                    rendering = render_plans(inputs, tuple(plans[i] for i in message[1]), None, lean)
+                    clusters = _render_packed(inputs, [plans[i] for i in message[1]], lean, contents, shared)
                 except FanoutError:
                     conn.send(("failed",))
                     continue
-                clusters = _pack(rendering, contents, shared)
                 rendered.update((c.name, c) for c in clusters)
                 conn.send(("rendered", clusters))
             elif message[0] == "write":
@@ -203,7 +230,7 @@ def _worker(
                 except StageFailure as failure:  # disk full, permissions: the input's world, not a bug
                     conn.send(("stage-failed", failure.reason))
             elif message[0] == "contents":
-                conn.send(("contents", contents))
+                conn.send(("contents", dict(contents.items())))
             else:
                 return
     except (EOFError, ConnectionError, KeyboardInterrupt):  # the parent is gone or interrupted: stop
@@ -314,20 +341,15 @@ class Workers:
         for index, share in shares.items():
             self.conns[index].send(("write", root, mode, share, token))
             self.busy.add(index)
-        written: Written = {}
+        written: Written = 0
         failures: list[str] = []
-        for index, share in shares.items():
+        for index in shares:
             message = self._receive(index)
             self.busy.discard(index)
             if message[0] == "stage-failed":
                 failures.append(message[1])
-                continue
-            answer: Written = message[1]
-            for name, records in answer.items():
-                if share[name] is None:  # written in the cluster's own order: put it in the request's
-                    by_path = dict(zip(self.rendered[name].paths, records, strict=True))
-                    records = [by_path[relative] for relative, _, _ in requests[name]]
-                written[name] = records
+            else:
+                written += message[1]
         # Staged: the workers' bytes are no longer needed. Their memory goes back now, before this
         # process moves the files into place and records them (at 1,000,000 files, the largest step).
         self.close()

@@ -8,6 +8,7 @@ files whose bytes they hold with ``write_files``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -58,9 +59,9 @@ def file_mode() -> int:
 
 # A file to write: (path in its cluster's folder, content digest, whether it is new).
 Write = tuple[str, str, bool]
-# What to write, by cluster; and the temporary file each Write was staged in, in the same order.
+# What to write, by cluster; and how many files were staged.
 Requests = Mapping[str, Sequence[Write]]
-Written = dict[str, list[str]]
+Written = int
 Writer = Callable[[str, int, Requests, str], Written]
 
 
@@ -82,28 +83,28 @@ def write_files(
     root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str
 ) -> Written:
     """Stage each file: its full content in a new temporary file beside it. Nothing is renamed here."""
-    staged: Written = {}
-    made: list[str] = []
+    made = 0  # counted, not listed: the names are made again to remove them (100,000 of them)
     target = root
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         for cluster, items in requests.items():
-            names = staged[cluster] = []
             for relative, digest, _new in items:
                 target = staged_path(root, cluster, relative, token)
                 fd = os.open(target, flags, mode)
-                made.append(target)
+                made += 1
                 try:
                     write_all(fd, contents[digest])
                 finally:
                     os.close(fd)
-                names.append(target)
     except OSError as exc:
-        for path in made:
+        names = (
+            staged_path(root, c, relative, token) for c, items in requests.items() for relative, _, _ in items
+        )
+        for path in itertools.islice(names, made):
             with contextlib.suppress(OSError):
                 os.unlink(path)
         raise StageFailure(f"{exc.strerror or exc} ({exc.filename or target})") from None
-    return staged
+    return made
 
 
 def flush(root: str) -> None:

@@ -193,7 +193,7 @@ class Plan:
     """Every change a render makes, worked out before anything is written."""
 
     changes: Changes
-    writes: dict[str, str]  # added or changed path -> content digest
+    requests: Requests  # by cluster (in marker order), its added and changed files
     records: dict[str, ClusterRecord]  # the cache's new state for the clusters in scope
     objects: int
     listing: Mapping[str, str | None]  # the files the new marker lists, with the digest of each
@@ -213,7 +213,7 @@ def plan(
     added: list[str] = []
     changed: list[str] = []
     foreign: list[Problem] = []
-    writes: dict[str, str] = {}
+    requests: dict[str, list[Write]] = {}
     unchanged = 0
     objects = 0
     new_files: dict[str, str | None] = {}  # path -> SHA-256 of its content
@@ -234,6 +234,7 @@ def plan(
         # A cluster folder that does not exist holds nothing to compare with (the common first render),
         # and no symlink that could lead out of the output folder.
         missing = not os.path.isdir(f"{root}/{cluster.name}")
+        wanted: list[Write] = []
         for relative, digest in zip(cluster.paths, cluster.digests, strict=True):
             full = f"{cluster.name}/{relative}"
             new_files[full] = digest
@@ -248,7 +249,7 @@ def plan(
             stat = None if missing else _stat(target)
             if stat is None:
                 added.append(full)
-                writes[full] = digest
+                wanted.append((relative, digest, True))
                 continue
             if not S_ISREG(stat.st_mode):
                 foreign.append(Problem(f"refusing to replace {target}: it is not a file"))
@@ -263,12 +264,16 @@ def plan(
                 files[relative] = file_record(stat, digest)
             elif full in folder.owned:
                 changed.append(full)
-                writes[full] = digest
+                wanted.append((relative, digest, False))
             else:
                 foreign.append(Problem(f"refusing to overwrite {target}: fanout did not write it"))
         records[cluster.name] = ClusterRecord(digests[cluster.name], files)  # written files join later
+        if wanted:
+            requests[cluster.name] = wanted
     if foreign:
         raise FanoutError(foreign)
+    # Clusters arrive in no set order (from worker processes): write them in the marker's.
+    requests = {name: requests[name] for name in sorted(requests, key=lambda name: f"{name}/")}
 
     def in_scope(path: str) -> bool:
         return scope is None or path.split("/", 1)[0] in scope
@@ -302,7 +307,7 @@ def plan(
         marker != folder.marker,
         tuple(kept),
     )
-    return Plan(changes, writes, records, objects, listing, inputs)
+    return Plan(changes, requests, records, objects, listing, inputs)
 
 
 def clear_pending(folder: Folder) -> None:
@@ -448,12 +453,7 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
     mode = file_mode()
     root = str(guard.root)
     clear_pending(folder)
-    added = set(changes.added)
-    requests: dict[str, list[Write]] = {}
-    for path in (*changes.added, *changes.changed):
-        cluster, _, relative = path.partition("/")
-        requests.setdefault(cluster, []).append((relative, result.writes[path], path in added))
-    del added
+    requests = result.requests
     marker_path = f"{root}/{MARKER}"
     token = secrets.token_hex(6)
     count = len(changes.added) + len(changes.changed)

@@ -8,7 +8,7 @@ values) are rendered and serialised once and shared.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -96,6 +96,9 @@ class _Removed(Exception):
     """A patch deleted the object from this cluster: not rendered, and not a failure."""
 
 
+# Objects a lean renderer remembers (see Renderer): a few hundred clusters' worth, a few megabytes.
+LEAN_MEMO = 20_000
+
 # What a lean rendering keeps of an object instead of the object: writers only need its file.
 _NOT_KEPT: Mapping[str, Any] = MappingProxyType({})
 
@@ -105,13 +108,18 @@ class Renderer:
     clusters it renders (objects are then shared across chunks).
 
     ``keep_objects=False`` keeps only each object's file (path and bytes), not the object itself
-    (``RenderedObject.obj`` is empty): what writing a folder needs, in a fraction of the memory.
+    (``RenderedObject.obj`` is empty): what writing a folder needs, in a fraction of the memory. It also
+    remembers only the ``LEAN_MEMO`` objects used last: an object that comes out differently in every
+    cluster (it names the cluster) is never asked for again, while one that many clusters share is
+    asked for cluster after cluster (clusters alike are rendered one after another) and stays. An object
+    forgotten and asked for again is rendered again, to the same bytes.
     """
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS, keep_objects: bool = True) -> None:
         self.limits = limits
         self.keep_objects = keep_objects
-        self.memo: dict[_Key, RenderedObject | None] = {}
+        self.memo: OrderedDict[_Key, RenderedObject | None] = OrderedDict()
+        self.memo_size = None if keep_objects else LEAN_MEMO
         self.removed: set[_Key] = set()  # jobs whose patches delete the object ($patch: delete)
         self.unresolved: dict[tuple[Location, str, str], list[str]] = defaultdict(list)
         self.failures: dict[tuple[Location, str], list[str]] = defaultdict(list)
@@ -148,8 +156,11 @@ class Renderer:
         if tokens and not self._within_limit(job, cluster, dict(tokens)):
             return None
         key: _Key = (id(job.template), tuple(p.key for p in job.patches), tokens)
-        if key in self.memo:
-            rendered = self.memo[key]
+        memo = self.memo
+        if key in memo:
+            rendered = memo[key]
+            if self.memo_size is not None:
+                memo.move_to_end(key)
             if rendered is None and key not in self.removed:  # failed before: name this cluster too
                 self._attempt(job, cluster, resolved)
             return rendered
@@ -158,7 +169,9 @@ class Renderer:
         except _Removed:
             self.removed.add(key)
             rendered = None
-        self.memo[key] = rendered
+        memo[key] = rendered
+        if self.memo_size is not None and len(memo) > self.memo_size:
+            memo.popitem(last=False)
         return rendered
 
     def _within_limit(self, job: Job, cluster: Cluster, tokens: Mapping[str, str]) -> bool:
