@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
 from fanout.output.contents import Contents
-from fanout.output.staging import Requests, StageFailure, Write, Written, libc, write_files
+from fanout.output.staging import Requests, StageFailure, Write, Written, flush, libc, write_files
 from fanout.output.sync import ClusterFiles
 from fanout.render.pipeline import Renderer as ObjectRenderer
 from fanout.render.pipeline import Rendering, render_plans
@@ -226,7 +226,9 @@ def _worker(
                     for name, items in requests.items()
                 }
                 try:
-                    conn.send(("written", write_files(root, mode, expanded, contents, token)))
+                    staged = write_files(root, mode, expanded, contents, token)
+                    flush(root)  # start the disk on these while the other workers still write
+                    conn.send(("written", staged))
                 except StageFailure as failure:  # disk full, permissions: the input's world, not a bug
                     conn.send(("stage-failed", failure.reason))
             elif message[0] == "contents":
