@@ -360,7 +360,7 @@ def _into(
             summary += f"; {plural(len(vouched), 'cluster')} unchanged since {trusted_base}, not rendered"
         if not check:
             with _writing(changes.count, len(todo)):
-                records = sync.apply(folder, result, active.write)
+                records = sync.apply(folder, result, active.write, active.mover())
     if use_cache and not check:
         kept = {n: r for n, r in state.clusters.items() if only is not None and n not in only}
         new_state = {**kept, **records}

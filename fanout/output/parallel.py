@@ -17,6 +17,7 @@ in-process, so that the report is exactly the sequential one (every problem, wit
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -33,7 +34,8 @@ from typing import Any, Protocol
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
 from fanout.output.contents import Contents
-from fanout.output.staging import Requests, StageFailure, Write, Written, flush, libc, write_files
+from fanout.output.moves import Transaction, first_indexes, share_moves
+from fanout.output.staging import Mover, Requests, StageFailure, Write, Written, flush, libc, write_files
 from fanout.output.sync import ClusterFiles
 from fanout.render.pipeline import Renderer as ObjectRenderer
 from fanout.render.pipeline import Rendering, render_plans
@@ -57,6 +59,10 @@ class Renderer(Protocol):
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
         """Stage rendered files in the folder ``root`` (see ``fanout.output.staging.write_files``);
         called once, after ``render``."""
+        ...
+
+    def mover(self) -> Mover | None:
+        """What moves the staged files into place, if not the writing process."""
         ...
 
 
@@ -157,6 +163,9 @@ class InProcess:
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
         return write_files(root, mode, requests, self.contents, token)
 
+    def mover(self) -> Mover | None:
+        return None
+
 
 def _chunks(plans: Sequence[ClusterPlan], count: int) -> list[list[int]]:
     """At most ``count`` chunks of plan indexes, clusters with the same labels next to each other."""
@@ -231,6 +240,19 @@ def _worker(
                     conn.send(("written", staged))
                 except StageFailure as failure:  # disk full, permissions: the input's world, not a bug
                     conn.send(("stage-failed", failure.reason))
+                contents = Contents()  # staged: the bytes are not needed again
+            elif message[0] == "move":
+                _, root, share, token, first = message
+                expanded = {
+                    name: items if items is not None else _all_new(rendered[name])
+                    for name, items in share.items()
+                }
+                # Undone, on failure, by the writing process from what is on disk (fanout.output.moves).
+                try:
+                    Transaction(functools.partial(share_moves, root, expanded, token, first)).put_all()
+                    conn.send(("moved",))
+                except OSError as exc:
+                    conn.send(("stage-failed", f"{exc.strerror or exc} ({exc.filename})"))
             elif message[0] == "contents":
                 conn.send(("contents", dict(contents.items())))
             else:
@@ -334,30 +356,56 @@ class Workers:
             render_plans(self.inputs, self.plans)  # raises the full, ordered report
             raise AssertionError("a chunk failed to render but the whole render did not")  # pragma: no cover
 
-    def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
+    def _shares(self, requests: Requests) -> dict[int, dict[str, Sequence[Write] | None]]:
+        """``requests`` split by the worker that rendered each cluster; None stands for "every file of
+        the cluster, all new" (a first render), sent in a word."""
         shares: dict[int, dict[str, Sequence[Write] | None]] = {}
         for name, items in requests.items():
             files = self.rendered[name]
             everything = len(items) == len(files.paths) and all(new for _, _, new in items)
             shares.setdefault(self.owner[name], {})[name] = None if everything else items
-        for index, share in shares.items():
-            self.conns[index].send(("write", root, mode, share, token))
+        return shares
+
+    def _ask_all(self, messages: Mapping[int, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        for index, message in messages.items():
+            self.conns[index].send(message)
             self.busy.add(index)
-        written: Written = 0
-        failures: list[str] = []
-        for index in shares:
-            message = self._receive(index)
+        answers = []
+        for index in messages:
+            answers.append(self._receive(index))
             self.busy.discard(index)
-            if message[0] == "stage-failed":
-                failures.append(message[1])
-            else:
-                written += message[1]
-        # Staged: the workers' bytes are no longer needed. Their memory goes back now, before this
-        # process moves the files into place and records them (at 1,000,000 files, the largest step).
-        self.close()
+        return answers
+
+    def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
+        shares = self._shares(requests)
+        answers = self._ask_all({i: ("write", root, mode, share, token) for i, share in shares.items()})
+        failures = [answer[1] for answer in answers if answer[0] == "stage-failed"]
         if failures:  # the caller removes every staged file, by name
             raise StageFailure(failures[0])
-        return written
+        return sum(answer[1] for answer in answers)
+
+    def move(self, root: str, requests: Requests, token: str) -> None:
+        """Each worker moves its clusters' staged files into place (``fanout.output.moves``).
+
+        Returns or raises only once every worker stopped moving (they are stopped here, done or not):
+        the caller may then undo the moves by what is on disk.
+        """
+        first = first_indexes(requests)
+        shares = self._shares(requests)
+        try:
+            answers = self._ask_all(
+                {i: ("move", root, share, token, {n: first[n] for n in share}) for i, share in shares.items()}
+            )
+        finally:
+            # The workers' memory goes back before this process records the files (at 1,000,000 files,
+            # its largest step); an interrupted worker is stopped before anything is undone.
+            self.close()
+        failures = [answer[1] for answer in answers if answer[0] == "stage-failed"]
+        if failures:
+            raise StageFailure(failures[0])
+
+    def mover(self) -> Mover | None:
+        return self.move
 
     def all_contents(self) -> dict[str, bytes]:
         found: dict[str, bytes] = {}

@@ -63,6 +63,8 @@ Write = tuple[str, str, bool]
 Requests = Mapping[str, Sequence[Write]]
 Written = int
 Writer = Callable[[str, int, Requests, str], Written]
+# Moves the staged files into place (``fanout.output.moves``), in other processes.
+Mover = Callable[[str, Requests, str], None]
 
 
 class StageFailure(Exception):

@@ -9,7 +9,7 @@ before it touches the disk. What is added here is speed at 100,000 files:
 - clusters the cache can reuse (see ``fanout.output.cache``) are not rendered at all;
 - nothing changes unless everything succeeds: every new or changed file is first written in full to a
   temporary name beside it (by the worker processes that hold its bytes), flushed to disk, and only then
-  renamed into place; a changed or removed file keeps a hard-linked backup until the end. A failure
+  moved into place (by those workers too: ``fanout.output.moves``); a changed or removed file keeps a hard-linked backup until the end. A failure
   (disk full, a folder made read-only) puts back what was renamed and leaves the folder as it was; a
   killed run leaves no half-written file under a real name, and its temporary files are listed in the
   marker (``pending``) so that the next run clears them; the marker's own staging file has a fixed name
@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import os
 import secrets
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -33,7 +32,6 @@ from fanout.output.cache import ClusterRecord, FileRecord, State, content_digest
 from fanout.output.folder import (
     MARKER,
     MARKER_STAGING,
-    TEMP_PREFIX,
     Changes,
     _Folder,
     by_cluster,
@@ -42,7 +40,9 @@ from fanout.output.folder import (
     pending_parts,
     read_marker,
 )
+from fanout.output.moves import Transaction, first_indexes, moves, txn_backup
 from fanout.output.staging import (
+    Mover,
     Requests,
     StageFailure,
     Write,
@@ -50,7 +50,6 @@ from fanout.output.staging import (
     file_mode,
     flush,
     make_parents,
-    staged_path,
     write_marker,
 )
 
@@ -321,84 +320,6 @@ def clear_pending(folder: Folder) -> None:
                 target.unlink()
 
 
-def txn_backup(target: str, token: str, index: int) -> str:
-    """The name a changed or removed file keeps until the write is complete."""
-    return f"{os.path.dirname(target)}/{TEMP_PREFIX}{token}-{index}.bak"
-
-
-# A file to move into place: its staged file, its target, the target's backup (None: a new file).
-Move = tuple[str, str, str | None]
-
-
-def _moves(root: str, requests: Requests, token: str, index: int = 0) -> Iterator[Move]:
-    """Every requested file's move, in request order; made on demand rather than listed (100,000 of them).
-
-    ``index`` numbers the first backup (of ``requests`` taken out of a larger request).
-    """
-    for cluster, items in requests.items():
-        for relative, _, new in items:
-            target = f"{root}/{cluster}/{relative}"
-            backup = None if new else txn_backup(target, token, index)
-            yield staged_path(root, cluster, relative, token), target, backup
-            index += 1
-
-
-class _Transaction:
-    """Renames staged files into place and can put everything back.
-
-    It counts the moves it made instead of keeping an undo step for each: undoing walks the same moves
-    again (``moves`` makes them afresh, in the same order).
-    """
-
-    def __init__(self, moves: Callable[[], Iterator[Move]]) -> None:
-        self.moves = moves
-        self.started = 0  # moves begun: a changed file may have its backup from here on
-        self.done = 0  # moves complete
-        self.removed: list[tuple[str, str]] = []  # (target, backup)
-        self.undo_marker: Callable[[], None] | None = None
-
-    def put_all(self) -> None:
-        link, unlink, replace = os.link, os.unlink, os.replace
-        for staged, target, backup in self.moves():
-            self.started += 1
-            if backup is None:
-                link(staged, target)  # fails if a file appeared there since the plan: it is not ours
-                self.done += 1
-                unlink(staged)
-            else:
-                link(target, backup)
-                replace(staged, target)
-                self.done += 1
-
-    def remove(self, target: str, backup: str) -> None:
-        os.replace(target, backup)
-        self.removed.append((target, backup))
-
-    def backups(self) -> Iterator[str]:
-        for _, _, backup in itertools.islice(self.moves(), self.started):
-            if backup is not None:
-                yield backup
-        for _, backup in self.removed:
-            yield backup
-
-    def rollback(self) -> None:
-        for target, backup in reversed(self.removed):
-            with contextlib.suppress(OSError):
-                os.replace(backup, target)
-        for _, target, backup_of in reversed(list(itertools.islice(self.moves(), self.done))):
-            with contextlib.suppress(OSError):
-                if backup_of is None:
-                    os.unlink(target)
-                else:
-                    os.replace(backup_of, target)
-        if self.undo_marker is not None:
-            with contextlib.suppress(OSError):
-                self.undo_marker()
-        for backup in self.backups():
-            with contextlib.suppress(OSError):
-                os.unlink(backup)
-
-
 def _restore_marker(path: str, content: bytes | None, mode: int) -> None:
     if content is None:
         os.unlink(path)
@@ -419,15 +340,11 @@ def _journal(
     # whole names would), the names are sorted as a whole.
     clusters = sorted({*requests, *removed}, key=lambda name: f"{name}/")
 
-    first: dict[str, int] = {}  # each cluster's first index in the moves' order
-    count = 0
-    for cluster, items in requests.items():
-        first[cluster] = count
-        count += len(items)
+    first = first_indexes(requests)
 
     def names(cluster: str) -> Iterator[str]:
         share = {cluster: requests.get(cluster, ())}
-        for staged, _, backup in _moves(root, share, token, first.get(cluster, 0)):
+        for staged, _, backup in moves(root, share, token, first.get(cluster, 0)):
             yield staged[cut:]
             if backup is not None:
                 yield backup[cut:]
@@ -440,10 +357,14 @@ def _journal(
     return [marker_content({**folder.digests, **result.listing}, pending, result.inputs)]
 
 
-def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterRecord]:
+def apply(
+    folder: Folder, result: Plan, writer: Writer, mover: Mover | None = None
+) -> dict[str, ClusterRecord]:
     """Make the changes, all or none; returns the cache records of the clusters in scope.
 
-    ``writer`` stages the files (``write_files``, or the worker processes that hold the bytes).
+    ``writer`` stages the files (``write_files``, or the worker processes that hold the bytes);
+    ``mover``, if given, moves them into place (the worker processes, each its own clusters' files);
+    it returns or raises only once no other process is moving anything (see ``fanout.output.moves``).
     """
     out = folder.path
     changes = result.changes
@@ -461,7 +382,7 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
         (f"{root}/{p}", txn_backup(f"{root}/{p}", token, count + i)) for i, p in enumerate(changes.removed)
     ]
     created: list[str] = []
-    txn = _Transaction(lambda: _moves(root, requests, token))
+    txn = Transaction(lambda: moves(root, requests, token))
     try:
         if count or removals:
             # The journal, before anything else: the new files are fanout's and every temporary name is
@@ -472,7 +393,11 @@ def apply(folder: Folder, result: Plan, writer: Writer) -> dict[str, ClusterReco
         if requests:
             writer(root, mode, requests, token)
         flush(root)
-        txn.put_all()
+        if mover is None:
+            txn.put_all()
+        elif requests:
+            txn.handed_off = True
+            mover(root, requests, token)
         for target, backup in removals:
             txn.remove(target, backup)
         if changes.marker_changed or count or removals:
