@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -109,6 +110,9 @@ def test_the_cache_records_what_the_workers_wrote(generated: Path, invoke: Invok
         for relative, file in record.files.items():
             data = (out / name / relative).read_bytes()
             assert file[0] == len(data) and file[4] == hashlib.sha256(data).hexdigest()
+            # Stat taken by the worker right after its moves: still what the file's stat says.
+            now = os.stat(out / name / relative)
+            assert file[:4] == (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -35,7 +35,17 @@ from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
 from fanout.output.contents import Contents
 from fanout.output.moves import Transaction, first_indexes, share_moves
-from fanout.output.staging import Mover, Requests, StageFailure, Write, Written, flush, libc, write_files
+from fanout.output.staging import (
+    Mover,
+    Placed,
+    Requests,
+    StageFailure,
+    Write,
+    Written,
+    flush,
+    libc,
+    write_files,
+)
 from fanout.output.sync import ClusterFiles
 from fanout.render.pipeline import Renderer as ObjectRenderer
 from fanout.render.pipeline import Rendering, render_plans
@@ -180,6 +190,19 @@ def _all_new(files: ClusterFiles) -> list[Write]:
     return [(path, digest, True) for path, digest in zip(files.paths, files.digests, strict=True)]
 
 
+def _placed(root: str, share: Mapping[str, Sequence[Write]]) -> dict[str, list[Placed]]:
+    """What each moved file's stat says now, for the cache's records (see ``staging.Placed``)."""
+    placed: dict[str, list[Placed]] = {}
+    stat = os.stat
+    for cluster, items in share.items():
+        folder = f"{root}/{cluster}/"
+        found = placed[cluster] = []
+        for relative, _, _ in items:
+            now = stat(folder + relative)
+            found.append((now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino))
+    return placed
+
+
 def _die_with(parent: int) -> None:
     """End this worker when its parent ends, even by SIGKILL.
 
@@ -250,7 +273,7 @@ def _worker(
                 # Undone, on failure, by the writing process from what is on disk (fanout.output.moves).
                 try:
                     Transaction(functools.partial(share_moves, root, expanded, token, first)).put_all()
-                    conn.send(("moved",))
+                    conn.send(("moved", _placed(root, expanded)))
                 except OSError as exc:
                     conn.send(("stage-failed", f"{exc.strerror or exc} ({exc.filename})"))
             elif message[0] == "contents":
@@ -384,7 +407,7 @@ class Workers:
             raise StageFailure(failures[0])
         return sum(answer[1] for answer in answers)
 
-    def move(self, root: str, requests: Requests, token: str) -> None:
+    def move(self, root: str, requests: Requests, token: str) -> dict[str, list[Placed]]:
         """Each worker moves its clusters' staged files into place (``fanout.output.moves``).
 
         Returns or raises only once every worker stopped moving (they are stopped here, done or not):
@@ -403,6 +426,7 @@ class Workers:
         failures = [answer[1] for answer in answers if answer[0] == "stage-failed"]
         if failures:
             raise StageFailure(failures[0])
+        return {cluster: found for answer in answers for cluster, found in answer[1].items()}
 
     def mover(self) -> Mover | None:
         return self.move

@@ -63,8 +63,11 @@ Write = tuple[str, str, bool]
 Requests = Mapping[str, Sequence[Write]]
 Written = int
 Writer = Callable[[str, int, Requests, str], Written]
-# Moves the staged files into place (``fanout.output.moves``), in other processes.
-Mover = Callable[[str, Requests, str], None]
+# What a file's stat says of it once it is in place: (size, mtime_ns, ctime_ns, inode), as a cache record.
+Placed = tuple[int, int, int, int]
+# Moves the staged files into place (``fanout.output.moves``), in other processes; returns each cluster's
+# files' Placed, in request order (taken right after its moves, which are the last to change them).
+Mover = Callable[[str, Requests, str], Mapping[str, Sequence[Placed]]]
 
 
 class StageFailure(Exception):

@@ -9,11 +9,11 @@ before it touches the disk. What is added here is speed at 100,000 files:
 - clusters the cache can reuse (see ``fanout.output.cache``) are not rendered at all;
 - nothing changes unless everything succeeds: every new or changed file is first written in full to a
   temporary name beside it (by the worker processes that hold its bytes), flushed to disk, and only then
-  moved into place (by those workers too: ``fanout.output.moves``); a changed or removed file keeps a hard-linked backup until the end. A failure
-  (disk full, a folder made read-only) puts back what was renamed and leaves the folder as it was; a
-  killed run leaves no half-written file under a real name, and its temporary files are listed in the
-  marker (``pending``) so that the next run clears them; the marker's own staging file has a fixed name
-  that the next write reuses.
+  moved into place (by those workers too: ``fanout.output.moves``); a changed or removed file keeps a
+  hard-linked backup until the end. A failure (disk full, a folder made read-only) puts back what was
+  renamed and leaves the folder as it was; a killed run leaves no half-written file under a real name,
+  and its temporary files are listed in the marker (``pending``) so that the next run clears them; the
+  marker's own staging file has a fixed name that the next write reuses.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -43,6 +43,7 @@ from fanout.output.folder import (
 from fanout.output.moves import Transaction, first_indexes, moves, txn_backup
 from fanout.output.staging import (
     Mover,
+    Placed,
     Requests,
     StageFailure,
     Write,
@@ -393,11 +394,12 @@ def apply(
         if requests:
             writer(root, mode, requests, token)
         flush(root)
+        placed: Mapping[str, Sequence[Placed]] = {}
         if mover is None:
             txn.put_all()
         elif requests:
             txn.handed_off = True
-            mover(root, requests, token)
+            placed = mover(root, requests, token)
         for target, backup in removals:
             txn.remove(target, backup)
         if changes.marker_changed or count or removals:
@@ -434,7 +436,12 @@ def apply(
     for cluster, items in requests.items():
         record = records[cluster]
         files = dict(record.files)
-        for relative, digest, _ in items:
-            files[relative] = file_record(os.stat(f"{root}/{cluster}/{relative}"), digest)
+        measured = placed.get(cluster)
+        if measured is not None:  # by the worker that moved them
+            for (relative, digest, _), stat in zip(items, measured, strict=True):
+                files[relative] = (*stat, digest)
+        else:
+            for relative, digest, _ in items:
+                files[relative] = file_record(os.stat(f"{root}/{cluster}/{relative}"), digest)
         records[cluster] = ClusterRecord(record.inputs, files)
     return records
