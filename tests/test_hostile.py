@@ -201,6 +201,36 @@ def test_a_failed_write_changes_nothing(jobs: str, tmp_path: Path) -> None:
     assert fanout("render", str(source)).returncode == 0  # and it recovers
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_failed_write_removes_the_folders_it_created(jobs: str, tmp_path: Path) -> None:
+    """The folders a write created for its files go too (with --jobs 2, the workers create them)."""
+    clusters = "".join(
+        f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:02d}}}\n"
+        for i in range(40)
+    )
+    source = write_tree(tmp_path / "src", {"clusters/all.yaml": clusters, "templates/web.yaml": DEPLOYMENT})
+    out, before = _used_output(source)
+    folders = sorted(p for p in out.rglob("*") if p.is_dir())
+    # A ConfigMap in a namespace no cluster's folder has yet, and in one cluster a file too big for the cap.
+    write_tree(
+        source,
+        {
+            "templates/fresh.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh, namespace: fresh}\n",
+            "templates/big.yaml": f"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {{name: big, namespace: fresh, annotations: {{fanout.dev/clusters: c33}}}}
+            data: {{big: {"x" * 60_000}}}
+            """,
+        },
+    )
+    result = fanout("render", str(source), "--jobs", jobs, "--no-cache", limit_bytes=40_000)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"writing {out} failed, so nothing in it was changed:")
+    assert read_tree(out) == before
+    assert sorted(p for p in out.rglob("*") if p.is_dir()) == folders
+
+
 def test_kill_during_first_render_leaves_no_partial_files(tmp_path: Path) -> None:
     clusters = "".join(
         f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:03d}}}\n"

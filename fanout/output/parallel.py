@@ -44,7 +44,7 @@ from fanout.output.staging import (
     Written,
     flush,
     libc,
-    write_files,
+    stage,
 )
 from fanout.output.sync import ClusterFiles
 from fanout.render.pipeline import Renderer as ObjectRenderer
@@ -67,7 +67,7 @@ class Renderer(Protocol):
         ...
 
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
-        """Stage rendered files in the folder ``root`` (see ``fanout.output.staging.write_files``);
+        """Stage rendered files in the folder ``root`` (see ``fanout.output.staging.stage``);
         called once, after ``render``."""
         ...
 
@@ -171,7 +171,7 @@ class InProcess:
         return iter(self.render(on_cluster))
 
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
-        return write_files(root, mode, requests, self.contents, token)
+        return stage(root, mode, requests, self.contents, token)
 
     def mover(self) -> Mover | None:
         return None
@@ -258,11 +258,11 @@ def _worker(
                     for name, items in requests.items()
                 }
                 try:
-                    staged = write_files(root, mode, expanded, contents, token)
+                    created = stage(root, mode, expanded, contents, token)
                     flush(root)  # start the disk on these while the other workers still write
-                    conn.send(("written", staged))
+                    conn.send(("written", created))
                 except StageFailure as failure:  # disk full, permissions: the input's world, not a bug
-                    conn.send(("stage-failed", failure.reason))
+                    conn.send(("stage-failed", failure.reason, failure.created))
                 contents = Contents()  # staged: the bytes are not needed again
             elif message[0] == "move":
                 _, root, share, token, first = message
@@ -402,10 +402,11 @@ class Workers:
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
         shares = self._shares(requests)
         answers = self._ask_all({i: ("write", root, mode, share, token) for i, share in shares.items()})
+        created = [folder for answer in answers for folder in answer[-1]]
         failures = [answer[1] for answer in answers if answer[0] == "stage-failed"]
-        if failures:  # the caller removes every staged file, by name
-            raise StageFailure(failures[0])
-        return sum(answer[1] for answer in answers)
+        if failures:  # the caller removes every staged file, by name, and the folders
+            raise StageFailure(failures[0], created)
+        return created
 
     def move(self, root: str, requests: Requests, token: str) -> dict[str, list[Placed]]:
         """Each worker moves its clusters' staged files into place (``fanout.output.moves``).

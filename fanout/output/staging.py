@@ -59,9 +59,9 @@ def file_mode() -> int:
 
 # A file to write: (path in its cluster's folder, content digest, whether it is new).
 Write = tuple[str, str, bool]
-# What to write, by cluster; and how many files were staged.
+# What to write, by cluster; and the folders a writer created for it, parents first.
 Requests = Mapping[str, Sequence[Write]]
-Written = int
+Written = list[str]
 Writer = Callable[[str, int, Requests, str], Written]
 # What a file's stat says of it once it is in place: (size, mtime_ns, ctime_ns, inode), as a cache record.
 Placed = tuple[int, int, int, int]
@@ -71,11 +71,13 @@ Mover = Callable[[str, Requests, str], Mapping[str, Sequence[Placed]]]
 
 
 class StageFailure(Exception):
-    """Staging a file failed (disk full, permissions); the stager removed its own temporary files."""
+    """Staging a file failed (disk full, permissions); the stager removed its own temporary files, not
+    the folders it had created (``created``, parents first)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, created: Sequence[str] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.created = list(created)
 
 
 def staged_path(root: str, cluster: str, relative: str, token: str) -> str:
@@ -84,10 +86,24 @@ def staged_path(root: str, cluster: str, relative: str, token: str) -> str:
     return f"{root}/{folder}/{TEMP_PREFIX}{token}-{name}.tmp"
 
 
-def write_files(
-    root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str
-) -> Written:
-    """Stage each file: its full content in a new temporary file beside it. Nothing is renamed here."""
+def stage(root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str) -> Written:
+    """Create the folders the files need, then stage them (``write_files``); the folders created."""
+    created: list[str] = []
+    try:
+        make_parents(
+            root, (f"{cluster}/{r}" for cluster, items in requests.items() for r, _, _ in items), created
+        )
+        write_files(root, mode, requests, contents, token)
+    except OSError as exc:
+        raise StageFailure(f"{exc.strerror or exc} ({exc.filename})", created) from None
+    except StageFailure as failure:
+        raise StageFailure(failure.reason, created) from None
+    return created
+
+
+def write_files(root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str) -> int:
+    """Stage each file: its full content in a new temporary file beside it. Nothing is renamed here.
+    Returns how many files were staged."""
     made = 0  # counted, not listed: the names are made again to remove them (100,000 of them)
     target = root
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -133,9 +149,9 @@ def libc() -> Any:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def make_parents(root: str, paths: Iterable[str]) -> list[str]:
-    """Create the folders ``paths`` need; returns those created, parents first."""
-    created: list[str] = []
+def make_parents(root: str, paths: Iterable[str], created: list[str]) -> None:
+    """Create the folders ``paths`` need; adds those created to ``created``, parents first (even when a
+    later one fails)."""
     for folder in sorted({os.path.dirname(f"{root}/{p}") for p in paths}):
         missing: list[str] = []
         current = folder
@@ -146,4 +162,3 @@ def make_parents(root: str, paths: Iterable[str]) -> list[str]:
             if not os.path.isdir(path):
                 os.mkdir(path)
                 created.append(path)
-    return created

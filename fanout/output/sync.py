@@ -50,7 +50,6 @@ from fanout.output.staging import (
     Writer,
     file_mode,
     flush,
-    make_parents,
     write_marker,
 )
 
@@ -363,7 +362,7 @@ def apply(
 ) -> dict[str, ClusterRecord]:
     """Make the changes, all or none; returns the cache records of the clusters in scope.
 
-    ``writer`` stages the files (``write_files``, or the worker processes that hold the bytes);
+    ``writer`` stages the files (``staging.stage``, or the worker processes that hold the bytes);
     ``mover``, if given, moves them into place (the worker processes, each its own clusters' files);
     it returns or raises only once no other process is moving anything (see ``fanout.output.moves``).
     """
@@ -390,9 +389,12 @@ def apply(
             # listed, so that a killed run leaves nothing the next one refuses to touch or cannot clear.
             write_marker(marker_path, _journal(folder, result, requests, token, removals, root), mode)
             txn.undo_marker = lambda: _restore_marker(marker_path, folder.marker, mode)
-        created = make_parents(root, (*changes.added, *changes.changed))
         if requests:
-            writer(root, mode, requests, token)
+            try:
+                created = writer(root, mode, requests, token)  # creates the folders the files need
+            except StageFailure as failure:
+                created = failure.created
+                raise
         flush(root)
         placed: Mapping[str, Sequence[Placed]] = {}
         if mover is None:
