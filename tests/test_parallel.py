@@ -178,3 +178,16 @@ def _state(proc: Path) -> str:
         return next(line for line in (proc / "status").read_text().splitlines() if line.startswith("State:"))
     except (OSError, StopIteration):
         return "zombie"  # gone while reading
+
+
+def test_a_file_time_before_1970_is_recorded_by_the_writing_process(tmp_path: Path) -> None:
+    """Workers send stat data as unsigned machine integers; a cluster where one does not fit is left to
+    the writing process to stat (it records what the file's stat says either way)."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f.yaml").write_text("x: 1\n")
+    os.utime(tmp_path / "b" / "f.yaml", ns=(-(10**9), -(10**9)))
+    placed = parallel._placed(str(tmp_path), {"a": [("f.yaml", "-", True)], "b": [("f.yaml", "-", True)]})
+    now = os.stat(tmp_path / "a" / "f.yaml")
+    assert list(placed) == ["a"]
+    assert list(placed["a"]) == [now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino]

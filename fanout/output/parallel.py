@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import traceback
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -190,16 +191,19 @@ def _all_new(files: ClusterFiles) -> list[Write]:
     return [(path, digest, True) for path, digest in zip(files.paths, files.digests, strict=True)]
 
 
-def _placed(root: str, share: Mapping[str, Sequence[Write]]) -> dict[str, list[Placed]]:
+def _placed(root: str, share: Mapping[str, Sequence[Write]]) -> dict[str, array[int]]:
     """What each moved file's stat says now, for the cache's records (see ``staging.Placed``)."""
-    placed: dict[str, list[Placed]] = {}
+    placed: dict[str, array[int]] = {}
     stat = os.stat
     for cluster, items in share.items():
         folder = f"{root}/{cluster}/"
-        found = placed[cluster] = []
-        for relative, _, _ in items:
-            now = stat(folder + relative)
-            found.append((now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino))
+        found = placed[cluster] = array("Q")
+        try:
+            for relative, _, _ in items:
+                now = stat(folder + relative)
+                found.extend((now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino))
+        except OverflowError:  # a time before 1970: the writing process stats this cluster's files itself
+            del placed[cluster]
     return placed
 
 
@@ -408,7 +412,7 @@ class Workers:
             raise StageFailure(failures[0], created)
         return created
 
-    def move(self, root: str, requests: Requests, token: str) -> dict[str, list[Placed]]:
+    def move(self, root: str, requests: Requests, token: str) -> dict[str, Placed]:
         """Each worker moves its clusters' staged files into place (``fanout.output.moves``).
 
         Returns or raises only once every worker stopped moving (they are stopped here, done or not):

@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -396,7 +396,7 @@ def apply(
                 created = failure.created
                 raise
         flush(root)
-        placed: Mapping[str, Sequence[Placed]] = {}
+        placed: Mapping[str, Placed] = {}
         if mover is None:
             txn.put_all()
         elif requests:
@@ -440,8 +440,8 @@ def apply(
         files = dict(record.files)
         measured = placed.get(cluster)
         if measured is not None:  # by the worker that moved them
-            for (relative, digest, _), stat in zip(items, measured, strict=True):
-                files[relative] = (*stat, digest)
+            for at, (relative, digest, _) in zip(range(0, len(measured), 4), items, strict=True):
+                files[relative] = (measured[at], measured[at + 1], measured[at + 2], measured[at + 3], digest)
         else:
             for relative, digest, _ in items:
                 files[relative] = file_record(os.stat(f"{root}/{cluster}/{relative}"), digest)
