@@ -257,16 +257,16 @@ def test_problems_are_located_and_nothing_is_written(invoke: Invoke, tmp_path: P
         {
             "a": {
                 "kustomization.yaml": "resources: [x.yaml]\nnamePrefix: dev-\n",
-                "x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: n}\n",
+                "x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: ns}\n",
             },
             "b": {
                 "no-namespace.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n",
-                "ours.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n  namespace: n\n"
+                "ours.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ours\n  namespace: ns\n"
                 "  annotations: {fanout.dev/clusters: b}\n",
                 "junk.yaml": "just: text\n",
                 "bad.yaml": "a: {b\n",
             },
-            "Not_A_Name": {"x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: n}\n"},
+            "Not_A_Name": {"x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: ns}\n"},
         },
     )
     target = tmp_path / "out"

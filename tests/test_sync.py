@@ -45,7 +45,7 @@ def _source(root: Path, image: str, extra: bool) -> Path:
         )
     else:
         templates["templates/cm.yaml"] = (
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: y}\n"
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: 'y'}\n"
         )
     return write_tree(
         root,

@@ -19,6 +19,7 @@ import jsonpointer
 import yaml
 
 from fanout.core.document import escape
+from fanout.core.goyaml import plain_value
 from fanout.core.model import PatchOp
 from fanout.formats.karmada_rules import ImageError, as_map, dig, override_image
 from fanout.formats.karmada_serial import go_json, go_yaml, load_go_json
@@ -182,19 +183,23 @@ def _labels(ops: _Ops, field: str, overriders: Sequence[Any], base: str) -> None
 
 
 class _GoYamlLoader(yaml.SafeLoader):
-    """YAML as go-yaml v2 reads it into interface{}: timestamps stay strings."""
+    """YAML as go-yaml v2 reads it into interface{}: plain scalars by its rules (``fanout.core.goyaml``:
+    ``y`` is true, ``0o17`` is 15, ``1e3`` a float, timestamps stay strings), merge keys as YAML's."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and value != "<<":
+            return _GO_PLAIN
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
-_GoYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-# go-yaml v2 also reads 1e3 (no dot) as a float, after trying an integer.
-_GoYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"),
-    list("-+.0123456789"),
-)
+_GO_PLAIN = "tag:fanout.dev,2026:go-plain"
+
+
+def _go_plain(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    return plain_value(loader.construct_scalar(node))
+
+
+_GoYamlLoader.add_constructor(_GO_PLAIN, _go_plain)
 
 
 def _sorted_keys(value: Any) -> Any:

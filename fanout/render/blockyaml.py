@@ -19,6 +19,8 @@ from typing import Any, Union
 
 import yaml
 
+from fanout.core.goyaml import reads_as_string
+
 # A scalar as it follows ``key:`` or ``- ``: a one-line text, or a block literal (header, content lines).
 Literal = tuple[str, tuple[str, ...]]
 Rendered = Union[str, Literal]  # noqa: UP007 - a runtime alias: "|" needs Python 3.10 types
@@ -117,9 +119,10 @@ class BlockWriter:
         return header, tuple(line[2:] if line else "" for line in content)
 
     def _reads_as_string(self, value: str) -> bool:
-        """False for words such as ``yes`` or ``null`` that the dumper must quote to keep them strings."""
+        """False for words such as ``yes``, ``null`` or ``y`` that the dumper must quote to keep them
+        strings, for PyYAML or for Kubernetes' go-yaml (``fanout.core.goyaml``)."""
         tag: str = self._resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
-        return tag == _STR_TAG
+        return tag == _STR_TAG and reads_as_string(value)
 
     @staticmethod
     def _literal(literal: Literal, indent: int, parts: list[str]) -> None:

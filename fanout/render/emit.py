@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from fanout.core.goyaml import reads_as_string
 from fanout.core.model import ObjectId
 from fanout.render.blockyaml import BlockWriter, Unsupported
 
@@ -33,6 +34,8 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if not reads_as_string(value):  # kubectl would read it as a boolean or a number (``y``, ``1e3``)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 

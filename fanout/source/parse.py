@@ -19,6 +19,7 @@ import yaml
 
 from fanout.core.document import Document, escape
 from fanout.core.errors import Location, Problem
+from fanout.core.goyaml import plain_value
 from fanout.core.limits import DEFAULT_LIMITS, Limits, setting
 
 try:  # the C parser is an order of magnitude faster; fall back where libyaml is missing
@@ -309,6 +310,9 @@ class _Builder:
         self._place(value, 1, event.value)
 
     def _construct(self, event: Any, tag: str) -> Any:
+        if event.tag is None and event.implicit[0] and tag != _MERGE:
+            # Plain and untagged: read as Kubernetes tools read it (``y`` is true, ``1:20`` is text).
+            return plain_value(event.value)
         if tag == _STD + "timestamp":
             return event.value  # Kubernetes treats dates as strings; keep exactly what was written
         if tag not in _PLAIN_SCALARS:

@@ -1,0 +1,71 @@
+"""Plain (unquoted) YAML scalars as Kubernetes tools read them.
+
+kubectl, Argo CD and Flux read manifests through sigs.k8s.io/yaml, which decodes with go-yaml v2
+(``gopkg.in/yaml.v2`` in kubernetes/kubernetes ``vendor/sigs.k8s.io/yaml/yaml.go`` at 3e78459f; the
+later ``goyaml.v2`` fork keeps its rules). Its ``resolve`` (resolve.go, branch v2) differs from YAML 1.1
+as PyYAML implements it:
+
+- ``y``, ``Y``, ``n``, ``N`` are booleans (PyYAML: strings);
+- numbers are what Go's ``strconv`` parses once every ``_`` is removed: ``0o17`` is 15, ``1e3`` and
+  ``1.5e3`` are floats, ``08`` is the float 8 (PyYAML: strings); ``1:20`` is a string (PyYAML: the
+  sexagesimal integer 80);
+- the rest (``yes``/``on``/``true``, nulls, ``.inf``, ``.nan``, hexadecimal, binary) reads the same.
+
+fanout reads its inputs by these rules, and quotes every string that go-yaml v2 would not read back
+as that string, so that a sync agent deploys the values the source meant.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_MAP: dict[str, Any] = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+}
+# strconv.ParseInt(s, 0, 64): a sign, then a 0b/0o/0x prefix, a leading 0 (octal), or decimal digits.
+_INT = re.compile(r"([-+]?)(0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
+_BASES = {"b": 2, "B": 2, "o": 8, "O": 8, "x": 16, "X": 16}
+# go-yaml v2's yamlStyleFloat, which gates strconv.ParseFloat.
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?\Z")  # what ParseFloat takes of a text starting "."
+_INT64 = range(-(2**63), 2**64)  # ParseInt's range, and ParseUint's above it
+
+
+def plain_value(text: str) -> Any:
+    """The value go-yaml v2 reads from the plain scalar ``text`` (timestamps are left as text, as
+    Kubernetes keeps them)."""
+    if text in _MAP:
+        return _MAP[text]
+    first = text[:1]
+    if first == ".":
+        return float(text) if _DOT_FLOAT.match(text) else text
+    if first and first in "+-0123456789":
+        plain = text.replace("_", "")
+        number = _INT.match(plain)
+        if number is not None:
+            sign, digits = number.groups()
+            if len(digits) > 1 and digits[1] in _BASES:
+                value = int(digits[2:], _BASES[digits[1]])
+            else:
+                value = int(digits, 8 if digits.startswith("0") else 10)
+            value = -value if sign == "-" else value
+            if value in _INT64:
+                return value
+        if _FLOAT.match(plain):
+            value_float = float(plain)
+            if not math.isinf(value_float):  # ParseFloat fails on overflow: the text stays a string
+                return value_float
+    return text
+
+
+def reads_as_string(text: str) -> bool:
+    """Whether go-yaml v2 reads ``text``, written plain, back as this very string."""
+    found = plain_value(text)
+    return isinstance(found, str)

@@ -1,0 +1,135 @@
+"""Plain scalars read as Kubernetes tools read them, and strings written so that they read back.
+
+The expected values are go-yaml v2's ``resolve`` (go-yaml/yaml, branch v2, resolve.go: ``resolveMapList``
+and the number branch that removes ``_`` and tries ``strconv.ParseInt(s, 0, 64)``, ``ParseUint`` and,
+behind ``yamlStyleFloat``, ``ParseFloat``), which sigs.k8s.io/yaml uses for kubectl (kubernetes/kubernetes
+``vendor/sigs.k8s.io/yaml/yaml.go`` at 3e78459f imports ``gopkg.in/yaml.v2``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import Invoke, write_tree
+
+from fanout.core.goyaml import plain_value, reads_as_string
+from fanout.render.emit import dump
+
+CASES: list[tuple[str, object]] = [
+    # booleans: YAML 1.1's words, and go-yaml v2's y and n
+    ("y", True),
+    ("Y", True),
+    ("yes", True),
+    ("ON", True),
+    ("True", True),
+    ("n", False),
+    ("N", False),
+    ("no", False),
+    ("Off", False),
+    ("FALSE", False),
+    ("yEs", "yEs"),
+    ("t", "t"),
+    # nulls
+    ("", None),
+    ("~", None),
+    ("null", None),
+    ("NULL", None),
+    ("nil", "nil"),
+    # integers: Go's base prefixes, a leading 0 for octal, underscores anywhere
+    ("0", 0),
+    ("-17", -17),
+    ("+5", 5),
+    ("017", 15),
+    ("0o17", 15),
+    ("0O17", 15),
+    ("0x1F", 31),
+    ("-0x1f", -31),
+    ("0b101", 5),
+    ("1_000", 1000),
+    ("1__0", 10),
+    ("9223372036854775807", 2**63 - 1),
+    ("18446744073709551615", 2**64 - 1),
+    # floats: a dot or an exponent, or a decimal ParseInt refused
+    ("1.5", 1.5),
+    ("1.", 1.0),
+    (".5", 0.5),
+    ("+.5", 0.5),
+    ("-.5e2", -50.0),
+    ("1e3", 1000.0),
+    ("1.5e3", 1500.0),
+    ("1E-2", 0.01),
+    ("08", 8.0),
+    ("0_9", 9.0),
+    ("18446744073709551616", 2.0**64),
+    (".inf", math.inf),
+    ("-.Inf", -math.inf),
+    # text: what no rule takes
+    ("1:20", "1:20"),
+    ("8:30", "8:30"),
+    ("0x", "0x"),
+    ("0b2", "0b2"),
+    ("1e", "1e"),
+    ("1e400", "1e400"),
+    (".5_0", ".5_0"),
+    ("_1", "_1"),
+    ("-", "-"),
+    ("2001-12-14", "2001-12-14"),
+    ("1.2.3", "1.2.3"),
+    ("inf", "inf"),
+    (".e5", ".e5"),
+    ("<<", "<<"),
+    ("web", "web"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_plain_scalars_read_as_go_yaml_v2_reads_them(text: str, expected: object) -> None:
+    found = plain_value(text)
+    assert type(found) is type(expected) and found == expected
+    assert reads_as_string(text) == isinstance(expected, str)
+
+
+def test_nan() -> None:
+    assert math.isnan(plain_value(".NaN")) and not reads_as_string(".nan")
+
+
+@pytest.mark.parametrize("text", [t for t, _ in CASES] + ["y", "N", "08", "0o17", "1e3", "a b", "100"])
+def test_every_string_is_written_so_that_both_readers_read_it_back(text: str) -> None:
+    written = dump({"k": text, text or "empty": 1})
+    line = written.splitlines()[0]
+    value = line[len("k: ") :]
+    if value[:1] not in ("'", '"'):  # written plain: go-yaml v2 reads the same string
+        assert plain_value(value) == text
+    assert yaml.safe_load(written) == {"k": text, text or "empty": 1}  # and so does YAML 1.1
+
+
+SOURCE = """
+apiVersion: example.com/v1
+kind: Setting
+metadata: {name: s, namespace: shop}
+spec:
+  unquoted: {flag: y, off: n, octal: 0o17, exp: 1e3, time: 8:30, zero: 08}
+  quoted: {flag: "y", off: 'n', octal: "0o17", exp: "1e3", time: "8:30", zero: "08"}
+"""
+
+
+def test_a_render_keeps_what_kubectl_would_have_read(tmp_path: Path, invoke: Invoke) -> None:
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/a.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "templates/setting.yaml": SOURCE,
+        },
+    )
+    assert invoke("render", str(source)).exit_code == 0
+    text = (source / "rendered/a/shop/setting.example.com_s.yaml").read_text()
+    unquoted = (
+        "    flag: true\n    'off': false\n    octal: 15\n    exp: 1000.0\n    time: '8:30'\n    zero: 8.0\n"
+    )
+    quoted = (
+        "    flag: 'y'\n    'off': 'n'\n    octal: '0o17'\n    exp: '1e3'\n    time: '8:30'\n    zero: '08'\n"
+    )
+    assert f"  unquoted:\n{unquoted}  quoted:\n{quoted}" in text
