@@ -475,3 +475,45 @@ def test_pushing_per_cluster_branches(tmp_path: Path, repo: Path, remote: str) -
         assert head(bob, name) == b.tip == head(bare, name)
         assert reflog_size(bob, name) == 2  # a first attempt on nothing, then the rebuild on the remote tip
     assert trailers(bare, "env/gcp-europe-west1")["Fanout-Source-Commit"] == source
+
+
+def test_a_loose_object_is_written_over_a_killed_process_s_leftover(tmp_path: Path) -> None:
+    """Loose objects are staged under a name of the process and object; one a killed process with the
+    same number left behind is replaced, and git reads the object."""
+    import hashlib
+    import os
+    import subprocess
+
+    from fanout.output.gittrees import write_loose
+
+    repo = init_repo(tmp_path / "repo", {"README.md": "x\n"})
+    raw = b"blob 6\0hello\n"
+    sha = hashlib.sha1(raw).hexdigest()
+    objects = repo / ".git" / "objects"
+    (objects / sha[:2]).mkdir(exist_ok=True)
+    (objects / sha[:2] / f"tmp_obj_{os.getpid()}_{sha}").write_bytes(b"half an object")
+    write_loose(objects, sha, raw)
+    shown = subprocess.run(["git", "cat-file", "-p", sha], cwd=repo, capture_output=True, check=True)
+    assert shown.stdout == b"hello\n"
+    assert sorted(p.name for p in (objects / sha[:2]).iterdir()) == [sha[2:]]
+
+
+def test_many_new_objects_go_into_one_pack_that_git_reads(tmp_path: Path) -> None:
+    import subprocess
+
+    import git as gitpython
+
+    from fanout.output.gittrees import PACK_FROM, ObjectWriter
+
+    repo = init_repo(tmp_path / "repo", {"README.md": "x\n"})
+    writer = ObjectWriter(gitpython.Repo(repo))
+    files = {f"f{i:03d}.txt": (f"{i}\n" * i).encode() for i in range(PACK_FROM + 10)}
+    files["big.bin"] = bytes(range(256)) * 400  # 102,400 bytes: a size that takes three header bytes
+    tree = writer.root_tree(writer.folder(files)).hex()
+    writer.flush()
+    assert writer.written == len(files) + 1  # the blobs and their tree
+    assert len(list((repo / ".git/objects/pack").glob("*.pack"))) == 1
+    subprocess.run(["git", "fsck", "--strict"], cwd=repo, check=True, capture_output=True)
+    for name in ("f000.txt", "f007.txt", "big.bin"):
+        shown = subprocess.run(["git", "show", f"{tree}:{name}"], cwd=repo, capture_output=True, check=True)
+        assert shown.stdout == files[name]

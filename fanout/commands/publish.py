@@ -20,12 +20,13 @@ import git
 
 from fanout.commands.common import choose_clusters, open_resolved
 from fanout.core.errors import FanoutError, Problem
+from fanout.core.model import Inputs
 from fanout.output.cache import cache_dir, cluster_digests, code_digest, write_cache_file
 from fanout.output.folder import MARKER, is_temporary
 from fanout.output.hydrator import Hydrator
+from fanout.output.parallel import default_jobs, render_files
 from fanout.output.publish import BranchResult, publish
-from fanout.render.pipeline import render_plans
-from fanout.render.place import plan
+from fanout.render.place import ClusterPlan, plan
 from fanout.source.git import ResolvedSource, git_timeout, is_git_url, redact_url, resolve_source
 
 # Past this many, the summary line names the first few changed clusters and counts the rest.
@@ -59,6 +60,17 @@ def phase_notes() -> Callable[[str], None]:
     return lambda text: print(f"fanout: {text}", file=sys.stderr, flush=True)
 
 
+def _render(inputs: Inputs, plans: Sequence[ClusterPlan]) -> dict[str, bytes]:
+    """Every file of ``plans``, keyed ``<cluster>/<path>``, rendered on every core (the same bytes)."""
+    rendered = render_files(inputs, plans, default_jobs())
+    contents = rendered.contents
+    return {
+        f"{c.name}/{path}": contents[digest]
+        for c in rendered.clusters
+        for path, digest in zip(c.paths, c.digests, strict=True)
+    }
+
+
 def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
     note = phase_notes()
     note("loading the source")
@@ -84,7 +96,7 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
             trees = reusable_trees(resolved.repo_path, digests, options.cache_dir)
         todo = tuple(p for p in plans if p.cluster.name not in trees)
         note(f"rendering {len(todo)} of {len(plans)} clusters (the others are as last published)")
-        files = render_plans(inputs, todo).files()
+        files = _render(inputs, todo)
     note("writing git objects" + (" and pushing" if options.push else ""))
     result = publish(
         resolved.repo_path,

@@ -6,10 +6,10 @@ index and the checked-out branch are never touched: the same files give the same
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
-import tempfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,8 +93,9 @@ class ObjectWriter:
 
     GitPython's default object database starts a ``git`` process per object written (11,433 processes for
     a 200-cluster publish). Here every object is hashed with hashlib first; ``flush`` asks git once
-    (``cat-file --batch-check``) which of them it already has, and writes the others as loose objects
-    itself. A publish that changes nothing never calls ``flush`` and so writes nothing at all.
+    (``cat-file --batch-check``) which of them it already has, and writes the others itself: as loose
+    objects when they are few, else as one pack that ``git index-pack`` checks and indexes. A publish that
+    changes nothing never calls ``flush`` and so writes nothing at all.
     """
 
     def __init__(self, repo: git.Repo) -> None:
@@ -133,12 +134,51 @@ class ObjectWriter:
             )
         missing = {line.split(" ", 1)[0] for line in done.stdout.splitlines() if line.endswith(" missing")}
         objects = Path(self._repo.common_dir) / "objects"
-        for sha in shas:
-            if sha.hex() in missing:
+        todo = [sha for sha in shas if sha.hex() in missing]
+        if len(todo) >= PACK_FROM:
+            self._write_pack([self._pending[sha] for sha in todo])
+        else:
+            for sha in todo:
                 kind, data = self._pending[sha]
                 write_loose(objects, sha.hex(), f"{kind} {len(data)}\0".encode() + data)
-                self.written += 1
+        self.written += len(todo)
         self._pending.clear()
+
+    def _write_pack(self, objects: Sequence[tuple[str, bytes]]) -> None:
+        """Store ``objects`` as one pack (git's pack format, version 2, no deltas), indexed and checked by
+        ``git index-pack``: one file instead of a loose file per object (four times faster at 50,000)."""
+        process = subprocess.Popen(
+            ["git", "index-pack", "--stdin"],
+            cwd=self._repo.git_dir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdin is not None
+        digest = hashlib.sha1()
+
+        def send(part: bytes) -> None:
+            digest.update(part)
+            process.stdin.write(part)  # type: ignore[union-attr]
+
+        try:
+            send(b"PACK" + (2).to_bytes(4, "big") + len(objects).to_bytes(4, "big"))
+            for kind, data in objects:
+                send(_pack_header(_PACK_TYPES[kind], len(data)) + zlib.compress(data, 1))
+            process.stdin.write(digest.digest())
+        except BrokenPipeError:  # git stopped reading: its error follows
+            pass
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+        # Only now: git says nothing on a pipe until it is done, so nothing waits on a full pipe.
+        assert process.stderr is not None and process.stdout is not None
+        err = process.stderr.read()
+        process.stdout.read()
+        if process.wait(timeout=git_timeout()) != 0:
+            raise FanoutError.at(
+                f"cannot write objects into {self._repo.git_dir}: {git_reason(err.decode(errors='replace'))}"
+            )
 
     def folder(self, files: Mapping[str, bytes]) -> Dir:
         root = Dir()
@@ -173,6 +213,24 @@ class ObjectWriter:
         return self.tree(node) or self._store("tree", b"")
 
 
+# From this many new objects on, one pack instead of loose objects.
+PACK_FROM = 256
+_PACK_TYPES = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
+
+
+def _pack_header(kind: int, size: int) -> bytes:
+    """A pack entry's type and size: 3 bits of type and 4 of size, then 7 bits of size a byte, low first."""
+    out = bytearray()
+    byte = (kind << 4) | (size & 0x0F)
+    size >>= 4
+    while size:
+        out.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    out.append(byte)
+    return bytes(out)
+
+
 def write_loose(objects: Path, hexsha: str, raw: bytes) -> None:
     """A loose object, as git writes one: zlib-compressed, renamed into place once complete."""
     folder = objects / hexsha[:2]
@@ -180,14 +238,21 @@ def write_loose(objects: Path, hexsha: str, raw: bytes) -> None:
     if target.exists():
         return
     folder.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="tmp_obj_")
+    # A name of this process and object only (git's own temporary objects start with tmp_obj_ too),
+    # created exclusively: cheaper than mkstemp's random names, and safe across threads.
+    tmp = folder / f"tmp_obj_{os.getpid()}_{hexsha}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(tmp, flags, 0o444)
+    except FileExistsError:  # left by a killed process that had this process's number: garbage
+        tmp.unlink()
+        fd = os.open(tmp, flags, 0o444)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(zlib.compress(raw, 1))
-        os.chmod(tmp, 0o444)
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
