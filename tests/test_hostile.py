@@ -170,14 +170,19 @@ def _used_output(source: Path) -> tuple[Path, dict[str, bytes]]:
     return out, read_tree(out)
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_failed_write_changes_nothing(jobs: str, tmp_path: Path) -> None:
-    """A write that fails half-way (here: files over a size cap, as on a full disk) rolls back."""
+def _forty_clusters(tmp_path: Path) -> Path:
+    """A source of forty clusters (enough for two worker processes) and one Deployment."""
     clusters = "".join(
         f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:02d}}}\n"
         for i in range(40)
     )
-    source = write_tree(tmp_path / "src", {"clusters/all.yaml": clusters, "templates/web.yaml": DEPLOYMENT})
+    return write_tree(tmp_path / "src", {"clusters/all.yaml": clusters, "templates/web.yaml": DEPLOYMENT})
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_failed_write_changes_nothing(jobs: str, tmp_path: Path) -> None:
+    """A write that fails half-way (here: files over a size cap, as on a full disk) rolls back."""
+    source = _forty_clusters(tmp_path)
     out, before = _used_output(source)
     # Every cluster's Deployment changes, and one cluster gets a file too big for the cap.
     big = "x" * 60_000
@@ -204,11 +209,7 @@ def test_a_failed_write_changes_nothing(jobs: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_failed_write_removes_the_folders_it_created(jobs: str, tmp_path: Path) -> None:
     """The folders a write created for its files go too (with --jobs 2, the workers create them)."""
-    clusters = "".join(
-        f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: c{i:02d}}}\n"
-        for i in range(40)
-    )
-    source = write_tree(tmp_path / "src", {"clusters/all.yaml": clusters, "templates/web.yaml": DEPLOYMENT})
+    source = _forty_clusters(tmp_path)
     out, before = _used_output(source)
     folders = sorted(p for p in out.rglob("*") if p.is_dir())
     # A ConfigMap in a namespace no cluster's folder has yet, and in one cluster a file too big for the cap.

@@ -187,6 +187,14 @@ def _chunks(plans: Sequence[ClusterPlan], count: int) -> list[list[int]]:
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 
+def _expand(
+    share: Mapping[str, Sequence[Write] | None], rendered: Mapping[str, ClusterFiles]
+) -> dict[str, Sequence[Write]]:
+    """A share of a request as sent to a worker: None stands for "every file of the cluster, all new" (a
+    first render), sent in a word."""
+    return {name: items if items is not None else _all_new(rendered[name]) for name, items in share.items()}
+
+
 def _all_new(files: ClusterFiles) -> list[Write]:
     return [(path, digest, True) for path, digest in zip(files.paths, files.digests, strict=True)]
 
@@ -256,11 +264,7 @@ def _worker(
                 conn.send(("rendered", clusters))
             elif message[0] == "write":
                 _, root, mode, requests, token = message
-                # None stands for "every file of the cluster, all new" (a first render), sent in a word.
-                expanded = {
-                    name: items if items is not None else _all_new(rendered[name])
-                    for name, items in requests.items()
-                }
+                expanded = _expand(requests, rendered)
                 try:
                     created = stage(root, mode, expanded, contents, token)
                     flush(root)  # start the disk on these while the other workers still write
@@ -270,10 +274,7 @@ def _worker(
                 contents = Contents()  # staged: the bytes are not needed again
             elif message[0] == "move":
                 _, root, share, token, first = message
-                expanded = {
-                    name: items if items is not None else _all_new(rendered[name])
-                    for name, items in share.items()
-                }
+                expanded = _expand(share, rendered)
                 # Undone, on failure, by the writing process from what is on disk (fanout.output.moves).
                 try:
                     Transaction(functools.partial(share_moves, root, expanded, token, first)).put_all()
