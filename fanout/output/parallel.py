@@ -267,10 +267,14 @@ def _worker(
                 expanded = _expand(requests, rendered)
                 try:
                     created = stage(root, mode, expanded, contents, token)
-                    flush(root)  # start the disk on these while the other workers still write
-                    conn.send(("written", created))
                 except StageFailure as failure:  # disk full, permissions: the input's world, not a bug
                     conn.send(("stage-failed", failure.reason, failure.created))
+                else:
+                    # A head start for the disk while the other workers still write; the writing process
+                    # flushes everything again before any move, and reports a failure there.
+                    with contextlib.suppress(OSError):
+                        flush(root)
+                    conn.send(("written", created))
                 contents = Contents()  # staged: the bytes are not needed again
             elif message[0] == "move":
                 _, root, share, token, first = message

@@ -2,7 +2,7 @@
 
 ``fanout.output.sync`` decides what to write and renames the staged files into place; this module only
 writes bytes (staged files, the marker), creates folders and flushes. The worker processes stage the
-files whose bytes they hold with ``write_files``.
+files whose bytes they hold with ``stage``.
 """
 
 from __future__ import annotations
