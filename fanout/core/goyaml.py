@@ -1,9 +1,8 @@
-"""Plain (unquoted) YAML scalars as Kubernetes tools read them.
+"""Plain (unquoted) YAML scalars as kubectl reads them, and strings written so every reader reads them back.
 
-kubectl, Argo CD and Flux read manifests through sigs.k8s.io/yaml, which decodes with go-yaml v2
-(``gopkg.in/yaml.v2`` in kubernetes/kubernetes ``vendor/sigs.k8s.io/yaml/yaml.go`` at 3e78459f; the
-later ``goyaml.v2`` fork keeps its rules). Its ``resolve`` (resolve.go, branch v2) differs from YAML 1.1
-as PyYAML implements it:
+kubectl reads manifests through sigs.k8s.io/yaml, which decodes with go-yaml v2 (``gopkg.in/yaml.v2`` in
+kubernetes/kubernetes ``vendor/sigs.k8s.io/yaml/yaml.go`` at 3e78459f; the later ``goyaml.v2`` fork keeps
+its rules). Its ``resolve`` (resolve.go, branch v2) differs from YAML 1.1 as PyYAML implements it:
 
 - ``y``, ``Y``, ``n``, ``N`` are booleans (PyYAML: strings);
 - numbers are what Go's ``strconv`` parses once every ``_`` is removed: ``0o17`` is 15, ``1e3`` and
@@ -11,8 +10,11 @@ as PyYAML implements it:
   sexagesimal integer 80);
 - the rest (``yes``/``on``/``true``, nulls, ``.inf``, ``.nan``, hexadecimal, binary) reads the same.
 
-fanout reads its inputs by these rules, and quotes every string that go-yaml v2 would not read back
-as that string, so that a sync agent deploys the values the source meant.
+kustomize (kyaml, on go-yaml v3; what Argo CD and Flux run on a folder with a kustomization.yaml) reads
+numbers and nulls the same way but takes only true/false as booleans: unquoted ``y`` or ``yes`` in a
+source is ambiguous between the tools. fanout reads its inputs as kubectl does (for ``yes``/``no``/``on``/
+``off`` it always had), and writes every string quoted that go-yaml v2 or YAML 1.1 would not read back as
+that string; go-yaml v3 misreads no string they both read right, so the output means the same to all.
 """
 
 from __future__ import annotations
