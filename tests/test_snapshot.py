@@ -4,6 +4,7 @@ never "up to date" for output that is not. Each test compares with a check that 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import test_cache
 from conftest import Invoke, read_tree, write_tree
 from test_cache import EDITS
 
+from fanout.output.cache import code_digest, load_state
 from fanout.output.folder import MARKER
 
 OUT = "rendered"
@@ -235,3 +237,24 @@ def test_another_fanout_never_uses_the_snapshot(
     check = invoke("render", str(root), "--check")
     assert found[-1] is None
     assert (check.exit_code, check.stdout) == _reference(invoke, root, tmp_path, monkeypatch)
+
+
+def test_the_state_of_a_whole_render_stands_in_for_its_marker(
+    root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render of every cluster saves, with its state, the digest of the marker it wrote: the next no-op
+    run proves the folder from the state's records and does not parse the marker. A render of some
+    clusters saves no digest, and the next no-op run reads the marker again; both catch a hand edit."""
+    out = root / OUT
+    _settled(invoke, root)
+    assert load_state(out, code_digest()).marker == hashlib.sha256((out / MARKER).read_bytes()).hexdigest()
+    assert invoke("render", str(root), "--cluster", "gcp-dev").exit_code == 0
+    assert load_state(out, code_digest()).marker == ""
+    for round_ in ("marker parsed", "state alone"):
+        assert invoke("render", str(root), "--check").exit_code == 0, round_
+        TAMPERING["an output file edited, same size and mtime"](out)
+        check = invoke("render", str(root), "--check")
+        assert check.exit_code == 3, round_
+        assert (check.exit_code, check.stdout) == _reference(invoke, root, tmp_path, monkeypatch)
+        _settled(invoke, root)  # puts the file back; the state stands for the marker again
+        assert load_state(out, code_digest()).marker != ""

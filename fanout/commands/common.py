@@ -13,6 +13,7 @@ from fanout.core.validate import did_you_mean
 from fanout.render.pipeline import load_inputs
 from fanout.source.discover import CONFIG_FILE
 from fanout.source.git import ResolvedSource, is_git_url, resolve_source
+from fanout.source.memo import Memo
 from fanout.source.tree import SourceTree
 
 
@@ -41,16 +42,30 @@ def check_root(tree: SourceTree, shown: str, folder: Path | None = None) -> None
         )
 
 
-def open_source(source: Path | str, ref: str | None = None, cache_dir: Path | None = None) -> OpenSource:
-    """Read SOURCE (a folder or a git URL) from the working tree, or from commit REF."""
-    return open_resolved(str(source), resolve_source(str(source), ref=ref, cache_dir=cache_dir))
+def open_source(
+    source: Path | str, ref: str | None = None, cache_dir: Path | None = None, memo: bool = False
+) -> OpenSource:
+    """Read SOURCE (a folder or a git URL) from the working tree, or from commit REF.
+
+    ``memo``: take the files read before from the input memo (``fanout.source.memo``), and keep it.
+    """
+    resolved = resolve_source(str(source), ref=ref, cache_dir=cache_dir)
+    if not memo:
+        return open_resolved(str(source), resolved)
+    from fanout.output.cache import code_digest, input_memo_path, write_cache_file
+    from fanout.source import memo as input_memo
+
+    kept = input_memo.load(input_memo_path(str(source), cache_dir), code_digest())
+    opened = open_resolved(str(source), resolved, kept)
+    input_memo.save(kept, write_cache_file)
+    return opened
 
 
-def open_resolved(source: str, resolved: ResolvedSource) -> OpenSource:
+def open_resolved(source: str, resolved: ResolvedSource, memo: Memo | None = None) -> OpenSource:
     tree = resolved.tree
     root = None if is_git_url(source) else Path(source)
     check_root(tree, source, root if resolved.commit is None else None)
-    inputs = load_inputs(tree)
+    inputs = load_inputs(tree, memo)
     if not inputs.clusters:
         raise FanoutError.at(f"{source}: no clusters in {inputs.config.clusters}/")
     return OpenSource(tree, root, inputs, resolved)

@@ -37,6 +37,10 @@ class Document:
     data: Any
     positions: Mapping[str, tuple[int, int]] = field(repr=False)
     item: int | None = None  # the position in the ``items`` of a ``kind: List`` document it came from
+    # The schemas ``data`` is known to satisfy (``fanout.core.validate.check`` adds each one it finds
+    # valid; ``fanout.source.memo`` brings them from an earlier run): a check it has passed is not run
+    # again. Not part of what the document is.
+    valid_for: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def location(self, pointer: str = "") -> Location:
         """Where ``pointer`` is written, or its nearest written ancestor."""

@@ -66,6 +66,8 @@ def _pointer(error: ValidationError) -> str:
 
 def check(document: Document, schema: str) -> list[Problem]:
     """Problems of ``document`` against ``schemas/<schema>.schema.json``."""
+    if schema in document.valid_for:
+        return []
     errors = validator(schema).iter_errors(document.data)
     problems = []
     for error in _leaf_errors(errors):
@@ -75,6 +77,8 @@ def check(document: Document, schema: str) -> list[Problem]:
         )
         where = f" at {what}" if what and error.validator != "additionalProperties" and not named else ""
         problems.append(Problem(f"{_message(error)}{where}", document.location(what)))
+    if not problems:
+        document.valid_for.add(schema)
     return problems
 
 

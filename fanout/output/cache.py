@@ -37,7 +37,7 @@ from fanout.core.model import Inputs
 from fanout.render.place import ClusterPlan
 
 # The state file: magic (with the format and Python's marshal version), SHA-256 of the payload, payload.
-_MAGIC = f"fanout-render-state 2 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
+_MAGIC = f"fanout-render-state 3 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
 _HEAD = len(_MAGIC)
 # A file whose mtime is this close to (or after) the moment the state was saved may have been changed
 # again within the same timestamp tick; it is checked by content, not by stat (git's "racy clean").
@@ -261,6 +261,10 @@ class ClusterRecord:
 class State:
     clusters: Mapping[str, ClusterRecord]
     saved_ns: int  # the state file's mtime: when it was written, on the file system's own clock
+    # SHA-256 (hex) of the marker that lists exactly these clusters' files, with these digests, when the
+    # state was saved by a render of every cluster; "" otherwise. It lets a no-op run prove the folder
+    # intact without parsing the marker (``fanout.output.sync.intact_by_state``).
+    marker: str = ""
 
     def trusted(self, record: FileRecord, stat: os.stat_result) -> bool:
         """True when ``stat`` proves the file unchanged since fanout wrote ``record``."""
@@ -294,6 +298,13 @@ def state_path(out: Path, folder: Path | None = None) -> Path:
     return cache_dir(folder) / "render" / f"{key}.state"
 
 
+def input_memo_path(source: str, folder: Path | None = None) -> Path:
+    """The input memo (``fanout.source.memo``) of a source (a folder, by its full path, or a URL)."""
+    where = str(Path(source).resolve()) if Path(source).is_dir() else source
+    key = hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return cache_dir(folder) / "render" / f"{key}.inputs"
+
+
 def load_state(out: Path, code: bytes, folder: Path | None = None) -> State:
     """The state saved by the same fanout (``code``, see ``code_digest``) for ``out``, or EMPTY."""
     path = state_path(out, folder)
@@ -304,24 +315,31 @@ def load_state(out: Path, code: bytes, folder: Path | None = None) -> State:
         if raw[:_HEAD] != _MAGIC or hashlib.sha256(raw[_HEAD + 32 :]).digest() != raw[_HEAD : _HEAD + 32]:
             return EMPTY
         data = marshal.loads(raw[_HEAD + 32 :])
-        if data[0] != code or data[1] != str(out.resolve()):
+        if data[0] != code or data[1] != str(out.resolve()) or not isinstance(data[3], str):
             return EMPTY
         clusters = {name: ClusterRecord(inputs, files) for name, inputs, files in data[2]}
     except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
         return EMPTY
-    return State(clusters, saved_ns)
+    return State(clusters, saved_ns, data[3])
 
 
 def save_state(
-    out: Path, code: bytes, clusters: Mapping[str, ClusterRecord], folder: Path | None = None
+    out: Path,
+    code: bytes,
+    clusters: Mapping[str, ClusterRecord],
+    folder: Path | None = None,
+    marker: str = "",
 ) -> None:
-    """Write the state atomically; a cache that cannot be written only costs speed next time."""
+    """Write the state atomically; a cache that cannot be written only costs speed next time.
+
+    ``marker``: the SHA-256 of the marker that lists exactly ``clusters``' files (see ``State.marker``).
+    """
     path = state_path(out, folder)
     entries = [
         (name, record.inputs, files if type(files := record.files) is dict else dict(files))
         for name, record in sorted(clusters.items())
     ]
-    payload = marshal.dumps((code, str(out.resolve()), entries))
+    payload = marshal.dumps((code, str(out.resolve()), entries, marker))
     del entries
     write_cache_file(path, _MAGIC, hashlib.sha256(payload).digest(), payload)
 

@@ -37,8 +37,8 @@ from fanout.output.folder import (
     by_cluster,
     is_temporary,
     marker_content,
+    parse_marker,
     pending_parts,
-    read_marker,
 )
 from fanout.output.moves import Transaction, first_indexes, moves, txn_backup
 from fanout.output.staging import (
@@ -52,6 +52,7 @@ from fanout.output.staging import (
     flush,
     write_marker,
 )
+from fanout.output.verify import digest_of, verified, verify_clusters
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,25 @@ class Folder:
     clusters: Mapping[str, str] = field(default_factory=dict)  # cluster -> inputs' digest, by the marker
 
 
-def open_folder(out: Path) -> Folder:
-    """Read the marker; refuse a file, or a non-empty folder fanout did not create."""
+def open_folder(out: Path, state: State | None = None) -> Folder:
+    """Read the marker; refuse a file, or a non-empty folder fanout did not create.
+
+    ``state``: the render cache's state; when it was saved with this very marker (``State.marker``), its
+    records list the same files and digests, and are read instead of parsing 100,000 marker entries.
+    """
     if out.exists() and not out.is_dir():
         raise FanoutError.at(f"output {out} exists and is not a folder")
-    previous = read_marker(out) if out.is_dir() else None
+    where = out / MARKER
+    raw = where.read_bytes() if where.is_file() else None
+    if raw is not None and state is not None and state.marker == hashlib.sha256(raw).hexdigest():
+        digests = {
+            f"{name}/{relative}": content_digest(file)
+            for name, record in state.clusters.items()
+            for relative, file in record.files.items()
+        }
+        clusters = {name: record.inputs for name, record in state.clusters.items()}
+        return Folder(out, frozenset(digests), raw, digests, (), (), clusters)
+    previous = parse_marker(raw, str(where)) if raw is not None else None
     # A first write killed while writing the marker leaves only fanout's own temporary file behind.
     if previous is None and out.is_dir() and any(not is_temporary(p.name) for p in out.iterdir()):
         raise FanoutError.at(
@@ -93,19 +108,8 @@ def open_folder(out: Path) -> Folder:
         )
     if previous is None:
         return Folder(out, frozenset(), None, {})
-    marker = (out / MARKER).read_bytes()
     files = previous.files
-    return Folder(
-        out, frozenset(files), marker, files, previous.pending, previous.warnings, previous.clusters
-    )
-
-
-def _digest_of(path: str) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-    except OSError:
-        return None
+    return Folder(out, frozenset(files), raw, files, previous.pending, previous.warnings, previous.clusters)
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -120,41 +124,27 @@ def reusable(folder: Folder, state: State, digests: Mapping[str, str]) -> dict[s
 
     Records of files that had to be read to be verified come back with their new stat.
     """
-    reused: dict[str, ClusterRecord] = {}
-    root = str(folder.path)
-    owned = folder.owned
-    for name, digest in digests.items():
-        record = state.clusters.get(name)
-        if record is not None and record.inputs == digest:
-            files = _verified(f"{root}/{name}/", f"{name}/", record.files, owned, state)
-            if files is not None:
-                reused[name] = ClusterRecord(digest, files)
-    return reused
+    candidates = {
+        name: record.files
+        for name, digest in digests.items()
+        if (record := state.clusters.get(name)) is not None and record.inputs == digest
+    }
+    found = verify_clusters(str(folder.path), candidates, folder.owned, state)
+    return {name: ClusterRecord(digests[name], files) for name, files in found.items() if files is not None}
 
 
-def _verified(
-    folder: str, prefix: str, files: Mapping[str, FileRecord], owned: frozenset[str], state: State
-) -> Mapping[str, FileRecord] | None:
-    """``files`` (with fresh records where stat could not vouch) if every one is intact, else None.
-
-    This runs for every file of every unchanged cluster, so it is written for speed.
-    """
-    stat = os.stat
-    trusted = state.trusted
-    refreshed: dict[str, FileRecord] = {}
-    try:
-        for relative, file in files.items():
-            if prefix + relative not in owned:
-                return None
-            current = stat(folder + relative)
-            if not trusted(file, current):
-                digest = content_digest(file)
-                if not S_ISREG(current.st_mode) or _digest_of(folder + relative) != digest:
-                    return None
-                refreshed[relative] = file_record(current, digest)
-    except OSError:
-        return None
-    return {**files, **refreshed} if refreshed else files
+def intact_by_state(out: Path, state: State) -> dict[str, ClusterRecord] | None:
+    """``intact`` for a folder whose marker is the one ``state`` was saved with (``State.marker``; the
+    caller compares the digests): the state's records list exactly the marker's files, so the marker need
+    not be parsed, only every file proved by stat (or, failing that, content) as ``intact`` does."""
+    found = verify_clusters(str(out), {n: r.files for n, r in state.clusters.items()}, None, state)
+    records: dict[str, ClusterRecord] = {}
+    for name, record in state.clusters.items():
+        files = found[name]
+        if files is None:
+            return None
+        records[name] = record if files is record.files else ClusterRecord(record.inputs, files)
+    return records
 
 
 def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
@@ -171,16 +161,16 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
     for name, files in grouped.items():
         record = state.clusters.get(name)
         if record is not None and {r: content_digest(f) for r, f in record.files.items()} == files:
-            verified = _verified(f"{root}/{name}/", f"{name}/", record.files, folder.owned, state)
-            if verified is None:
+            verified_files = verified(f"{root}/{name}/", f"{name}/", record.files, folder.owned, state)
+            if verified_files is None:
                 return None
-            records[name] = ClusterRecord(record.inputs, verified)
+            records[name] = ClusterRecord(record.inputs, verified_files)
             continue
         read: dict[str, FileRecord] = {}
         for relative, digest in files.items():
             target = f"{root}/{name}/{relative}"
             stat = _stat(target)
-            if digest is None or stat is None or not S_ISREG(stat.st_mode) or _digest_of(target) != digest:
+            if digest is None or stat is None or not S_ISREG(stat.st_mode) or digest_of(target) != digest:
                 return None
             read[relative] = file_record(stat, digest)
         records[name] = ClusterRecord(folder.clusters.get(name, ""), read)
@@ -257,7 +247,7 @@ def plan(
             if known is not None and full in folder.owned and state.trusted(known, stat):
                 current: str | None = content_digest(known)
             else:
-                current = _digest_of(target)
+                current = digest_of(target)
             if current == digest:
                 unchanged += 1
                 files[relative] = file_record(stat, digest)
@@ -285,7 +275,7 @@ def plan(
             continue
         recorded = folder.digests.get(path)
         # Only what is still fanout's own content is deleted: someone else's edit stays, unlisted.
-        if recorded is None or _digest_of(str(existing)) == recorded:
+        if recorded is None or digest_of(str(existing)) == recorded:
             removed.append(path)
         else:
             kept.append(path)

@@ -27,6 +27,7 @@ from fanout.render.emit import KUSTOMIZATION, header, kustomization, object_path
 from fanout.render.patch import PatchFailure, render_object
 from fanout.render.place import ClusterPlan, Job, plan
 from fanout.source.load import RawSource, read_source
+from fanout.source.memo import Memo
 from fanout.source.tree import SourceTree
 
 
@@ -84,9 +85,12 @@ def validate_inputs(raw: RawSource) -> Inputs:
     return Inputs(config, clusters, templates, overrides, warnings)
 
 
-def load_inputs(tree: SourceTree) -> Inputs:
-    """Read and validate a source tree; raises FanoutError listing every problem."""
-    return validate_inputs(read_source(tree))
+def load_inputs(tree: SourceTree, memo: Memo | None = None) -> Inputs:
+    """Read and validate a source tree; raises FanoutError listing every problem.
+
+    ``memo``: what earlier runs read (``fanout.source.memo``); the caller saves it after.
+    """
+    return validate_inputs(read_source(tree, memo))
 
 
 _Key = tuple[int, tuple[str, ...], tuple[tuple[str, str], ...]]

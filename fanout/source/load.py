@@ -15,6 +15,7 @@ from fanout.core.errors import Location, Problem
 from fanout.core.limits import from_config
 from fanout.core.validate import check
 from fanout.source.discover import CONFIG_FILE
+from fanout.source.memo import Memo
 from fanout.source.parse import load_documents
 from fanout.source.tree import Refused
 
@@ -93,8 +94,11 @@ def _output_apart(config: Document) -> list[Problem]:
     return []
 
 
-def read_source(tree: _Tree) -> RawSource:
-    """Read ``fanout.yaml`` and, when it is valid, every YAML file of the input folders, sorted by path."""
+def read_source(tree: _Tree, memo: Memo | None = None) -> RawSource:
+    """Read ``fanout.yaml`` and, when it is valid, every YAML file of the input folders, sorted by path.
+
+    ``memo``: documents of files read before (``fanout.source.memo``), taken instead of parsing them again.
+    """
     config, problems = read_config(tree)
     if problems:
         return RawSource(config, (), (), (), tuple(problems))
@@ -112,7 +116,10 @@ def read_source(tree: _Tree) -> RawSource:
             content = tree.read(path)
             if content is None:  # pragma: no cover - listed files exist
                 continue
-            docs, found = load_documents(path, content, limits)
+            if memo is not None:
+                docs, found = memo.documents(path, content, limits, load_documents)
+            else:
+                docs, found = load_documents(path, content, limits)
             documents.extend(docs)
             problems.extend(found)
     files = _chart_files(tree, groups["templates"], groups["clusters"], where["charts"], problems)
