@@ -179,3 +179,38 @@ def test_kustomize_reads_the_quoted_strings_back_as_strings(tmp_path: Path, invo
         "time": "8:30",
         "zero": 8,
     }
+
+
+def test_an_unquoted_value_the_readers_disagree_on_is_warned_about(tmp_path: Path, invoke: Invoke) -> None:
+    """kubectl (go-yaml v2) reads unquoted ``y``/``yes``/``on`` as true, kustomize (go-yaml v3) as text:
+    fanout reads it as kubectl does and says where, once per value; true/false and quoted text are quiet,
+    and a Secret's warning does not show its value."""
+    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\nstringData: {a: On}\n"
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/a.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "templates/setting.yaml": SOURCE,
+            "templates/secret.yaml": secret,
+            "templates/quiet.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: q, namespace: shop}\n"
+                "data: {a: 'yes', b: \"on\"}\nbinaryData: {}\nimmutable: True\n"
+            ),
+        },
+    )
+    line = SOURCE.lstrip("\n").splitlines()[4]
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "templates/secret.yaml:4:17: warning: an unquoted value is read as a boolean, as kubectl"
+        " reads YAML, but as text by kustomize (which Argo CD and Flux run): quote it, or write true or false"
+        " (the values of Secrets are not shown)",
+        f"templates/setting.yaml:5:{line.index(': y') + 3}: warning: unquoted y is read as true, as"
+        ' kubectl reads YAML; kustomize (which Argo CD and Flux run) reads it as the string "y": write true,'
+        ' or "y" if text is meant',
+        f"templates/setting.yaml:5:{line.index(': n') + 3}: warning: unquoted n is read as false, as"
+        ' kubectl reads YAML; kustomize (which Argo CD and Flux run) reads it as the string "n": write'
+        ' false, or "n" if text is meant',
+    ]
+    assert "On" not in result.stderr
+    assert invoke("validate", str(source)).stderr.count("warning: ") == 3

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fanout.core.errors import Location
+from fanout.core.errors import Location, Problem
 
 
 def escape(token: str) -> str:
@@ -41,6 +41,8 @@ class Document:
     # valid; ``fanout.source.memo`` brings them from an earlier run): a check it has passed is not run
     # again. Not part of what the document is.
     valid_for: set[str] = field(default_factory=set, compare=False, repr=False)
+    # Warnings about how the document was read (a value YAML readers disagree on).
+    notes: tuple[Problem, ...] = field(default=(), compare=False, repr=False)
 
     def location(self, pointer: str = "") -> Location:
         """Where ``pointer`` is written, or its nearest written ancestor."""

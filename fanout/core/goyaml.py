@@ -31,6 +31,10 @@ _MAP: dict[str, Any] = {
     **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
+# Booleans to go-yaml v2 (kubectl) but strings to go-yaml v3 (kustomize), which takes only these six.
+AMBIGUOUS_BOOLEANS = frozenset(
+    text for text, value in _MAP.items() if isinstance(value, bool) and text.lower() not in ("true", "false")
+)
 # strconv.ParseInt(s, 0, 64): a sign, then a 0b/0o/0x prefix, a leading 0 (octal), or decimal digits.
 _INT = re.compile(r"([-+]?)(0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
 _BASES = {"b": 2, "B": 2, "o": 8, "O": 8, "x": 16, "X": 16}

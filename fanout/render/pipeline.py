@@ -82,7 +82,8 @@ def validate_inputs(raw: RawSource) -> Inputs:
     custom = crd_schemas(t.obj for t in templates if t.ident.kind == "CustomResourceDefinition")
     overrides = build_overrides(expand_lists(raw.overrides, problems), known, problems, config, custom)
     problems.raise_if_any()
-    return Inputs(config, clusters, templates, overrides, warnings)
+    notes = [n for docs in (raw.clusters, raw.templates, raw.overrides) for doc in docs for n in doc.notes]
+    return Inputs(config, clusters, templates, overrides, (*notes, *warnings))
 
 
 def load_inputs(tree: SourceTree, memo: Memo | None = None) -> Inputs:

@@ -8,8 +8,8 @@ limits are all the same; the memo file as a whole belongs to one fanout (``cache
 covers the schemas), so a new fanout starts afresh. Anything unreadable or unexpected in it counts as
 empty: the memo can make a run faster, never different.
 
-Left out: files with any problem or warning (they are read again, and say it again), and files that hold
-a Secret, whose values stay out of the cache folder.
+Left out: files with any problem or warning (they are read again, and say it again), and files that may
+hold a Secret, whose values stay out of the cache folder.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Memo:
             self.used[key] = docs
             return docs, []
         docs, problems = parse(path, content, limits)
-        if not problems and not _may_hold_secret(content):
+        if not problems and not _may_hold_secret(content) and not any(doc.notes for doc in docs):
             self.used[key] = docs
             self.fresh = True
         return docs, problems

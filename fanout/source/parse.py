@@ -19,7 +19,7 @@ import yaml
 
 from fanout.core.document import Document, escape
 from fanout.core.errors import Location, Problem
-from fanout.core.goyaml import plain_value
+from fanout.core.goyaml import AMBIGUOUS_BOOLEANS, plain_value
 from fanout.core.limits import DEFAULT_LIMITS, Limits, setting
 
 try:  # the C parser is an order of magnitude faster; fall back where libyaml is missing
@@ -35,6 +35,12 @@ _BOMS = (
     (codecs.BOM_UTF32_BE, "UTF-32"),
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+_AMBIGUOUS_IN_SECRET = (
+    "an unquoted value is read as a boolean, as kubectl reads YAML, but as text by kustomize (which Argo CD"
+    " and Flux run): quote it, or write true or false (the values of Secrets are not shown)"
 )
 
 
@@ -112,6 +118,7 @@ class _Builder:
         self.open_anchors: set[str] = set()
         self.root: Any = None
         self.skip = 0  # >0 while inside a value being skipped (a bad key, something too deep)
+        self.notes: list[Problem] = []  # warnings about values readers disagree on
 
     def at(self, mark: Any) -> Location:
         return Location(self.path, mark.line + 1, mark.column + 1)
@@ -137,8 +144,10 @@ class _Builder:
         elif isinstance(event, yaml.DocumentEndEvent):
             if isinstance(self.root, dict) and str(self.root.get("kind", "")).endswith("Secret"):
                 self._mask_secret_values()
+                self.notes = [Problem(_AMBIGUOUS_IN_SECRET, note.location) for note in self.notes]
             if self.root is not None:
-                self.documents.append(Document(self.path, self.index, self.root, self.positions))
+                notes = tuple(self.notes)
+                self.documents.append(Document(self.path, self.index, self.root, self.positions, notes=notes))
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             self._open(event)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -312,7 +321,18 @@ class _Builder:
     def _construct(self, event: Any, tag: str) -> Any:
         if event.tag is None and event.implicit[0] and tag != _MERGE:
             # Plain and untagged: read as Kubernetes tools read it (``y`` is true, ``1:20`` is text).
-            return plain_value(event.value)
+            value = plain_value(event.value)
+            if event.value in AMBIGUOUS_BOOLEANS:
+                word = "true" if value else "false"
+                self.notes.append(
+                    Problem(
+                        f"unquoted {event.value} is read as {word}, as kubectl reads YAML; kustomize (which"
+                        f' Argo CD and Flux run) reads it as the string "{event.value}": write {word}, or'
+                        f' "{event.value}" if text is meant',
+                        self.at(event.start_mark),
+                    )
+                )
+            return value
         if tag == _STD + "timestamp":
             return event.value  # Kubernetes treats dates as strings; keep exactly what was written
         if tag not in _PLAIN_SCALARS:
