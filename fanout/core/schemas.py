@@ -6,9 +6,10 @@ import json
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:  # jsonschema is imported when a document is first checked (the input memo spares most)
+    from jsonschema import Draft202012Validator
 
 
 def schema_dir() -> Path:
@@ -34,6 +35,8 @@ def schema(name: str) -> dict[str, Any]:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """The validator for ``schemas/<name>.schema.json`` (e.g. ``cluster``)."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema(name))
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from fanout.core.document import Document, escape
 from fanout.core.errors import Problem, Problems
@@ -16,6 +14,9 @@ from fanout.core.model import IDENTITY_PATHS, Cluster, Config, Override, Patch, 
 from fanout.core.schemas import validator
 from fanout.core.selectors import Selector, SelectorSyntaxError, from_label_selector
 from fanout.core.substitute import Scan
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 
 def _leaf_errors(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
