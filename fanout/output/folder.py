@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,23 @@ def safe_path(path: str) -> bool:
     return "/./" not in wrapped and "/../" not in wrapped
 
 
+# What ``safe_path`` refuses, in paths joined by NUL (and framed by it): an empty path, a leading or trailing
+# "/", "//", a backslash, a "." or ".." part.
+_UNSAFE = re.compile(r"\0\0|\0/|/\0|//|\\|[\0/]\.\.?(?=[\0/])")
+
+
+def _all_safe(listed: Mapping[object, object]) -> bool:
+    """True when every key of a marker's ``files`` is a safe path and every value a digest or None (False
+    says only that the one-by-one loop must decide)."""
+    if type(listed) is not dict or not all(type(d) is str or d is None for d in listed.values()):
+        return False
+    if not all(type(p) is str for p in listed):  # a fanout 0.1 list may hold anything
+        return False
+    joined = "\0" + "\0".join(listed) + "\0"
+    # A NUL inside a path would split it in two: refused by the count.
+    return joined.count("\0") == len(listed) + 1 and _UNSAFE.search(joined) is None
+
+
 def is_temporary(path: str) -> bool:
     name = posixpath.basename(path)
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIXES)
@@ -119,6 +137,11 @@ def parse_marker(raw: bytes, where: str) -> Marker:
         # One pass per collection (JSON object keys are always text).
         files: dict[str, str | None] = {}
         unsafe: list[str] = []
+        if _all_safe(listed):  # 100,000 entries: one regular expression instead of a loop in Python
+            files = listed
+            if MARKER in files:
+                files = {p: d for p, d in listed.items() if p != MARKER}
+            listed = {}
         for path, digest in listed.items():
             if not isinstance(path, str) or (digest is not None and not isinstance(digest, str)):
                 raise ValueError("files is not a list of paths")

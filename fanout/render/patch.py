@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,8 +51,28 @@ def _exists(document: Any, pointer: str) -> bool:
 SECRET_NOTE = "the values of Secrets are not shown"
 
 
+def _negative_in_list(document: Any, pointer: str) -> bool:
+    """Whether ``pointer`` indexes a list with a negative number somewhere."""
+    for token in split_pointer(pointer):
+        if isinstance(document, list):
+            if _NEGATIVE.fullmatch(token):
+                return True
+            document = document[int(token)] if token.isdigit() and int(token) < len(document) else None
+        elif isinstance(document, dict):
+            document = document.get(token)
+        else:
+            return False
+    return False
+
+
 def _explain(document: Any, op: PatchOp, error: Exception, secret: bool = False) -> str:
     text = f"{op.op} {op.path}"
+    if any(_negative_in_list(document, p) for p in (op.path, op.from_) if p is not None):
+        return (
+            f"{text}: a negative index counts from the end of a list only as the last part of an add or"
+            " remove path, or of a move or copy destination, as KubeFed's json-patch (v4.11.0) reads it;"
+            " count this one from the start"
+        )
     parent = op.path.rsplit("/", 1)[0]
     if op.op == "add" and parent and not _exists(document, parent):
         return (
@@ -90,6 +111,30 @@ def _value(document: Any, pointer: str) -> Any:
         return jsonpointer.resolve_pointer(document, pointer)
     except jsonpointer.JsonPointerException:
         return None
+
+
+# A negative array index, as Go's strconv.Atoi reads one.
+_NEGATIVE = re.compile(r"-[0-9]+")
+
+
+def _from_end(document: Any, pointer: str, grows: bool) -> str:
+    """``pointer`` with a negative last index counted from the end of its list, as evanphx/json-patch
+    v4.11.0 does for the last index of an ``add`` (``grows``: -1 appends) or a ``remove`` (-1 is the last
+    item); KubeFed pins that version and ``kubectl patch --type json`` reads patches with it (patch.go at
+    3c3c85ec, ``partialArray.add`` and ``.remove``). Elsewhere it reads a negative index as a Go panic,
+    which fanout leaves to jsonpatch to refuse.
+    """
+    parent, _, last = pointer.rpartition("/")
+    if not _NEGATIVE.fullmatch(last):
+        return pointer
+    items = _value(document, parent)
+    if not isinstance(items, list):
+        return pointer
+    size = len(items) + (1 if grows else 0)
+    index = int(last)
+    if index < -size:
+        raise ValueError(f"index {index} is before the start of {parent or '/'} ({len(items)} items)")
+    return f"{parent}/{index + size}"
 
 
 _ABSENT = object()
@@ -172,10 +217,25 @@ def apply_patch(
         if op.from_ is not None:
             raw["from"] = op.from_
         try:
-            obj = jsonpatch.JsonPatch([raw]).apply(obj, in_place=True)
+            obj = _apply_op(obj, raw)
+        except ValueError as exc:
+            raise PatchFailure(patch, op.pointer, f"{op.op} {op.path}: {exc}") from None
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
             raise PatchFailure(patch, op.pointer, _explain(obj, op, exc, secret)) from None
     return obj
+
+
+def _apply_op(obj: dict[str, Any], raw: dict[str, Any]) -> Any:
+    """One JSON Patch op, negative indexes counted from the end where evanphx/json-patch counts them."""
+    name = raw["op"]
+    if name in ("add", "remove", "copy"):
+        raw["path"] = _from_end(obj, raw["path"], grows=name != "remove")
+    elif name == "move" and _NEGATIVE.fullmatch(raw["path"].rpartition("/")[2]):
+        # evanphx removes first and then finds the destination (its list may be one item shorter).
+        value = jsonpointer.resolve_pointer(obj, raw["from"])
+        obj = jsonpatch.JsonPatch([{"op": "remove", "path": raw["from"]}]).apply(obj, in_place=True)
+        raw = {"op": "add", "path": _from_end(obj, raw["path"], grows=True), "value": value}
+    return jsonpatch.JsonPatch([raw]).apply(obj, in_place=True)
 
 
 def render_object(
