@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fanout.commands.common import open_source
 from fanout.core.errors import visible
 from fanout.core.model import Inputs
+from fanout.core.words import plural
 from fanout.render.place import ClusterPlan, plan
 from fanout.report.machine import document, dump, location_json, object_json
 
@@ -33,11 +35,14 @@ def run(
         echo(dump(placement_document(inputs, plans) if matrix else inventory_document(plans), output))
         return 0
     if not matrix:
-        rows = [["NAME", "LABELS", "OBJECTS"]]
+        # Karmada's members carry what its placement reads besides labels: shown when any cluster has it.
+        karmada = any(p.cluster.facts for p in plans)
+        rows = [["NAME", "LABELS", "OBJECTS", *(_FACT_COLUMNS if karmada else [])]]
         for cluster_plan in plans:
             cluster = cluster_plan.cluster
             labels = ",".join(f"{k}={v}" for k, v in sorted(cluster.labels.items()))
-            rows.append([cluster.name, labels or "-", str(len(cluster_plan.jobs))])
+            facts = _fact_cells(cluster.facts) if karmada else []
+            rows.append([cluster.name, labels or "-", str(len(cluster_plan.jobs)), *facts])
         for line in table(rows):
             echo(line)
         return 0
@@ -56,6 +61,41 @@ def run(
     return 0
 
 
+_FACT_COLUMNS = ["PROVIDER", "REGION", "ZONES", "TAINTS", "APIS"]
+
+
+def _taint(taint: Mapping[str, Any]) -> str:
+    """``key=value:Effect``, as kubectl writes a taint."""
+    value = taint.get("value")
+    return f"{taint.get('key', '')}{'=' + str(value) if value else ''}:{taint.get('effect', '')}"
+
+
+def _fact_cells(facts: Mapping[str, Any]) -> list[str]:
+    if not facts:
+        return ["-"] * len(_FACT_COLUMNS)
+    apis = facts.get("apis")
+    return [
+        facts.get("provider") or "-",
+        facts.get("region") or "-",
+        ",".join(facts.get("zones") or ()) or "-",
+        ",".join(_taint(t) for t in facts.get("taints") or ()) or "-",
+        # Without status.apiEnablements, Karmada assumes every API is served.
+        "all" if apis is None else plural(len(apis), "kind"),
+    ]
+
+
+def _facts_json(facts: Mapping[str, Any]) -> dict[str, object]:
+    found: dict[str, object] = {
+        "provider": facts.get("provider", ""),
+        "region": facts.get("region", ""),
+        "zones": list(facts.get("zones") or ()),
+        "taints": [dict(t) for t in facts.get("taints") or ()],
+    }
+    if facts.get("apis") is not None:
+        found["apiEnablements"] = [{"groupVersion": gv, "kind": kind} for gv, kind in facts["apis"]]
+    return found
+
+
 def inventory_document(plans: Sequence[ClusterPlan]) -> dict[str, object]:
     """``kind: ClusterList``: what a CI matrix is built from (``jq -c '[.clusters[].name]'``)."""
     return document(
@@ -67,6 +107,7 @@ def inventory_document(plans: Sequence[ClusterPlan]) -> dict[str, object]:
                 "values": p.cluster.values,
                 "objects": len(p.jobs),
                 "file": location_json(p.cluster.doc.location()),
+                **({"karmada": _facts_json(p.cluster.facts)} if p.cluster.facts else {}),
             }
             for p in plans
         ],
