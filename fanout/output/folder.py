@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,8 +90,10 @@ def safe_path(path: str) -> bool:
 
 
 # What ``safe_path`` refuses, in paths joined by NUL (and framed by it): an empty path, a leading or trailing
-# "/", "//", a backslash, a "." or ".." part.
-_UNSAFE = re.compile(r"\0\0|\0/|/\0|//|\\|[\0/]\.\.?(?=[\0/])")
+# "/", "//", a backslash, a "." or ".." part. Substring tests: each is a memchr-fast scan of the marker, where
+# one regular expression was no faster than the loop it replaced.
+_DOT_PARTS = [f"{left}{part}{right}" for left in "\0/" for part in (".", "..") for right in "\0/"]
+_UNSAFE_PARTS = ("\0\0", "\0/", "/\0", "//", "\\", *_DOT_PARTS)
 
 
 def _all_safe(listed: Mapping[object, object]) -> bool:
@@ -104,7 +105,7 @@ def _all_safe(listed: Mapping[object, object]) -> bool:
         return False
     joined = "\0" + "\0".join(listed) + "\0"
     # A NUL inside a path would split it in two: refused by the count.
-    return joined.count("\0") == len(listed) + 1 and _UNSAFE.search(joined) is None
+    return joined.count("\0") == len(listed) + 1 and not any(part in joined for part in _UNSAFE_PARTS)
 
 
 def is_temporary(path: str) -> bool:
@@ -137,7 +138,7 @@ def parse_marker(raw: bytes, where: str) -> Marker:
         # One pass per collection (JSON object keys are always text).
         files: dict[str, str | None] = {}
         unsafe: list[str] = []
-        if _all_safe(listed):  # 100,000 entries: one regular expression instead of a loop in Python
+        if _all_safe(listed):  # 100,000 entries: a few substring scans instead of a loop in Python
             files = listed
             if MARKER in files:
                 files = {p: d for p, d in listed.items() if p != MARKER}
