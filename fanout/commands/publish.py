@@ -22,9 +22,10 @@ from fanout.commands.common import choose_clusters, open_resolved
 from fanout.core.errors import FanoutError, Problem
 from fanout.core.model import Inputs
 from fanout.output.cache import cache_dir, cluster_digests, code_digest, write_cache_file
+from fanout.output.cores import default_jobs
 from fanout.output.folder import MARKER, is_temporary
 from fanout.output.hydrator import Hydrator
-from fanout.output.parallel import default_jobs, render_files
+from fanout.output.parallel import render_files
 from fanout.output.publish import BranchResult, publish
 from fanout.render.place import ClusterPlan, plan
 from fanout.source.git import ResolvedSource, git_timeout, is_git_url, redact_url, resolve_source

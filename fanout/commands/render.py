@@ -324,7 +324,8 @@ def _into(
     snap: SnapshotKey | None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
-    from fanout.output.parallel import InProcess, default_jobs, renderer
+    from fanout.output.cores import default_jobs
+    from fanout.output.parallel import InProcess, renderer
     from fanout.render.pipeline import render_plans
 
     # Kubernetes validation needs every object in memory, so it renders every cluster.

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
 from fanout.output.contents import Contents
+from fanout.output.cores import start_method
 from fanout.output.moves import Transaction, first_indexes, share_moves
 from fanout.output.staging import (
     Mover,
@@ -75,18 +76,6 @@ class Renderer(Protocol):
     def mover(self) -> Mover | None:
         """What moves the staged files into place, if not the writing process."""
         ...
-
-
-def default_jobs() -> int:
-    """Every core this process may run on (a container's CPU set, not the whole host's, where known)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def start_method() -> str:
-    # fork shares the parsed inputs with the workers for free; where it is unsafe or missing, spawn.
-    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def _pack(

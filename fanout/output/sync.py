@@ -91,8 +91,12 @@ def open_folder(out: Path, state: State | None = None) -> Folder:
         raise FanoutError.at(f"output {out} exists and is not a folder")
     where = out / MARKER
     raw = where.read_bytes() if where.is_file() else None
-    known = state.marker if state is not None else ""
-    if raw is not None and state is not None and known and known == hashlib.sha256(raw).hexdigest():
+    if (
+        raw is not None
+        and state is not None
+        and state.marker  # "" names no marker: the digest is only worked out when there is one to match
+        and state.marker == hashlib.sha256(raw).hexdigest()
+    ):
         digests = {
             f"{name}/{relative}": content_digest(file)
             for name, record in state.clusters.items()

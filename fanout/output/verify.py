@@ -13,11 +13,11 @@ import contextlib
 import hashlib
 import marshal
 import os
-import sys
 from collections.abc import Mapping
 from stat import S_ISREG
 
 from fanout.output.cache import RACY_NS, FileRecord, State, content_digest, file_record
+from fanout.output.cores import default_jobs, start_method
 
 # Below this many files, forking costs more than it saves.
 SPLIT_FROM = 20_000
@@ -72,13 +72,6 @@ def _verify(
     return {name: verified(f"{root}/{name}/", f"{name}/", clusters[name], owned, state) for name in names}
 
 
-def _can_split() -> bool:
-    if not sys.platform.startswith("linux"):  # fork is only safe (and cheap) there; see parallel.start_method
-        return False
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return cores > 1
-
-
 def verify_clusters(
     root: str,
     clusters: Mapping[str, Files],
@@ -88,7 +81,8 @@ def verify_clusters(
 ) -> dict[str, Files | None]:
     """For each cluster, ``verified`` of its files in ``root/<cluster>/``: its records, or None."""
     names = list(clusters)
-    if sum(map(len, clusters.values())) < split_from or len(names) < 2 or not _can_split():
+    small = sum(map(len, clusters.values())) < split_from or len(names) < 2
+    if small or default_jobs() < 2 or start_method() != "fork":  # fork: safe (and cheap) only there
         return _verify(root, clusters, names, owned, state)
     theirs = names[1::2]
     read_end, write_end = os.pipe()
