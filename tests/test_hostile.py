@@ -568,6 +568,27 @@ def test_explain_and_clusters_text_escape_values(source: Path, invoke: Invoke) -
     assert "\\u202e" in result.stdout or "\\\\u202e" in result.stdout
 
 
+def test_diff_text_and_markdown_escape_values(source: Path, invoke: Invoke) -> None:
+    """YAML's quoting escapes ESC but leaves U+202E raw; a diff shown in a terminal or a pull-request
+    comment must not let a value reorder what a reviewer reads (Trojan Source, CVE-2021-42574)."""
+    from tests.gitutil import commit_all, git
+
+    git(source, "init", "--quiet")
+    commit_all(source, "base")
+    value = "a\\e[2Jb\\u202etxt\\u2066"
+    write_tree(
+        source,
+        {
+            "templates/cm.yaml": f'apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: shop}}\ndata: {{k: "{value}\tx"}}\n'
+        },
+    )
+    for fmt in ("text", "markdown", "json"):
+        result = invoke("diff", "--base", "HEAD", str(source), "-o", fmt)
+        assert result.exit_code == 0, result.output
+        assert not any(c in result.stdout for c in "\x1b\u202e\u2066"), fmt
+        assert "\\u202e" in result.stdout, fmt
+
+
 @pytest.mark.parametrize(
     "schema",
     ['"oops"', '{openAPIV3Schema: {type: object, properties: "bad"}}', "{openAPIV3Schema: [1]}"],

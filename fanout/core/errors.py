@@ -22,6 +22,7 @@ EXIT_INTERNAL = 70  # a bug in fanout (EX_SOFTWARE)
 # written to a terminal or a CI log they could start a line of their own (a fake `::notice` for GitHub
 # Actions), send escape sequences, or reorder what a reviewer reads (kubectl's CVE-2021-25743).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_TAB = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -30,10 +31,11 @@ def _escaped(match: re.Match[str]) -> str:
     return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
-def visible(text: str) -> str:
+def visible(text: str, tabs: bool = False) -> str:
     """``text`` with every control character written as an escape (``\\n``, ``\\x1b``, ``\\u202e``), so
-    that it prints as what it is, on the one line it was meant for."""
-    return _CONTROL.sub(_escaped, text)
+    that it prints as what it is, on the one line it was meant for. ``tabs``: keep tabs as they are (a tab
+    in a YAML block scalar is content a diff should show, and harmless to a terminal)."""
+    return (_CONTROL_BUT_TAB if tabs else _CONTROL).sub(_escaped, text)
 
 
 @dataclass(frozen=True, order=True)

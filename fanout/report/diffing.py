@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fanout.core.document import escape
+from fanout.core.errors import visible
 from fanout.core.model import ObjectId
 from fanout.render.emit import dump
 from fanout.render.pipeline import ClusterOutput, RenderedObject, Rendering
@@ -156,7 +157,10 @@ def mask_secret(
 
 
 def _yaml_lines(obj: Mapping[str, Any] | None) -> list[str]:
-    return [] if obj is None else dump(obj).splitlines()
+    # Shown to people (terminal, pull-request comment): bidirectional controls and the like as escapes, so
+    # that a line reads as what it is (YAML's own quoting leaves U+202E and friends raw). split("\n"), not
+    # splitlines(): a U+2028 in a value is not a line break of the YAML.
+    return [] if obj is None else [visible(line, tabs=True) for line in dump(obj).split("\n")[:-1]]
 
 
 def _tail(items: list[Any], start: int) -> list[tuple[int, Any]]:
@@ -204,8 +208,8 @@ def object_change(
     lines = difflib.unified_diff(
         _yaml_lines(base),
         _yaml_lines(head),
-        fromfile=f"{base_prefix}/{path}" if base is not None else "/dev/null",
-        tofile=f"{head_prefix}/{path}" if head is not None else "/dev/null",
+        fromfile=visible(f"{base_prefix}/{path}") if base is not None else "/dev/null",
+        tofile=visible(f"{head_prefix}/{path}") if head is not None else "/dev/null",
         n=CONTEXT_LINES,
         lineterm="",
     )

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from fanout.core.errors import visible
 from fanout.core.words import plural, some_names
 from fanout.report.diffing import (
     ClusterDiff,
@@ -62,8 +63,8 @@ def title(comparison: Comparison) -> str:
     base, head = comparison.base, comparison.head
     if comparison.mode == "clusters":
         where = f" at {_side(Side(head.ref, head.ref, head.commit))}" if head.ref else ""
-        return f"cluster {base.label} → cluster {head.label}{where}"
-    return f"{_side(base)} → {_side(head)}"
+        return visible(f"cluster {base.label} → cluster {head.label}{where}")
+    return visible(f"{_side(base)} → {_side(head)}")  # a ref name may hold any Unicode
 
 
 def summary_sentence(comparison: Comparison) -> str:
@@ -97,7 +98,7 @@ def shown_for(group: Group) -> str:
 
 
 def object_line(change: ObjectChange) -> str:
-    return f"{SIGNS[change.status]} {change.status} {change.ident} ({change.path})"
+    return visible(f"{SIGNS[change.status]} {change.status} {change.ident} ({change.path})")
 
 
 def _diff_style(line: str) -> str:
