@@ -9,6 +9,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,8 @@ import test_cache
 from conftest import Invoke, read_tree, write_tree
 from test_cache import EDITS
 
-from fanout.output.cache import code_digest, load_state
+from fanout.output import statindex
+from fanout.output.cache import RACY_NS, code_digest, load_state
 from fanout.output.folder import MARKER
 
 OUT = "rendered"
@@ -112,6 +116,15 @@ def _restore_mtime(path: Path, change: bytes) -> None:
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
+def _replace_keeping_stat(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` with ``new`` (same length) and put the mtime back: only the ctime tells."""
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    assert len(old) == len(new) and old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
 TAMPERING = {
     "an output file edited, same size and mtime": lambda out: _restore_mtime(
         out / "gcp-dev/shop/deployment.apps_web.yaml", b"X\n"
@@ -119,6 +132,9 @@ TAMPERING = {
     "an output file deleted": lambda out: (out / "gcp-dev/shop/deployment.apps_web.yaml").unlink(),
     "the marker edited": lambda out: (out / MARKER).write_text(
         (out / MARKER).read_text(encoding="utf-8").replace('"fanout": "', '"fanout": "9'), encoding="utf-8"
+    ),
+    "the marker edited, same size and mtime": lambda out: _replace_keeping_stat(
+        out / MARKER, "deletes only these", "deletes only THESE"
     ),
     "a cluster folder removed": lambda out: shutil.rmtree(out / "gcp-dev"),
     "a file the source root holds but fanout does not read": lambda out: (
@@ -258,3 +274,90 @@ def test_the_state_of_a_whole_render_stands_in_for_its_marker(
         assert (check.exit_code, check.stdout) == _reference(invoke, root, tmp_path, monkeypatch)
         _settled(invoke, root)  # puts the file back; the state stands for the marker again
         assert load_state(out, code_digest()).marker != ""
+
+
+def _indexed(invoke: Invoke, root: Path) -> None:
+    """Render until a no-op run has left a stat index whose stats are old enough to prove anything."""
+    _settled(invoke, root)
+    time.sleep(2 * RACY_NS / 1e9)  # the files' ctimes fall well before the next index is written
+    assert invoke("render", str(root)).exit_code == 0
+    time.sleep(2 * RACY_NS / 1e9)
+    index = statindex.load(root / OUT, code_digest())
+    assert index is not None and statindex.intact(root / OUT, index)
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_the_stat_index_proves_nothing_that_is_not_so(
+    how: str, root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A no-op run proves the folder from the stat index alone (no state, no marker read); every tampering
+    is still seen, as by a check with an empty cache."""
+    _indexed(invoke, root)
+    code, out = _installed(root, "render", str(root), "--check")
+    assert code == 0 and "is up to date (3 clusters, 8 objects)" in out and "IMPORTED []" in out
+    TAMPERING[how](root / OUT)
+    check = invoke("render", str(root), "--check")
+    assert (check.exit_code, check.stdout) == _reference(invoke, root, tmp_path, monkeypatch)
+    stale = not how.startswith(("a file the source root", "the state file"))
+    assert check.exit_code == (3 if stale else 0), check.output
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_bytes(b"garbage"),
+        lambda path: path.write_bytes((data := path.read_bytes())[:-5] + bytes([data[-5] ^ 1]) + data[-4:]),
+        lambda path: path.unlink(),
+    ],
+    ids=["garbage", "one byte changed", "deleted"],
+)
+def test_a_damaged_stat_index_costs_speed_only(
+    damage: Callable[[Path], None], root: Path, invoke: Invoke
+) -> None:
+    _indexed(invoke, root)
+    path = statindex.index_path(root / OUT)
+    damage(path)
+    assert statindex.load(root / OUT, code_digest()) is None
+    TAMPERING["an output file edited, same size and mtime"](root / OUT)
+    assert invoke("render", str(root), "--check").exit_code == 3
+
+
+def test_a_stat_index_is_only_for_its_own_folder_and_fanout(
+    root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    _indexed(invoke, root)
+    out = root / OUT
+    assert statindex.load(out, b"another fanout") is None
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    shutil.copyfile(statindex.index_path(out), statindex.index_path(copy))
+    assert statindex.load(copy, code_digest()) is None
+
+
+def test_a_stat_index_written_as_its_files_were_is_not_trusted(root: Path, invoke: Invoke) -> None:
+    """Stats taken within the same clock tick as a write prove nothing (git's "racy clean")."""
+    _indexed(invoke, root)
+    out = root / OUT
+    index = statindex.load(out, code_digest())
+    assert index is not None
+    path = statindex.index_path(out)
+    newest = max(max(array("q", numbers)[2::4]) for _, _, numbers in index.clusters)
+    os.utime(path, ns=(newest, newest + RACY_NS - 1))
+    assert statindex.load(out, code_digest()) is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the split forks")
+@pytest.mark.parametrize("cluster", ["aws-east", "azure-west", "gcp-dev"])
+def test_the_stat_index_split_across_a_child_sees_each_half(
+    cluster: str, root: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the split forced on, a change in either half (the parent's clusters or the child's) is seen."""
+    monkeypatch.setattr(statindex, "SPLIT_FROM", 0)
+    monkeypatch.setattr(statindex, "default_jobs", lambda: 2)
+    _indexed(invoke, root)
+    out = root / OUT
+    index = statindex.load(out, code_digest())
+    assert index is not None and statindex.intact(out, index)
+    victim = next(p for p in sorted((out / cluster).rglob("*.yaml")) if p.name != "kustomization.yaml")
+    _replace_keeping_stat(victim, "kind:", "kind:")  # rewritten as it was: only the ctime tells
+    assert not statindex.intact(out, index)

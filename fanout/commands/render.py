@@ -277,31 +277,56 @@ def _unchanged(
         return None
     lock = lock_file(cache_root(cache_dir), "output", str(target.resolve()))
     with exclusive(lock, str(target), wait, warn or echo):
-        marker = target / MARKER
-        raw = marker.read_bytes() if marker.is_file() else None
-        if raw is None or hashlib.sha256(raw).hexdigest() != found.marker:
-            return None
-        state = load_state(target, code, cache_dir)
-        if state.marker == found.marker:
-            # The state lists exactly this marker's files: no need to parse the marker (100,000 entries).
-            folder = sync.Folder(target, frozenset(), raw, {})
-            records = sync.intact_by_state(target, state)
-        else:
-            try:
-                folder = open_folder(target)
-            except FanoutError:
-                return None
-            records = sync.intact(folder, state) if folder.marker == raw else None
-        if records is None:
-            return None
+        counts = _intact(target, found.marker, code, check, cache_dir)
+    if counts is None:
+        return None
+    clusters, files = counts
+    changes = Changes((), (), (), files, b"", False)
+    summary = f"{plural(clusters, 'cluster')}, {plural(files - clusters, 'object')}"
+    return _report(target, changes, summary, clusters, clusters, check, fail_on_change, output, echo)
+
+
+def _intact(
+    target: Path, marker_digest: str, code: bytes, check: bool, cache_dir: Path | None
+) -> tuple[int, int] | None:
+    """(clusters, files) when ``target`` holds exactly what its marker, whose SHA-256 must be
+    ``marker_digest``, lists; else None. Holding the folder's lock."""
+    from fanout.output import statindex
+
+    index = statindex.load(target, code, cache_dir)
+    if index is not None and index.marker == marker_digest and statindex.intact(target, index):
+        # Proved by the stat index alone: neither the state nor the marker need be read.
         if not check:
-            sync.clear_pending(folder)  # what a run killed while writing the marker may have left
-            if records != state.clusters or state.marker != found.marker:
-                save_state(target, code, records, cache_dir, found.marker)
-    files = sum(len(r.files) for r in records.values())
-    changes = Changes((), (), (), files, raw, False)
-    summary = f"{plural(len(records), 'cluster')}, {plural(files - len(records), 'object')}"
-    return _report(target, changes, summary, len(records), len(records), check, fail_on_change, output, echo)
+            sync.clear_pending(sync.Folder(target, frozenset(), None, {}))  # (a marker's staging file)
+        return len(index.clusters), index.files
+    marker = target / MARKER
+    try:
+        marker_stat = statindex.four(marker.stat())  # before it is read: a change after shows in the stat
+        raw = marker.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(raw).hexdigest() != marker_digest:
+        return None
+    state = load_state(target, code, cache_dir)
+    if state.marker == marker_digest:
+        # The state lists exactly this marker's files: no need to parse the marker (100,000 entries).
+        folder = sync.Folder(target, frozenset(), raw, {})
+        records = sync.intact_by_state(target, state)
+    else:
+        try:
+            folder = open_folder(target)
+        except FanoutError:
+            return None
+        records = sync.intact(folder, state) if folder.marker == raw else None
+    if records is None:
+        return None
+    if not check:
+        sync.clear_pending(folder)  # what a run killed while writing the marker may have left
+        if records != state.clusters or state.marker != marker_digest:
+            save_state(target, code, records, cache_dir, marker_digest)
+    # Every record was just proved: the next no-op run can prove the folder from the index alone.
+    statindex.save(target, code, marker_digest, marker_stat, records, cache_dir)
+    return len(records), sum(len(r.files) for r in records.values())
 
 
 def _into(

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from fanout.core.document import Document
 from fanout.core.errors import Location, Problem
-from fanout.core.limits import from_config
+from fanout.core.limits import DEFAULT_LIMITS, from_config
 from fanout.core.validate import check
 from fanout.source.discover import CONFIG_FILE
 from fanout.source.memo import Memo
@@ -60,12 +60,19 @@ def folders(config: Document | None) -> dict[str, str]:
     return chosen
 
 
-def read_config(tree: _Tree) -> tuple[Document | None, list[Problem]]:
-    """``fanout.yaml``, checked against its schema; read with the default limits."""
+def read_config(tree: _Tree, memo: Memo | None = None) -> tuple[Document | None, list[Problem]]:
+    """``fanout.yaml``, checked against its schema; read with the default limits.
+
+    ``memo``: as for ``read_source``; a config the memo vouches for is not checked again, which spares a
+    small edit the import of jsonschema.
+    """
     raw = tree.read(CONFIG_FILE)
     if raw is None:
         return None, []
-    docs, problems = load_documents(CONFIG_FILE, raw)
+    if memo is not None:
+        docs, problems = memo.documents(CONFIG_FILE, raw, DEFAULT_LIMITS, load_documents)
+    else:
+        docs, problems = load_documents(CONFIG_FILE, raw)
     if len(docs) > 1:
         problems.append(Problem("fanout.yaml must hold one document", Location(CONFIG_FILE, 1, 1)))
     config = docs[0] if docs else None
@@ -99,7 +106,7 @@ def read_source(tree: _Tree, memo: Memo | None = None) -> RawSource:
 
     ``memo``: documents of files read before (``fanout.source.memo``), taken instead of parsing them again.
     """
-    config, problems = read_config(tree)
+    config, problems = read_config(tree, memo)
     if problems:
         return RawSource(config, (), (), (), tuple(problems))
     limits = from_config(config.data.get("limits") if config is not None else None)

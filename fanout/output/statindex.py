@@ -1,0 +1,159 @@
+"""The stat index: the no-op fast path's compact copy of what the render state says about every output file.
+
+A no-op run (``fanout.output.snapshot``) must still prove that the output folder holds exactly what its
+marker lists. The render state can prove it by stat, but loading it means loading every file's digest too
+(100,000 records: 0.07 s), and the marker must be read and hashed (14 MB: 0.02 s). This index holds, for the
+folder as a no-op run last proved it, only each file's (size, mtime, ctime, inode) as packed integers, the
+marker's own stat and the SHA-256 the marker had then. A run whose snapshot names that marker, and which
+finds every file, the marker included, with exactly those stats, has proved what the state would have
+proved: a file fanout or anyone else wrote since changes its ctime (which cannot be set back), and a file
+whose ctime was too close to the moment the index was written counts as unproved (git's "racy clean").
+
+Any doubt sends the run down the state's path, which checks by content where stat cannot vouch and then
+writes a fresh index. The index is a cache: a missing, damaged or foreign one only costs speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from fanout.output.cache import RACY_NS, ClusterRecord, state_path, write_cache_file
+from fanout.output.cores import default_jobs, start_method
+from fanout.output.folder import MARKER
+
+# magic (with the format and Python's marshal version), SHA-256 of the payload, payload
+_MAGIC = f"fanout-stat-index 1 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
+_HEAD = len(_MAGIC)
+# Below this many files, forking costs more than it saves (as in ``fanout.output.verify``).
+SPLIT_FROM = 20_000
+
+# One cluster: its name, its files' paths (relative to its folder) joined by NUL, and their stats packed
+# as signed 64-bit integers, four per file.
+_Cluster = tuple[str, str, bytes]
+Stat = tuple[int, int, int, int]  # size, mtime, ctime, inode: a ``FileRecord``'s first four fields
+
+
+@dataclass(frozen=True)
+class Index:
+    marker: str  # SHA-256 (hex) of the marker the folder held
+    marker_stat: Stat
+    clusters: tuple[_Cluster, ...]
+    files: int  # how many files the clusters hold (kustomizations included)
+
+
+def index_path(out: Path, folder: Path | None = None) -> Path:
+    return state_path(out, folder).with_suffix(".stats")
+
+
+def four(stat: os.stat_result) -> Stat:
+    """What the index keeps of a stat (a ``FileRecord``'s first four fields)."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def save(
+    out: Path,
+    code: bytes,
+    marker: str,
+    marker_stat: Stat,
+    clusters: Mapping[str, ClusterRecord],
+    folder: Path | None = None,
+) -> None:
+    """Write the index of ``out``, whose marker (SHA-256 ``marker``, statted as ``marker_stat`` before it was
+    read) lists exactly ``clusters``' files, each just proved to be as its record says. Quiet: an index that
+    cannot be written only costs speed."""
+    packed: list[_Cluster] = []
+    for name, record in sorted(clusters.items()):
+        numbers = array("q")
+        for file in record.files.values():
+            numbers.extend(file[:4])
+        packed.append((name, "\0".join(record.files), numbers.tobytes()))
+    payload = marshal.dumps((code, str(out.resolve()), marker, marker_stat, packed))
+    write_cache_file(index_path(out, folder), _MAGIC, hashlib.sha256(payload).digest(), payload)
+
+
+def load(out: Path, code: bytes, folder: Path | None = None) -> Index | None:
+    """The index this fanout (``code``) wrote for ``out``, if every stat in it is old enough to prove
+    anything (see the module's docstring); else None."""
+    path = index_path(out, folder)
+    try:
+        saved_ns = path.stat().st_mtime_ns
+        raw = path.read_bytes()
+        # marshal is fast but trusts its input: refuse any file whose checksum is not right.
+        if raw[:_HEAD] != _MAGIC or hashlib.sha256(raw[_HEAD + 32 :]).digest() != raw[_HEAD : _HEAD + 32]:
+            return None
+        stored_code, where, marker, marker_stat, packed = marshal.loads(raw[_HEAD + 32 :])
+        if stored_code != code or where != str(out.resolve()):
+            return None
+        files = 0
+        newest = marker_stat[2]
+        for _, paths, numbers in packed:
+            stats = array("q")
+            stats.frombytes(numbers)
+            count = paths.count("\0") + 1 if paths else 0
+            if len(stats) != 4 * count:
+                return None
+            files += count
+            if count:
+                newest = max(newest, max(stats[2::4]))
+        if newest >= saved_ns - RACY_NS:
+            return None
+        return Index(str(marker), tuple(marker_stat), tuple(packed), files)
+    except (OSError, ValueError, EOFError, TypeError, IndexError):
+        return None
+
+
+def _intact(root: str, clusters: tuple[_Cluster, ...]) -> bool:
+    stat = os.stat
+    for name, paths, numbers in clusters:
+        stats = array("q")
+        stats.frombytes(numbers)
+        found = array("q")
+        add = found.extend
+        try:
+            # Paths relative to the cluster's folder: the kernel walks the root's path once per cluster.
+            where = os.open(f"{root}/{name}", os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:
+            for relative in paths.split("\0") if paths else ():
+                current = stat(relative, dir_fd=where)
+                add((current.st_size, current.st_mtime_ns, current.st_ctime_ns, current.st_ino))
+        except OSError:
+            return False
+        finally:
+            os.close(where)
+        if found != stats:
+            return False
+    return True
+
+
+def intact(out: Path, index: Index) -> bool:
+    """True when the marker and every file the index lists still have exactly the stats it recorded."""
+    try:
+        if four(os.stat(out / MARKER)) != index.marker_stat:
+            return False
+    except OSError:
+        return False
+    root = str(out)
+    clusters = index.clusters
+    if index.files < SPLIT_FROM or len(clusters) < 2 or default_jobs() < 2 or start_method() != "fork":
+        return _intact(root, clusters)
+    # Most of a stat's cost is the kernel's: one forked child stats every other cluster; it answers by
+    # its exit status, and a child that fails in any way only means "not proved".
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's lines run in another process (its result is tested)
+        ok = False
+        try:
+            ok = _intact(root, clusters[1::2])
+        finally:
+            os._exit(0 if ok else 1)
+    mine = _intact(root, clusters[0::2])
+    _, status = os.waitpid(pid, 0)
+    return mine and status == 0
