@@ -654,6 +654,9 @@ def contextlib_tempdir(workdir: Path | None) -> Iterator[Path]:
 def report(args: argparse.Namespace, work: Path) -> int:
     src, out, cache = work / "src", work / "out", work / "cache"
     env = {**os.environ, "FANOUT_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    # An installed fanout runs from bytecode (pip compiles it): a machine that sets PYTHONDONTWRITEBYTECODE
+    # would otherwise compile fanout's modules again in every timed run (about 0.05 s each).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     fresh(src)
     generate(src, clusters=args.clusters, templates=args.templates, overrides=args.overrides, seed=args.seed)
     objects = args.clusters * args.templates
