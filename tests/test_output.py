@@ -20,6 +20,7 @@ from fanout.output.folder import (
     marker_content,
     parse_marker,
     safe_path,
+    spliced_marker,
     with_pending,
 )
 
@@ -317,3 +318,39 @@ def test_a_marker_keeps_exactly_the_safe_paths(paths: list[str]) -> None:
     marker = parse_marker(json.dumps({"files": listed}).encode(), "m")
     assert list(marker.files) == [p for p in listed if safe_path(p) and p != MARKER]
     assert len(marker.warnings) == sum(1 for p in listed if not safe_path(p))
+
+
+_NAMES = st.text(alphabet="ab-0.", min_size=1, max_size=4).filter(lambda n: n not in (".", ".."))
+_FILES = st.dictionaries(
+    st.text(alphabet="xy/_é.", min_size=1, max_size=5).filter(
+        lambda p: "//" not in p and not p.startswith("/")
+    ),
+    st.one_of(st.none(), st.sampled_from(["d1", "d2"])),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    old=st.dictionaries(_NAMES, _FILES, max_size=5),
+    new=st.dictionaries(_NAMES, st.one_of(st.none(), _FILES), max_size=5),
+    digests=st.dictionaries(_NAMES, st.sampled_from(["i1", "i2"]), max_size=6),
+)
+def test_a_spliced_marker_is_the_marker_encoded_afresh(
+    old: dict[str, dict[str, str | None]],
+    new: dict[str, dict[str, str | None] | None],
+    digests: dict[str, str],
+) -> None:
+    """Entries copied from the old marker give the very bytes ``marker_content`` gives; None stands for a
+    cluster whose entries the old marker has (the others are new, or listed afresh)."""
+    new = {name: files if files is not None or name not in old else None for name, files in new.items()}
+    new = {name: files for name, files in new.items() if files is not None or name in old}
+    flat = lambda listing: {f"{n}/{r}": d for n, files in listing.items() for r, d in files.items()}  # noqa: E731
+    before = marker_content(flat(old), clusters=digests)
+    listing = {name: old[name] if files is None else files for name, files in new.items()}
+    spliced = spliced_marker(before, old, new, digests)
+    if spliced is None:  # allowed only where there is nothing to copy: the caller encodes afresh
+        assert not old
+    else:
+        assert spliced == marker_content(flat(listing), clusters=digests)

@@ -174,6 +174,14 @@ def parse_marker(raw: bytes, where: str) -> Marker:
 
 
 Plain = str | int | None
+NOTE = "Files fanout wrote here, with the SHA-256 of each; fanout deletes only these."
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A map's entries, each already encoded as ``_indented`` lays them out (without the braces)."""
+
+    entries: Sequence[bytes | memoryview]
 
 
 def marker_content(
@@ -184,7 +192,7 @@ def marker_content(
         "generator": "fanout",
         "version": MARKER_VERSION,
         "fanout": __version__,
-        "note": "Files fanout wrote here, with the SHA-256 of each; fanout deletes only these.",
+        "note": NOTE,
         "files": files,  # sorted as it is encoded: a sorted copy of 100,000 entries costs memory
     }
     if clusters:
@@ -196,6 +204,62 @@ def marker_content(
     parts = _indented(document, sort=("files",))
     parts.append(b"\n")
     return b"".join(parts)
+
+
+def spliced_marker(
+    old: bytes,
+    old_clusters: Iterable[str],
+    files: Mapping[str, Mapping[str, str | None] | None],
+    clusters: Mapping[str, str],
+) -> bytes | None:
+    """``marker_content`` of a new listing, most of whose clusters list what ``old`` lists: their entries
+    are copied from ``old`` as bytes instead of encoded again (100,000 entries: 0.12 s).
+
+    ``old``: a marker ``marker_content`` wrote without pending files, listing files of exactly
+    ``old_clusters``. ``files``: every cluster of the new listing, in any order, with its files (paths
+    relative to the cluster's folder, with digests), or None where its entries in ``old`` stand as they are.
+    ``clusters``: each cluster's inputs' digest. None when ``old`` is not laid out as expected.
+    """
+    head = old.find(b'\n "files": {\n  ')
+    if head < 0:
+        return None
+    body = head + len(b'\n "files": {')
+    end = old.find(b"\n }", body)
+    if end < 0:
+        return None
+    # In sorted keys each cluster's entries stand together, clusters in the order of "name/".
+    starts: dict[str, int] = {}
+    at = body
+    for name in sorted(old_clusters, key=lambda n: f"{n}/"):
+        found = old.find(b"\n  " + json.dumps(f"{name}/").encode()[:-1], at, end)
+        if found < 0:
+            return None
+        starts[name] = at = found
+    bounds = dict(zip(starts, [*list(starts.values())[1:], end + 1], strict=True))
+    view = memoryview(old)
+    parts: list[bytes | memoryview] = []
+    for name in sorted(files, key=lambda n: f"{n}/"):
+        listed = files[name]
+        if listed is None:
+            if name not in starts:
+                return None
+            parts.append(view[starts[name] + 3 : bounds[name] - 1])  # without "\n  " and the "," after it
+        elif listed:
+            entries = {f"{name}/{relative}": digest for relative, digest in listed.items()}
+            parts.append(memoryview(json.dumps(entries, separators=_INNER, sort_keys=True).encode())[1:-1])
+    document: dict[str, Plain | Mapping[str, Plain] | Sequence[Plain] | _Encoded] = {
+        "generator": "fanout",
+        "version": MARKER_VERSION,
+        "fanout": __version__,
+        "note": NOTE,
+        "files": _Encoded(parts),
+    }
+    present = {name for name, listed in files.items() if listed is None or listed}
+    if clusters:
+        document["clusters"] = {name: d for name, d in sorted(clusters.items()) if name in present}
+    encoded = _indented(document)
+    encoded.append(b"\n")
+    return b"".join(encoded)
 
 
 def with_pending(marker: bytes, pending: Iterable[str]) -> bytes:
@@ -237,7 +301,8 @@ def dump_indented(document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[
 
 
 def _indented(
-    document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[Plain]], sort: Collection[str] = ()
+    document: Mapping[str, Plain | Mapping[str, Plain] | Sequence[Plain] | _Encoded],
+    sort: Collection[str] = (),
 ) -> list[bytes | memoryview]:
     """``dump_indented``'s text in encoded parts (the maps in ``sort`` with their keys sorted): a big map
     is encoded once and then only viewed, not copied, until the parts are joined."""
@@ -246,6 +311,15 @@ def _indented(
         parts.append(f"{',' if parts else '{'}\n {json.dumps(key)}: ".encode())
         if value is None or isinstance(value, (str, int)):
             parts.append(json.dumps(value).encode())
+        elif isinstance(value, _Encoded):
+            entries = [entry for entry in value.entries if entry]
+            if not entries:
+                parts.append(b"{}")
+                continue
+            parts.append(b"{\n  ")
+            for index, entry in enumerate(entries):
+                parts += [_INNER[0].encode(), entry] if index else [entry]
+            parts.append(b"\n }")
         elif not value:
             parts.append(b"{}" if isinstance(value, Mapping) else b"[]")
         else:

@@ -39,6 +39,7 @@ from fanout.output.folder import (
     marker_content,
     parse_marker,
     pending_parts,
+    spliced_marker,
 )
 from fanout.output.moves import Transaction, first_indexes, moves, txn_backup
 from fanout.output.staging import (
@@ -79,6 +80,9 @@ class Folder:
     pending: tuple[str, ...] = ()  # temporary files a killed run left
     warnings: tuple[str, ...] = ()  # marker entries not trusted
     clusters: Mapping[str, str] = field(default_factory=dict)  # cluster -> inputs' digest, by the marker
+    # The marker is the one the render state was saved with (``State.marker``): byte for byte what
+    # ``marker_content`` wrote for the state's files, so its entries can be copied (``spliced_marker``).
+    canonical: bool = False
 
 
 def open_folder(out: Path, state: State | None = None) -> Folder:
@@ -103,7 +107,7 @@ def open_folder(out: Path, state: State | None = None) -> Folder:
             for relative, file in record.files.items()
         }
         clusters = {name: record.inputs for name, record in state.clusters.items()}
-        return Folder(out, frozenset(digests), raw, digests, (), (), clusters)
+        return Folder(out, frozenset(digests), raw, digests, (), (), clusters, canonical=True)
     previous = parse_marker(raw, str(where)) if raw is not None else None
     # A first write killed while writing the marker leaves only fanout's own temporary file behind.
     if previous is None and out.is_dir() and any(not is_temporary(p.name) for p in out.iterdir()):
@@ -221,6 +225,7 @@ def plan(
 
     root = str(guard.root)
     checked: set[str] = set()
+    listed: dict[str, Mapping[str, str | None]] = {}  # each rendered cluster's files
     for cluster in rendered:
         old = state.clusters.get(cluster.name)
         files: dict[str, FileRecord] = {}
@@ -229,6 +234,7 @@ def plan(
         # and no symlink that could lead out of the output folder.
         missing = not os.path.isdir(f"{root}/{cluster.name}")
         wanted: list[Write] = []
+        listed[cluster.name] = dict(zip(cluster.paths, cluster.digests, strict=True))
         for relative, digest in zip(cluster.paths, cluster.digests, strict=True):
             full = f"{cluster.name}/{relative}"
             new_files[full] = digest
@@ -291,7 +297,9 @@ def plan(
         listing.update(new_files)
     inputs = {n: d for n, d in folder.clusters.items() if scope is not None and n not in scope}
     inputs.update((name, digests[name]) for name in records)
-    marker = marker_content(listing, clusters=inputs)
+    marker = _spliced(folder, state, reused, listed, inputs) if scope is None else None
+    if marker is None:
+        marker = marker_content(listing, clusters=inputs)
     changes = Changes(
         tuple(sorted(added)),
         tuple(sorted(changed)),
@@ -302,6 +310,31 @@ def plan(
         tuple(kept),
     )
     return Plan(changes, requests, records, objects, listing, inputs)
+
+
+def _spliced(
+    folder: Folder,
+    state: State,
+    reused: Mapping[str, ClusterRecord],
+    listed: Mapping[str, Mapping[str, str | None]],
+    inputs: Mapping[str, str],
+) -> bytes | None:
+    """The new marker with the entries of each reused cluster whose files the old marker lists with the
+    same digests copied from it, not encoded again; None where the old marker cannot serve."""
+    if not folder.canonical or folder.marker is None or folder.pending:
+        return None
+    files: dict[str, Mapping[str, str | None] | None] = dict(listed)
+    for name, record in reused.items():
+        old = state.clusters.get(name)
+        same = old is not None and (
+            old.files is record.files
+            or (
+                old.files.keys() == record.files.keys()
+                and all(content_digest(f) == content_digest(old.files[r]) for r, f in record.files.items())
+            )
+        )
+        files[name] = None if same else {r: content_digest(f) for r, f in record.files.items()}
+    return spliced_marker(folder.marker, state.clusters, files, inputs)
 
 
 def clear_pending(folder: Folder) -> None:
