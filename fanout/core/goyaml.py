@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 _MAP: dict[str, Any] = {
@@ -75,3 +76,29 @@ def reads_as_string(text: str) -> bool:
     """Whether go-yaml v2 reads ``text``, written plain, back as this very string."""
     found = plain_value(text)
     return isinstance(found, str)
+
+
+def format_float(value: float) -> str:
+    """Go's ``strconv.FormatFloat(value, 'g', -1, 64)``: the shortest digits that read back as ``value``,
+    in exponent form when the exponent is below -4 or from 6 up (sigs.k8s.io/yaml turns float map keys
+    into text this way; go-yaml writes float values so)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if math.copysign(1, value) < 0 else "0"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    text = "".join(str(d) for d in digits)
+    assert isinstance(exponent, int)
+    point = len(text) + exponent  # the decimal point sits after this many digits
+    prefix = "-" if sign else ""
+    if point - 1 < -4 or point - 1 >= 6:  # shortest 'g' decides by precision 6
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        exp = point - 1
+        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if point <= 0:
+        return f"{prefix}0.{'0' * -point}{text}"
+    if point >= len(text):
+        return f"{prefix}{text}{'0' * (point - len(text))}"
+    return f"{prefix}{text[:point]}.{text[point:]}"

@@ -10,10 +10,11 @@ import functools
 import json
 import math
 import re
-from decimal import Decimal
 from typing import Any
 
 import yaml
+
+from fanout.core.goyaml import format_float
 
 # --- what fieldOverrider writes back (sigs.k8s.io/yaml JSONToYAML over go.yaml.in/yaml/v2 v2.4.4;
 # --- github.com/evanphx/json-patch/v5 for JSON) -----------------------------------------------------
@@ -86,27 +87,12 @@ def _go_sorted(keys: list[str]) -> list[str]:
 
 
 def go_float(value: float) -> str:
-    """``strconv.FormatFloat(f, 'g', -1, 64)`` as go-yaml writes floats."""
+    """``strconv.FormatFloat(f, 'g', -1, 64)`` as go-yaml writes floats (NaN and the infinities its way)."""
     if math.isnan(value):
         return ".nan"
     if math.isinf(value):
         return ".inf" if value > 0 else "-.inf"
-    if value == 0:
-        return "-0" if math.copysign(1, value) < 0 else "0"
-    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
-    text = "".join(str(d) for d in digits)
-    assert isinstance(exponent, int)
-    point = len(text) + exponent  # the decimal point sits after this many digits
-    prefix = "-" if sign else ""
-    if point - 1 < -4 or point - 1 >= 6:  # shortest 'g' decides by precision 6
-        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        exp = point - 1
-        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if point <= 0:
-        return f"{prefix}0.{'0' * -point}{text}"
-    if point >= len(text):
-        return f"{prefix}{text}{'0' * (point - len(text))}"
-    return f"{prefix}{text[:point]}.{text[point:]}"
+    return format_float(value)
 
 
 def _yaml_events(value: Any, events: list[Any]) -> None:

@@ -19,7 +19,7 @@ import yaml
 
 from fanout.core.document import Document, escape
 from fanout.core.errors import Location, Problem
-from fanout.core.goyaml import AMBIGUOUS_BOOLEANS, plain_value
+from fanout.core.goyaml import AMBIGUOUS_BOOLEANS, format_float, plain_value
 from fanout.core.limits import DEFAULT_LIMITS, Limits, setting
 
 try:  # the C parser is an order of magnitude faster; fall back where libyaml is missing
@@ -119,6 +119,7 @@ class _Builder:
         self.root: Any = None
         self.skip = 0  # >0 while inside a value being skipped (a bad key, something too deep)
         self.notes: list[Problem] = []  # warnings about values readers disagree on
+        self.key_notes: list[Problem] = []  # and about keys
 
     def at(self, mark: Any) -> Location:
         return Location(self.path, mark.line + 1, mark.column + 1)
@@ -146,7 +147,9 @@ class _Builder:
                 self._mask_secret_values()
                 self.notes = [Problem(_AMBIGUOUS_IN_SECRET, note.location) for note in self.notes]
             if self.root is not None:
-                notes = tuple(self.notes)
+                notes = tuple(
+                    sorted([*self.notes, *self.key_notes], key=lambda p: p.location or Location(""))
+                )
                 self.documents.append(Document(self.path, self.index, self.root, self.positions, notes=notes))
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             self._open(event)
@@ -289,6 +292,37 @@ class _Builder:
         frame.key, frame.key_mark = text, mark
         self.positions[f"{frame.pointer}/{escape(text)}"] = (mark.line + 1, mark.column + 1)
 
+    def _note_key(self, text: str, mark: Any) -> None:
+        """Warn about a plain key that kubectl would turn into other text (``on:`` into "true")."""
+        # sigs.k8s.io/yaml (yaml.go, stringifying go-yaml v2's keys): bools as true/false, ints in decimal,
+        # floats by strconv.FormatFloat(f, 'g', -1, 64); any other key (null) is an error.
+        value = plain_value(text)
+        if isinstance(value, str):
+            return
+        if value is None:
+            reading = "refuses it (a null key)"
+        else:
+            kind = "boolean" if isinstance(value, bool) else "number"
+            key = (
+                str(value).lower()
+                if isinstance(value, bool)
+                else format_float(value)
+                if isinstance(value, float)
+                else str(value)
+            )
+            if key == text:
+                return
+            reading = f'reads it as the {kind} {key}, the key "{key}"'
+
+        # A key's text is shown even in a Secret: keys are names, not the values kept secret.
+        self.key_notes.append(
+            Problem(
+                f'unquoted key {text} is the text "{text}" to fanout and to kustomize (which Argo CD and Flux'
+                f' run), but kubectl {reading}: write "{text}" to say text is meant',
+                self.at(mark),
+            )
+        )
+
     def _skip_value(self) -> None:
         """The value now starting is not kept: its mapping entry (if any) gets no value."""
         if self.stack and isinstance(self.stack[-1].value, dict):
@@ -307,6 +341,8 @@ class _Builder:
             self._count(1, False, event.start_mark)
             if event.anchor:
                 self.anchors[event.anchor] = _Anchor(event.value, 1, event.value)
+            if event.tag is None and event.implicit[0]:
+                self._note_key(event.value, event.start_mark)
             self._key(event.value, tag, event.start_mark)
             return
         pointer = self._pointer(event.start_mark)
