@@ -218,14 +218,19 @@ def cluster_digests(
 
     digests: dict[str, str] = {}
     prefix = base.digest()
-    counts = [n.to_bytes(4, "big") for n in range(8)]
+    # A job's bytes (its template's fingerprint, how many patches, theirs), once per job: clusters with
+    # the same patches for a template share its Job (``render.place``), 100,000 jobs in 1,000 clusters.
+    of_job: dict[int, bytes] = {}
     for cluster_plan in plans:
         parts = [prefix, part(cluster_plan.cluster)]
         for job in cluster_plan.jobs:
-            patches = job.patches
-            parts.append(memo.get(id(job.template)) or part(job.template))
-            parts.append(counts[len(patches)] if len(patches) < 8 else len(patches).to_bytes(4, "big"))
-            parts.extend(memo.get(id(p)) or part(p) for p in patches)
+            found = of_job.get(id(job))
+            if found is None:
+                patches = job.patches
+                found = of_job[id(job)] = b"".join(
+                    [part(job.template), len(patches).to_bytes(4, "big"), *(part(p) for p in patches)]
+                )
+            parts.append(found)
         digests[cluster_plan.cluster.name] = hashlib.sha256(b"".join(parts)).hexdigest()
     return digests
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from fanout.core.errors import Problem, Problems
-from fanout.core.model import Cluster, Inputs, ObjectId, Override, Patch, Template
+from fanout.core.model import Cluster, Inputs, LabelGroups, ObjectId, Override, Patch, Template
 from fanout.kube.kinds import REMOVED_APIS
 
 
@@ -24,13 +24,11 @@ class ClusterPlan:
     jobs: tuple[Job, ...]
 
 
-def placed_clusters(template: Template, clusters: Collection[Cluster]) -> list[Cluster]:
-    return [c for c in clusters if template.placement.selects(c)]
-
-
-def _matching_overrides(inputs: Inputs) -> dict[int, list[tuple[Override, frozenset[str]]]]:
+def _matching_overrides(
+    inputs: Inputs, groups: LabelGroups
+) -> dict[int, list[tuple[Override, frozenset[str]]]]:
     """For each template (by index), the overrides that name it, with the clusters each selects."""
-    selected = {id(o): frozenset(c.name for c in inputs.clusters if o.selects(c)) for o in inputs.overrides}
+    selected = {id(o): o.selected(groups) for o in inputs.overrides}
     result: dict[int, list[tuple[Override, frozenset[str]]]] = {}
     for index, template in enumerate(inputs.templates):
         result[index] = [
@@ -44,8 +42,9 @@ def _matching_overrides(inputs: Inputs) -> dict[int, list[tuple[Override, frozen
 def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPlan, ...]:
     """The render plan for every cluster (or those in ``only``); raises on placement problems."""
     problems = Problems()
-    placements = [frozenset(c.name for c in placed_clusters(t, inputs.clusters)) for t in inputs.templates]
-    overrides_of = _matching_overrides(inputs)
+    groups = LabelGroups(inputs.clusters)
+    placements = [t.placement.selected(groups) for t in inputs.templates]
+    overrides_of = _matching_overrides(inputs, groups)
 
     # An override that reaches no rendered object anywhere is almost always a typo.
     used: set[int] = set()
