@@ -46,10 +46,15 @@ def verified(
     racy = state.saved_ns - RACY_NS
     refreshed: dict[str, FileRecord] = {}
     try:
+        # Paths relative to the cluster's folder: the kernel walks the output folder's path once.
+        where = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
         for relative, file in files.items():
             if owned is not None and prefix + relative not in owned:
                 return None
-            current = stat(folder + relative)
+            current = stat(relative, dir_fd=where)
             if (
                 current.st_ctime_ns != file[2]
                 or file[2] >= racy
@@ -63,6 +68,8 @@ def verified(
                 refreshed[relative] = file_record(current, digest)
     except OSError:
         return None
+    finally:
+        os.close(where)
     return {**files, **refreshed} if refreshed else files
 
 
