@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from fanout.commands.sources import load_source
 from fanout.core.errors import visible
-from fanout.report.explain import Absent, explain, lines, parse_target, story_json
+from fanout.report.explain import Absent, explain, parse_target
+from fanout.report.explainview import lines, story_json
 from fanout.report.machine import document, dump
 
 

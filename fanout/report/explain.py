@@ -1,7 +1,8 @@
 """The story of one object in one cluster: its template, why it was placed, each patch, a field's values.
 
-Pure: inputs in, frozen data and lines of text out. The field's history is computed by replaying what
-``patch.render_object`` does, one step at a time, so it cannot disagree with ``fanout render``.
+Pure: inputs in, frozen data out (``fanout.report.explainview`` tells it as text or JSON). The field's
+history is computed by replaying what ``patch.render_object`` does, one step at a time, so it cannot
+disagree with ``fanout render``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from fanout.render.emit import object_path
 from fanout.render.patch import PatchFailure, apply_patch
 from fanout.render.place import plan
 from fanout.render.strategic import written_at
-from fanout.report.diffing import HIDDEN, SECRET_FIELDS, is_secret
-from fanout.report.machine import location_json, object_json
+from fanout.report.diffing import SECRET_FIELDS, is_secret
 
 # Values longer than this are shortened in a field's history; the rendered file has them whole.
 VALUE_WIDTH = 80
@@ -90,7 +90,7 @@ def matches(target: Target, ident: ObjectId) -> bool:
     )
 
 
-def _short(location: Location) -> str:
+def short_location(location: Location) -> str:
     return f"{location.path}:{location.line}"
 
 
@@ -272,7 +272,7 @@ def _same(a: tuple[bool, Any], b: tuple[bool, Any]) -> bool:
     return a[0] == b[0] and json.dumps(a[1], sort_keys=True) == json.dumps(b[1], sort_keys=True)
 
 
-def _secret_pointer(ident: ObjectId, pointer: str) -> bool:
+def secret_pointer(ident: ObjectId, pointer: str) -> bool:
     parts = split_pointer(pointer)
     return is_secret(ident) and (not parts or parts[0] in SECRET_FIELDS)
 
@@ -402,157 +402,3 @@ def explain(inputs: Inputs, cluster_name: str, target: Target, field: str | None
         replay(template, job.patches, cluster, field),
         object_path(template.ident),
     )
-
-
-# --- as text ----------------------------------------------------------------------------------
-
-
-def show_value(ident: ObjectId, pointer: str, step: FieldStep) -> str:
-    if not step.present:
-        return "(absent)"
-    if _secret_pointer(ident, pointer):
-        return HIDDEN
-    text = json.dumps(step.value, ensure_ascii=False)
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
-
-
-def history_line(ident: ObjectId, pointer: str, history: Sequence[FieldStep]) -> str:
-    parts = []
-    for step in history:
-        where = _short(step.location)
-        source = f"template {where}" if step.source == "template" else where
-        # A substituted Secret value's template text could give the value away.
-        note = f", {step.note}" if step.note and not _secret_pointer(ident, pointer) else ""
-        parts.append(f"{show_value(ident, pointer, step)} ({source}{note})")
-    return f"{pointer or '/'}: " + " → ".join(parts)
-
-
-def _placement_lines(story: PlacementStory, indent: str) -> list[str]:
-    lines = [f"{indent}rule: {story.rule} ({_short(story.location)})"]
-    lines += [f"{indent}- {reason}" for reason in story.reasons]
-    for step in story.narrowed:
-        at = f" ({_short(step.location)})" if step.location is not None else ""
-        among = "is among them" if step.kept else "is not among them"
-        names = ", ".join(step.names) or "none"
-        lines.append(f"{indent}then {step.because}{at}: clusters {names}; this cluster {among}")
-    lines.append(f"{indent}cluster labels: {story.labels}")
-    return lines
-
-
-def _template_line(template: Template) -> str:
-    kind = template.doc.data.get("kind", template.ident.kind) if isinstance(template.doc.data, dict) else ""
-    return f"template: {_short(template.doc.location())} ({kind} {template.ident.name})"
-
-
-def lines(story: Story) -> list[str]:
-    if isinstance(story, Absent):
-        out = [f"{story.target} is not rendered in cluster {story.cluster.name}: it is not placed there"]
-        for template, placement in story.candidates:
-            out += ["", _template_line(template), "not placed:"]
-            out += _placement_lines(placement, "  ")
-        return out
-    ident = story.template.ident
-    out = [
-        f"{ident} in cluster {story.cluster.name}",
-        f"output: {story.cluster.name}/{story.path}",
-        _template_line(story.template),
-        "placed:",
-        *_placement_lines(story.placement, "  "),
-    ]
-    if story.patches:
-        out.append("overrides, in the order applied:")
-        for index, patch in enumerate(story.patches, 1):
-            out.append(f"  {index}. {_short(patch.location)}: {patch.why}")
-            out += [f"       {text} ({_short(where)})" for text, where in patch.steps]
-    else:
-        out.append("overrides: none apply to this object in this cluster")
-    failure = story.replay.failure
-    if story.field is not None and story.replay.history:
-        out.append(history_line(ident, story.field, story.replay.history))
-    if failure is not None:
-        where = f" ({_short(failure.location)})" if failure.location else ""
-        out.append(f"rendering fails at {failure.step}{where}: {failure.message}")
-    return out
-
-
-# --- as a document (``-o json``) --------------------------------------------------------------
-
-
-def _placement_json(story: PlacementStory) -> dict[str, Any]:
-    return {
-        "placed": story.placed,
-        "rule": story.rule,
-        "location": location_json(story.location),
-        "reasons": list(story.reasons),
-        "narrowedBy": [
-            {
-                "because": n.because,
-                "location": location_json(n.location),
-                "clusters": list(n.names),
-                "kept": n.kept,
-            }
-            for n in story.narrowed
-        ],
-    }
-
-
-def _step_json(ident: ObjectId, pointer: str, step: FieldStep) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "source": step.source,
-        "location": location_json(step.location),
-        "present": step.present,
-    }
-    if step.present:
-        found["value"] = HIDDEN if _secret_pointer(ident, pointer) else step.value
-    if step.note and not _secret_pointer(ident, pointer):
-        found["note"] = step.note
-    return found
-
-
-def story_json(story: Story) -> dict[str, Any]:
-    """The story as plain data: ``rendered`` false with each candidate's placement, or the whole chain."""
-    if isinstance(story, Absent):
-        return {
-            "cluster": story.cluster.name,
-            "rendered": False,
-            "target": str(story.target),
-            "candidates": [
-                {
-                    "template": location_json(t.doc.location()),
-                    "object": object_json(t.ident),
-                    "placement": _placement_json(p),
-                }
-                for t, p in story.candidates
-            ],
-        }
-    ident = story.template.ident
-    failure = story.replay.failure
-    found: dict[str, Any] = {
-        "cluster": story.cluster.name,
-        "rendered": failure is None,
-        "object": object_json(ident),
-        "output": f"{story.cluster.name}/{story.path}",
-        "template": location_json(story.template.doc.location()),
-        "placement": _placement_json(story.placement),
-        "overrides": [
-            {
-                "label": p.label,
-                "location": location_json(p.location),
-                "why": p.why,
-                "steps": [{"operation": text, "location": location_json(where)} for text, where in p.steps],
-            }
-            for p in story.patches
-        ],
-    }
-    if story.field is not None:
-        found["field"] = {
-            "pointer": story.field,
-            "history": [_step_json(ident, story.field, s) for s in story.replay.history],
-        }
-    if failure is not None:
-        found["failure"] = {
-            "step": failure.step,
-            "location": location_json(failure.location),
-            "message": failure.message,
-        }
-    return found
