@@ -13,13 +13,14 @@ import time
 from array import array
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import test_cache
 from conftest import Invoke, read_tree, write_tree
 from test_cache import EDITS
 
-from fanout.output import statindex
+from fanout.output import statindex, sync
 from fanout.output.cache import RACY_NS, code_digest, load_state
 from fanout.output.folder import MARKER
 
@@ -361,3 +362,52 @@ def test_the_stat_index_split_across_a_child_sees_each_half(
     victim = next(p for p in sorted((out / cluster).rglob("*.yaml")) if p.name != "kustomization.yaml")
     _replace_keeping_stat(victim, "kind:", "kind:")  # rewritten as it was: only the ctime tells
     assert not statindex.intact(out, index)
+
+
+@pytest.mark.parametrize("how", ["an output file edited, same size and mtime", "an output file deleted"])
+def test_the_early_stat_proof_sees_output_tampering(
+    how: str, root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an input edit the folder's stat proof starts in a child before the inputs are read; a tampered
+    output file is still written again, as by a render without the cache."""
+    answers: list[object] = []
+
+    class Counted(sync.EarlyProof):
+        def answer(self) -> dict[str, Any] | None:
+            found = super().answer()
+            answers.append(found)
+            return found
+
+    monkeypatch.setattr(sync, "EarlyProof", Counted)
+    _settled(invoke, root)
+    TAMPERING[how](root / OUT)
+    EDITS["cluster value"](root)
+    assert invoke("render", str(root)).exit_code == 0
+    assert answers and answers[0] is not None  # the early proof was taken
+    cold = tmp_path / "cold"
+    assert invoke("render", str(root), "--output-dir", str(cold), "--no-cache").exit_code == 0
+    assert read_tree(root / OUT) == read_tree(cold)
+
+
+def test_the_early_stat_proof_is_dropped_when_the_folder_was_written_since(
+    root: Path, invoke: Invoke
+) -> None:
+    """Between the start of the proof and the folder's lock another fanout may write the folder: the state
+    file it saves tells, and the proof is not used."""
+    _settled(invoke, root)
+    out = root / OUT
+    early = sync.start_proof(out, code_digest(), None)
+    assert early is not None
+    assert early.state_if_unchanged(out, None) is early.state
+    EDITS["cluster value"](root)
+    assert invoke("render", str(root)).exit_code == 0  # the other fanout
+    assert early.state_if_unchanged(out, None) is None
+    assert early.proof.answer() is None  # stopped
+
+
+def test_no_early_proof_without_a_state_that_names_the_marker(root: Path, invoke: Invoke) -> None:
+    out = root / OUT
+    assert sync.start_proof(out, code_digest(), None) is None  # nothing rendered yet
+    _settled(invoke, root)
+    assert invoke("render", str(root), "--cluster", "gcp-dev").exit_code == 0  # a partial render
+    assert sync.start_proof(out, code_digest(), None) is None

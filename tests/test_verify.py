@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fanout.output.cache import RACY_NS, FileRecord, State, file_record
-from fanout.output.verify import digest_of, verified, verify_clusters
+from fanout.output.verify import EarlyProof, digest_of, verified, verify_clusters
 
 NAMES = [f"c{i}" for i in range(6)]
 
@@ -96,3 +96,26 @@ def test_a_file_the_marker_does_not_list_fails_its_cluster(tmp_path: Path) -> No
     owned = frozenset(f"{n}/{r}" for n in NAMES for r in clusters[n] if (n, r) != ("c5", "ns/a.yaml"))
     found = verify_clusters(root, clusters, owned, state, 0)
     assert [name for name in NAMES if found[name] is None] == ["c5"]
+
+
+def test_an_early_proof_answers_what_verify_clusters_answers(tmp_path: Path) -> None:
+    """The proof a forked child makes while the inputs are read: the same answer, refreshed records
+    included, as proving the folder in this process."""
+    root, clusters, state = _folder(tmp_path)
+    _same_size_edit(tmp_path / "c1/ns/a.yaml")
+    (tmp_path / "c3/kustomization.yaml").unlink()
+    racy = State({}, time.time_ns())  # every stat too recent to vouch: each file read, its record refreshed
+    for current in (state, racy):
+        early = EarlyProof(root, clusters, current)
+        assert early.answer() == verify_clusters(root, clusters, None, current)
+        assert early.answer() == verify_clusters(root, clusters, None, current)  # asked twice: the same
+        early.close()
+
+
+def test_an_early_proof_stopped_unasked_answers_nothing(tmp_path: Path) -> None:
+    """A run that ends before it asks (an input error) stops the child; nothing is taken from it after."""
+    root, clusters, state = _folder(tmp_path)
+    early = EarlyProof(root, clusters, state)
+    early.close()
+    early.close()
+    assert early.answer() is None

@@ -189,57 +189,65 @@ def run(
         if done is not None:
             return done
 
-    from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
-    from fanout.render.place import plan
+    # The stat proof of the folder's files runs on the other core while the inputs are read.
+    early = sync.start_proof(snap.target, code, cache_dir) if snap is not None else None
+    try:
+        from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
+        from fanout.render.place import plan
 
-    opened = open_source(source, ref, cache_dir, memo=use_cache)
-    inputs = opened.inputs
-    warnings = input_warnings(inputs)
-    for problem in warnings:
-        if notice is not None:
-            notice(problem)
+        opened = open_source(source, ref, cache_dir, memo=use_cache)
+        inputs = opened.inputs
+        warnings = input_warnings(inputs)
+        for problem in warnings:
+            if notice is not None:
+                notice(problem)
+            else:
+                (warn or echo)(warning_text(problem))
+        if out is not None:
+            target = out
+        elif opened.root is not None:
+            target = opened.root / inputs.config.output
         else:
-            (warn or echo)(warning_text(problem))
-    if out is not None:
-        target = out
-    elif opened.root is not None:
-        target = opened.root / inputs.config.output
-    else:
-        raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --output-dir DIR")
-    if opened.root is not None and out is not None:
-        _not_inside_inputs(target, opened)
-    if snap is not None and (warnings or target.resolve() != snap.target.resolve()):
-        # Warnings are printed on every run, so only a run without any may be skipped next time.
-        if not warnings:
-            from fanout.output.snapshot import remember_target
+            raise FanoutError.at(f"{source}: a URL source has no folder to write into; pass --output-dir DIR")
+        if opened.root is not None and out is not None:
+            _not_inside_inputs(target, opened)
+        if snap is not None and (warnings or target.resolve() != snap.target.resolve()):
+            # Warnings are printed on every run, so only a run without any may be skipped next time.
+            if not warnings:
+                from fanout.output.snapshot import remember_target
 
-            remember_target(snap.root, snap.options, target, cache_dir)
-        snap = None
-    only = choose_clusters(inputs, clusters, selector)
-    if shard is not None:
-        only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
-    plans = plan(inputs, only)
-    lock = lock_file(cache_root(cache_dir), "output", str(target.resolve()))
-    with exclusive(lock, str(target), wait, warn or echo):
-        return _into(
-            target,
-            inputs,
-            only,
-            plans,
-            check,
-            fail_on_change,
-            echo,
-            kube,
-            cache_dir,
-            jobs,
-            shard,
-            use_cache,
-            warn,
-            output,
-            trusted_base,
-            code,
-            snap,
-        )
+                remember_target(snap.root, snap.options, target, cache_dir)
+            snap = None
+        only = choose_clusters(inputs, clusters, selector)
+        if shard is not None:
+            only = select(only if only is not None else (c.name for c in inputs.clusters), shard)
+        plans = plan(inputs, only)
+        lock = lock_file(cache_root(cache_dir), "output", str(target.resolve()))
+        with exclusive(lock, str(target), wait, warn or echo):
+            return _into(
+                target,
+                inputs,
+                only,
+                plans,
+                check,
+                fail_on_change,
+                echo,
+                kube,
+                cache_dir,
+                jobs,
+                shard,
+                use_cache,
+                warn,
+                output,
+                trusted_base,
+                code,
+                snap,
+                early,
+            )
+
+    finally:
+        if early is not None:
+            early.proof.close()
 
 
 def _snapshot_key(
@@ -347,6 +355,7 @@ def _into(
     trusted_base: str | None,
     code: bytes,
     snap: SnapshotKey | None,
+    early: sync.Early | None = None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     from fanout.output.cores import default_jobs
@@ -354,13 +363,17 @@ def _into(
     from fanout.render.pipeline import render_plans
 
     # Kubernetes validation needs every object in memory, so it renders every cluster.
-    state = load_state(target, code, cache_dir) if use_cache and kube is None else EMPTY
+    found = early.state_if_unchanged(target, cache_dir) if early is not None else None
+    if found is None:
+        early = None
+        found = load_state(target, code, cache_dir) if use_cache and kube is None else EMPTY
+    state = found
     folder = open_folder(target, state)
     for line in folder.warnings:
         (warn or echo)(line)
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
     digests = input_digests(inputs, plans) if state.clusters or trusted_base else {}
-    reused = reusable(folder, state, digests) if state.clusters else {}
+    reused = reusable(folder, state, digests, early) if state.clusters else {}
     vouched = _vouched(target, folder.digests, trusted_base, digests, warn or echo) if trusted_base else {}
     reused = {**vouched, **reused}
     todo = [p for p in plans if p.cluster.name not in reused]

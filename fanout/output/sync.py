@@ -28,7 +28,15 @@ from pathlib import Path
 from stat import S_ISREG
 
 from fanout.core.errors import FanoutError, Problem
-from fanout.output.cache import ClusterRecord, FileRecord, State, content_digest, file_record
+from fanout.output.cache import (
+    ClusterRecord,
+    FileRecord,
+    State,
+    content_digest,
+    file_record,
+    load_state,
+    state_path,
+)
 from fanout.output.folder import (
     MARKER,
     MARKER_STAGING,
@@ -53,7 +61,7 @@ from fanout.output.staging import (
     flush,
     write_marker,
 )
-from fanout.output.verify import digest_of, verified, verify_clusters
+from fanout.output.verify import EarlyProof, digest_of, verified, verify_clusters
 
 
 @dataclass(frozen=True)
@@ -128,17 +136,74 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def reusable(folder: Folder, state: State, digests: Mapping[str, str]) -> dict[str, ClusterRecord]:
+@dataclass(frozen=True)
+class Early:
+    """The render state of an output folder, and its stat proof (``verify.EarlyProof``) under way, started
+    before the inputs are read and before the folder's lock is taken."""
+
+    target: Path  # resolved
+    state: State
+    state_stat: tuple[int, int, int, int]  # the state file's size, mtime, ctime and inode
+    proof: EarlyProof
+
+    def state_if_unchanged(self, target: Path, folder: Path | None) -> State | None:
+        """The state, if ``target`` is the folder it was loaded for and its file was not written since (a
+        fanout that wrote the folder in between saved a new one); else None, and the proof is stopped."""
+        try:
+            now = state_path(target, folder).stat()
+        except OSError:
+            now = None
+        same = (
+            now is not None and (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == self.state_stat
+        )
+        if same and target.resolve() == self.target:
+            return self.state
+        self.proof.close()
+        return None
+
+
+def start_proof(out: Path, code: bytes, folder: Path | None) -> Early | None:
+    """``Early`` for ``out``, when its state was saved with the marker it holds (``State.marker``): the
+    only case in which the proof can stand for ``reusable``'s."""
+    path = state_path(out, folder)
+    try:
+        before = path.stat()
+        marker = (out / MARKER).read_bytes()
+    except OSError:
+        return None
+    state = load_state(out, code, folder)
+    if (
+        not state.marker
+        or state.marker != hashlib.sha256(marker).hexdigest()
+        or state.saved_ns != before.st_mtime_ns
+    ):
+        return None
+    clusters = {name: record.files for name, record in state.clusters.items()}
+    proof = EarlyProof(str(out.resolve()), clusters, state)
+    stat = (before.st_size, before.st_mtime_ns, before.st_ctime_ns, before.st_ino)
+    return Early(out.resolve(), state, stat, proof)
+
+
+def reusable(
+    folder: Folder, state: State, digests: Mapping[str, str], early: Early | None = None
+) -> dict[str, ClusterRecord]:
     """The clusters whose inputs are unchanged and whose files are still exactly what fanout wrote.
 
-    Records of files that had to be read to be verified come back with their new stat.
+    Records of files that had to be read to be verified come back with their new stat. ``early``: its
+    proof stands for this one when ``state`` is its state and the folder's marker the state's.
     """
     candidates = {
         name: record.files
         for name, digest in digests.items()
         if (record := state.clusters.get(name)) is not None and record.inputs == digest
     }
-    found = verify_clusters(str(folder.path), candidates, folder.owned, state)
+    proven = early.proof.answer() if early is not None and early.state is state and folder.canonical else None
+    if early is not None:
+        early.proof.close()
+    if proven is not None:
+        found = {name: proven[name] for name in candidates}
+    else:
+        found = verify_clusters(str(folder.path), candidates, folder.owned, state)
     return {name: ClusterRecord(digests[name], files) for name, files in found.items() if files is not None}
 
 

@@ -13,7 +13,8 @@ import contextlib
 import hashlib
 import marshal
 import os
-from collections.abc import Mapping
+import signal
+from collections.abc import Callable, Mapping
 from stat import S_ISREG
 
 from fanout.output.cache import RACY_NS, FileRecord, State, content_digest, file_record
@@ -92,28 +93,87 @@ def verify_clusters(
     if small or default_jobs() < 2 or start_method() != "fork":  # fork: safe (and cheap) only there
         return _verify(root, clusters, names, owned, state)
     theirs = names[1::2]
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's lines run in another process (its result is tested)
-        try:
-            os.close(read_end)
-            found = _verify(root, clusters, theirs, owned, state)
-            # Only what differs from "as recorded": usually nothing at all.
-            news = {n: None if f is None else dict(f) for n, f in found.items() if f is not clusters[n]}
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(marshal.dumps(news))
-        finally:
-            os._exit(0)
-    os.close(write_end)
+    child = _Child(lambda: _verify(root, clusters, theirs, owned, state), clusters)
     result = _verify(root, clusters, names[0::2], owned, state)
-    with os.fdopen(read_end, "rb") as pipe:
-        raw = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    sent: object = None
-    with contextlib.suppress(ValueError, EOFError, TypeError):
-        sent = marshal.loads(raw) if status == 0 else None
-    if not isinstance(sent, dict):
+    sent = child.answer()
+    if sent is None:
         result.update(_verify(root, clusters, theirs, owned, state))  # the child failed: check here
     else:
-        result.update((name, sent[name] if name in sent else clusters[name]) for name in theirs)
+        result.update((name, sent.get(name, clusters[name])) for name in theirs)
     return {name: result[name] for name in names}
+
+
+class _Child:
+    """``work`` (a ``verify_clusters``) in a forked child, which sends back only what differs from "as
+    recorded" (usually nothing at all)."""
+
+    def __init__(self, work: Callable[[], Mapping[str, Files | None]], clusters: Mapping[str, Files]) -> None:
+        read_end, write_end = os.pipe()
+        self._pid: int | None = os.fork()
+        if (
+            self._pid == 0
+        ):  # pragma: no cover - the child's lines run in another process (its result is tested)
+            try:
+                os.close(read_end)
+                found = work()
+                news = {n: None if f is None else dict(f) for n, f in found.items() if f is not clusters[n]}
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(marshal.dumps(news))
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        self._pipe = os.fdopen(read_end, "rb")
+
+    def answer(self) -> dict[str, Files | None] | None:
+        """The clusters whose answer is not "as recorded"; None when the child failed in any way."""
+        assert self._pid is not None
+        raw = self._pipe.read()
+        self._pipe.close()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        sent: object = None
+        with contextlib.suppress(ValueError, EOFError, TypeError):
+            sent = marshal.loads(raw) if status == 0 else None
+        return sent if isinstance(sent, dict) else None
+
+    def stop(self) -> None:
+        """Stop a child whose answer will not be asked for."""
+        if self._pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(self._pid, 0)
+            self._pid = None
+            self._pipe.close()
+
+
+class EarlyProof:
+    """``verify_clusters`` of every cluster of a render state, in a forked child that starts before the inputs
+    are read: the stat proof (0.15 s at 100,000 files) then runs on the other core while this process reads
+    and plans. ``verify_clusters`` may split it further.
+
+    The answer is about the folder as it was when the child looked, before this run took the output folder's
+    lock; the caller must take it only when, under the lock, the state file and the marker are still the ones
+    it was started from (any fanout that wrote the folder since changed both).
+    """
+
+    def __init__(self, root: str, clusters: Mapping[str, Files], state: State) -> None:
+        self.clusters = clusters
+        self._child: _Child | None = _Child(lambda: verify_clusters(root, clusters, None, state), clusters)
+        self._answer: dict[str, Files | None] | None = None
+
+    def answer(self) -> dict[str, Files | None] | None:
+        """Each cluster's files, refreshed where stat could not vouch, or None where one is not intact; None
+        as a whole when the child failed (the caller then proves the folder itself)."""
+        if self._child is not None:
+            sent = self._child.answer()
+            self._child = None
+            if sent is not None:
+                self._answer = {name: sent.get(name, files) for name, files in self.clusters.items()}
+        return self._answer
+
+    def close(self) -> None:
+        """Stop the child if its answer was never asked for (the run ended early)."""
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
