@@ -159,7 +159,9 @@ class EarlyProof:
 
     def __init__(self, root: str, clusters: Mapping[str, Files], state: State) -> None:
         self.clusters = clusters
-        self._child: _Child | None = _Child(lambda: verify_clusters(root, clusters, None, state), clusters)
+        # One process: this one is busy reading the inputs meanwhile, and there may be only two cores.
+        names = list(clusters)
+        self._child: _Child | None = _Child(lambda: _verify(root, clusters, names, None, state), clusters)
         self._answer: dict[str, Files | None] | None = None
 
     def answer(self) -> dict[str, Files | None] | None:
