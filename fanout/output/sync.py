@@ -22,7 +22,8 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -82,7 +83,7 @@ class Folder:
     """The output folder as it is before a render: what fanout owns there, by its marker."""
 
     path: Path
-    owned: frozenset[str]
+    owned: AbstractSet[str]
     marker: bytes | None
     digests: Mapping[str, str | None]  # owned path -> SHA-256 of what fanout wrote there (None: unknown)
     pending: tuple[str, ...] = ()  # temporary files a killed run left
@@ -91,6 +92,41 @@ class Folder:
     # The marker is the one the render state was saved with (``State.marker``): byte for byte what
     # ``marker_content`` wrote for the state's files, so its entries can be copied (``spliced_marker``).
     canonical: bool = False
+    # When canonical: the state's records, which ``owned`` and ``digests`` are views of (not copies).
+    records: Mapping[str, ClusterRecord] | None = None
+
+
+class _Listing(Mapping[str, str | None]):
+    """The paths and digests a render state's records list (``cluster/relative`` -> SHA-256), read from the
+    records when asked rather than copied into a map of 100,000 entries."""
+
+    def __init__(self, records: Mapping[str, ClusterRecord]) -> None:
+        self._records = records
+        self._len = sum(len(record.files) for record in records.values())
+
+    def _file(self, path: object) -> FileRecord | None:
+        if not isinstance(path, str):
+            return None
+        name, _, relative = path.partition("/")
+        record = self._records.get(name)
+        return record.files.get(relative) if record is not None and relative else None
+
+    def __getitem__(self, path: str) -> str | None:
+        file = self._file(path)
+        if file is None:
+            raise KeyError(path)
+        return content_digest(file)
+
+    def __contains__(self, path: object) -> bool:
+        return self._file(path) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        for name, record in self._records.items():
+            for relative in record.files:
+                yield f"{name}/{relative}"
+
+    def __len__(self) -> int:
+        return self._len
 
 
 def open_folder(out: Path, state: State | None = None) -> Folder:
@@ -109,13 +145,11 @@ def open_folder(out: Path, state: State | None = None) -> Folder:
         and state.marker  # "" names no marker: the digest is only worked out when there is one to match
         and state.marker == hashlib.sha256(raw).hexdigest()
     ):
-        digests = {
-            f"{name}/{relative}": content_digest(file)
-            for name, record in state.clusters.items()
-            for relative, file in record.files.items()
-        }
+        listing = _Listing(state.clusters)
         clusters = {name: record.inputs for name, record in state.clusters.items()}
-        return Folder(out, frozenset(digests), raw, digests, (), (), clusters, canonical=True)
+        return Folder(
+            out, listing.keys(), raw, listing, (), (), clusters, canonical=True, records=state.clusters
+        )
     previous = parse_marker(raw, str(where)) if raw is not None else None
     # A first write killed while writing the marker leaves only fanout's own temporary file behind.
     if previous is None and out.is_dir() and any(not is_temporary(p.name) for p in out.iterdir()):
@@ -345,7 +379,7 @@ def plan(
 
     removed: list[str] = []
     kept: list[str] = []
-    for path in sorted(p for p in folder.owned if p not in new_files and in_scope(p)):
+    for path in _gone(folder, scope, reused, new_files, in_scope):
         existing = guard.root / path
         if not existing.is_file() or existing.is_symlink():
             continue
@@ -375,6 +409,26 @@ def plan(
         tuple(kept),
     )
     return Plan(changes, requests, records, objects, listing, inputs)
+
+
+def _gone(
+    folder: Folder,
+    scope: Collection[str] | None,
+    reused: Mapping[str, ClusterRecord],
+    new_files: Mapping[str, str | None],
+    in_scope: Callable[[str], bool],
+) -> list[str]:
+    """The files the folder lists that the new listing does not (in scope), sorted. From the state's
+    records, a reused cluster whose files are the ones the state lists is passed over whole."""
+    if folder.records is None or scope is not None:
+        return sorted(p for p in folder.owned if p not in new_files and in_scope(p))
+    gone: list[str] = []
+    for name, record in folder.records.items():
+        now = reused.get(name)
+        if now is not None and (now.files is record.files or now.files.keys() == record.files.keys()):
+            continue  # every one of its files is in the new listing
+        gone.extend(path for relative in record.files if (path := f"{name}/{relative}") not in new_files)
+    return sorted(gone)
 
 
 def _spliced(

@@ -15,6 +15,7 @@ import marshal
 import os
 import signal
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from stat import S_ISREG
 
 from fanout.output.cache import RACY_NS, FileRecord, State, content_digest, file_record
@@ -35,7 +36,7 @@ def digest_of(path: str) -> str | None:
 
 
 def verified(
-    folder: str, prefix: str, files: Files, owned: frozenset[str] | None, state: State
+    folder: str, prefix: str, files: Files, owned: AbstractSet[str] | None, state: State
 ) -> Files | None:
     """``files`` (with fresh records where stat could not vouch) if every one is intact, else None.
     ``owned``: the paths the marker lists, each ``prefix + relative`` must be one of them (None: known to be).
@@ -75,7 +76,7 @@ def verified(
 
 
 def _verify(
-    root: str, clusters: Mapping[str, Files], names: list[str], owned: frozenset[str] | None, state: State
+    root: str, clusters: Mapping[str, Files], names: list[str], owned: AbstractSet[str] | None, state: State
 ) -> dict[str, Files | None]:
     return {name: verified(f"{root}/{name}/", f"{name}/", clusters[name], owned, state) for name in names}
 
@@ -83,7 +84,7 @@ def _verify(
 def verify_clusters(
     root: str,
     clusters: Mapping[str, Files],
-    owned: frozenset[str] | None,
+    owned: AbstractSet[str] | None,
     state: State,
     split_from: int = SPLIT_FROM,
 ) -> dict[str, Files | None]:
