@@ -148,3 +148,23 @@ def test_a_failure_while_staging_leaves_the_folder_as_it_was(tmp_path: Path) -> 
         _write(_source(tmp_path / "v2", "web:2", extra=True), out, full)
     assert read_tree(out) == before
     assert not _temporaries(out)
+
+
+def test_a_listing_read_from_the_state_is_the_map_it_stands_for() -> None:
+    """``open_folder`` hands out the state's records as a view (``sync._Listing``): every question a render
+    asks of the map of paths and digests gets the answer the copied map gave."""
+    from fanout.output.cache import ClusterRecord
+    from fanout.output.sync import _Listing
+
+    records = {
+        "a": ClusterRecord("i", {"kustomization.yaml": (1, 2, 3, 4, "d1"), "ns/x.yaml": (1, 2, 3, 5, "d2")}),
+        "a-b": ClusterRecord("j", {"kustomization.yaml": (1, 2, 3, 6, "d3")}),
+    }
+    copied = {f"{n}/{r}": f[4] for n, record in records.items() for r, f in record.files.items()}
+    view = _Listing(records)
+    assert view == copied and dict(view) == copied and len(view) == 3
+    assert view.keys() <= copied.keys() and copied.keys() <= view.keys()
+    for path in ("a/ns/x.yaml", "a/", "a", "b/kustomization.yaml", "a-b/kustomization.yaml", "", "a/ns"):
+        assert (path in view) == (path in copied) and view.get(path) == copied.get(path), path
+    assert 3 not in view
+    assert {**view, "c/k": "d9"} == {**copied, "c/k": "d9"}
