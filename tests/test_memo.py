@@ -13,7 +13,7 @@ from fanout.core.document import Document
 from fanout.core.errors import Problem
 from fanout.core.limits import DEFAULT_LIMITS, Limits
 from fanout.core.validate import check
-from fanout.output.cache import code_digest, input_memo_path, write_cache_file
+from fanout.output.cache import code_digest, input_memo_path
 from fanout.source import memo
 from fanout.source.parse import load_documents
 
@@ -41,7 +41,7 @@ def _round(
         docs, problems = kept.documents(name, content, limits, parse)
         for doc in docs:
             problems += check(doc, "cluster")
-    memo.save(kept, write_cache_file)
+    memo.save(kept)
     return parse.parsed, kept
 
 

@@ -52,12 +52,12 @@ def open_source(
     resolved = resolve_source(str(source), ref=ref, cache_dir=cache_dir)
     if not memo:
         return open_resolved(str(source), resolved)
-    from fanout.output.cache import code_digest, input_memo_path, write_cache_file
+    from fanout.output.cache import code_digest, input_memo_path
     from fanout.source import memo as input_memo
 
     kept = input_memo.load(input_memo_path(str(source), cache_dir), code_digest())
     opened = open_resolved(str(source), resolved, kept)
-    input_memo.save(kept, write_cache_file)
+    input_memo.save(kept)
     return opened
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import git
 
 from fanout.commands.common import choose_clusters, open_resolved
+from fanout.core.cachefile import write_quietly
 from fanout.core.errors import FanoutError, Problem
 from fanout.core.model import Inputs
-from fanout.output.cache import cache_dir, cluster_digests, code_digest, write_cache_file
+from fanout.output.cache import cache_dir, cluster_digests, code_digest
 from fanout.output.cores import default_jobs
 from fanout.output.folder import MARKER, is_temporary
 from fanout.output.hydrator import Hydrator
@@ -175,7 +176,7 @@ def remember_trees(repo: Path, trees: Mapping[str, str], folder: Path | None) ->
         known.update(trees)
     except (OSError, ValueError):
         return
-    write_cache_file(path, json.dumps(known, sort_keys=True).encode("utf-8"))
+    write_quietly(path, json.dumps(known, sort_keys=True).encode("utf-8"))
 
 
 def check_coverage(folder: Path, files: Mapping[str, bytes], wanted: Iterable[str]) -> None:

@@ -21,7 +21,6 @@ makes it count as empty: the cache can make a render faster, never different.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import marshal
@@ -32,13 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fanout.core.cachefile import read_sealed, write_sealed
 from fanout.core.document import Document
 from fanout.core.model import Inputs
 from fanout.render.place import ClusterPlan
 
-# The state file: magic (with the format and Python's marshal version), SHA-256 of the payload, payload.
+# The state file's kind (``core.cachefile``): the format and Python's marshal version.
 _MAGIC = f"fanout-render-state 3 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
-_HEAD = len(_MAGIC)
 # A file whose mtime is this close to (or after) the moment the state was saved may have been changed
 # again within the same timestamp tick; it is checked by content, not by stat (git's "racy clean").
 RACY_NS = 50_000_000
@@ -316,18 +315,16 @@ def input_memo_path(source: str, folder: Path | None = None) -> Path:
 
 def load_state(out: Path, code: bytes, folder: Path | None = None) -> State:
     """The state saved by the same fanout (``code``, see ``code_digest``) for ``out``, or EMPTY."""
-    path = state_path(out, folder)
+    sealed = read_sealed(state_path(out, folder), _MAGIC)
+    if sealed is None:
+        return EMPTY
+    payload, saved_ns = sealed
     try:
-        saved_ns = path.stat().st_mtime_ns
-        raw = path.read_bytes()
-        # marshal is fast but trusts its input: refuse any file whose checksum is not right.
-        if raw[:_HEAD] != _MAGIC or hashlib.sha256(raw[_HEAD + 32 :]).digest() != raw[_HEAD : _HEAD + 32]:
-            return EMPTY
-        data = marshal.loads(raw[_HEAD + 32 :])
+        data = marshal.loads(payload)
         if data[0] != code or data[1] != str(out.resolve()) or not isinstance(data[3], str):
             return EMPTY
         clusters = {name: ClusterRecord(inputs, files) for name, inputs, files in data[2]}
-    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
+    except (ValueError, EOFError, TypeError, IndexError, KeyError):
         return EMPTY
     return State(clusters, saved_ns, data[3])
 
@@ -350,22 +347,7 @@ def save_state(
     ]
     payload = marshal.dumps((code, str(out.resolve()), entries, marker))
     del entries
-    write_cache_file(path, _MAGIC, hashlib.sha256(payload).digest(), payload)
-
-
-def write_cache_file(path: Path, *data: bytes) -> None:
-    """Replace ``path`` with ``data``'s parts, atomically and quietly: a cache that cannot be written only
-    costs speed. (In parts, so that a large file is not copied once more to be written.)"""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as handle:
-            for part in data:
-                handle.write(part)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):  # e.g. the cache folder is a file: nothing to clean up
-            tmp.unlink(missing_ok=True)
+    write_sealed(path, _MAGIC, payload)
 
 
 def forget_state(out: Path, folder: Path | None = None) -> None:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
-from fanout.output.cache import cache_dir, write_cache_file
+from fanout.core.cachefile import write_quietly
+from fanout.output.cache import cache_dir
 
 # Past these, hashing the root costs more than the fast path saves: no snapshot.
 MAX_FILES = 20_000
@@ -109,10 +110,8 @@ def save(key: str, target: Path, marker: bytes, folder: Path | None) -> None:
         "target": str(target.resolve()),
         "marker": hashlib.sha256(marker).hexdigest(),
     }
-    write_cache_file(_path(key, folder), json.dumps(document).encode("utf-8"))
+    write_quietly(_path(key, folder), json.dumps(document).encode("utf-8"))
 
 
 def remember_target(root: Path, options: str, target: Path, folder: Path | None) -> None:
-    write_cache_file(
-        _pointer(root, options, folder), str(target.resolve()).encode("utf-8", "surrogateescape")
-    )
+    write_quietly(_pointer(root, options, folder), str(target.resolve()).encode("utf-8", "surrogateescape"))

@@ -15,7 +15,6 @@ writes a fresh index. The index is a cache: a missing, damaged or foreign one on
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
@@ -24,13 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fanout.output.cache import RACY_NS, ClusterRecord, state_path, write_cache_file
+from fanout.core.cachefile import read_sealed, write_sealed
+from fanout.output.cache import RACY_NS, ClusterRecord, state_path
 from fanout.output.cores import default_jobs, start_method
 from fanout.output.folder import MARKER
 
-# magic (with the format and Python's marshal version), SHA-256 of the payload, payload
+# The index file's kind (``core.cachefile``): the format and Python's marshal version.
 _MAGIC = f"fanout-stat-index 1 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
-_HEAD = len(_MAGIC)
 # Below this many files, forking costs more than it saves (as in ``fanout.output.verify``).
 SPLIT_FROM = 20_000
 
@@ -75,20 +74,18 @@ def save(
             numbers.extend(file[:4])
         packed.append((name, "\0".join(record.files), numbers.tobytes()))
     payload = marshal.dumps((code, str(out.resolve()), marker, marker_stat, packed))
-    write_cache_file(index_path(out, folder), _MAGIC, hashlib.sha256(payload).digest(), payload)
+    write_sealed(index_path(out, folder), _MAGIC, payload)
 
 
 def load(out: Path, code: bytes, folder: Path | None = None) -> Index | None:
     """The index this fanout (``code``) wrote for ``out``, if every stat in it is old enough to prove
     anything (see the module's docstring); else None."""
-    path = index_path(out, folder)
+    sealed = read_sealed(index_path(out, folder), _MAGIC)
+    if sealed is None:
+        return None
+    payload, saved_ns = sealed
     try:
-        saved_ns = path.stat().st_mtime_ns
-        raw = path.read_bytes()
-        # marshal is fast but trusts its input: refuse any file whose checksum is not right.
-        if raw[:_HEAD] != _MAGIC or hashlib.sha256(raw[_HEAD + 32 :]).digest() != raw[_HEAD : _HEAD + 32]:
-            return None
-        stored_code, where, marker, marker_stat, packed = marshal.loads(raw[_HEAD + 32 :])
+        stored_code, where, marker, marker_stat, packed = marshal.loads(payload)
         if stored_code != code or where != str(out.resolve()):
             return None
         files = 0

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fanout.core.cachefile import read_sealed, write_sealed
 from fanout.core.document import Document
 from fanout.core.errors import Problem
 from fanout.core.limits import Limits
 
-# magic (with the format and Python's marshal version), SHA-256 of the payload, payload
+# The memo file's kind (``core.cachefile``): the format and Python's marshal version.
 _MAGIC = f"fanout-input-memo 1 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
-_HEAD = len(_MAGIC)
 
 Parse = Callable[[str, bytes, Limits], tuple[list[Document], list[Problem]]]
 # A document as the memo file holds it: path, index, data, positions, List item, schemas it satisfies.
@@ -86,22 +86,19 @@ class Memo:
 
 def load(path: Path | None, code: bytes) -> Memo:
     """The memo file at ``path`` if this fanout (``code``) wrote it, else an empty memo."""
-    if path is None:
-        return Memo(None, code, {})
+    sealed = read_sealed(path, _MAGIC) if path is not None else None
+    if sealed is None:
+        return Memo(path, code, {})
     try:
-        raw = path.read_bytes()
-        # marshal is fast but trusts its input: refuse any file whose checksum is not right.
-        if raw[:_HEAD] != _MAGIC or hashlib.sha256(raw[_HEAD + 32 :]).digest() != raw[_HEAD : _HEAD + 32]:
-            return Memo(path, code, {})
-        stored_code, stored = marshal.loads(raw[_HEAD + 32 :])
+        stored_code, stored = marshal.loads(sealed[0])
         if stored_code != code or not isinstance(stored, dict):
             return Memo(path, code, {})
-    except (OSError, ValueError, EOFError, TypeError):
+    except (ValueError, EOFError, TypeError):
         return Memo(path, code, {})
     return Memo(path, code, stored)
 
 
-def save(memo: Memo, write: Callable[..., None]) -> None:
+def save(memo: Memo) -> None:
     """Store what this run read (only that: files no longer read are dropped), when it differs."""
     if memo.path is None or not memo.changed():
         return
@@ -113,4 +110,4 @@ def save(memo: Memo, write: Callable[..., None]) -> None:
         payload = marshal.dumps((memo.code, entries))
     except ValueError:  # a value marshal cannot hold (none that parse makes): remember nothing
         return
-    write(memo.path, _MAGIC, hashlib.sha256(payload).digest(), payload)
+    write_sealed(memo.path, _MAGIC, payload)
