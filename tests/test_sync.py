@@ -168,3 +168,27 @@ def test_a_listing_read_from_the_state_is_the_map_it_stands_for() -> None:
         assert (path in view) == (path in copied) and view.get(path) == copied.get(path), path
     assert 3 not in view
     assert {**view, "c/k": "d9"} == {**copied, "c/k": "d9"}
+
+
+def test_a_killed_runs_temporary_files_go_with_the_folders_made_for_them(tmp_path: Path) -> None:
+    """A run killed while staging a new cluster leaves its temporary files (listed in the marker) in folders
+    it made; the next render removes both, and keeps any folder that holds something else."""
+    out = tmp_path / "out"
+    _write(_source(tmp_path / "v1", "web:1", extra=False), out)
+    before = read_tree(out)
+    marker = json.loads((out / MARKER).read_bytes())
+    first = NAMES[0]
+    pending = ["gone/shop/.fanout-0a1b2c3d4e5f-0.tmp", f"{first}/new/.fanout-0a1b2c3d4e5f-1.tmp"]
+    for path in pending:
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text("half", encoding="utf-8")
+    (out / "gone/keep.txt").write_text("someone's", encoding="utf-8")
+    marker["pending"] = pending
+    (out / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
+    _write(_source(tmp_path / "v1", "web:1", extra=False), out)
+    assert not (out / first / "new").exists() and (out / first).is_dir()
+    assert (
+        not (out / "gone/shop").exists()
+        and (out / "gone/keep.txt").read_text(encoding="utf-8") == "someone's"
+    )
+    assert {p: d for p, d in read_tree(out).items() if p != "gone/keep.txt"} == before

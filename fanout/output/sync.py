@@ -458,13 +458,19 @@ def _spliced(
 
 def clear_pending(folder: Folder) -> None:
     """Remove the temporary files a killed run listed in the marker (only fanout's own names), and the
-    marker's staging file a run killed while writing the marker left (a name fanout reserves)."""
+    marker's staging file a run killed while writing the marker left (a name fanout reserves); then the
+    folders that held nothing else (a killed first render of a cluster made them), up to the output folder.
+    Only empty folders are removed: ``rmdir`` cannot take a file with it."""
     guard = _Folder(folder.path)
     for path in (*folder.pending, MARKER_STAGING):
         with contextlib.suppress(OSError, FanoutError):
             target = guard.path(path)
             if target.is_file() and not target.is_symlink():
                 target.unlink()
+                parent = target.parent
+                while parent != guard.root and parent.is_relative_to(guard.root) and not parent.is_symlink():
+                    os.rmdir(parent)  # OSError (not empty) ends it
+                    parent = parent.parent
 
 
 def _restore_marker(path: str, content: bytes | None, mode: int) -> None:
