@@ -379,6 +379,7 @@ def test_the_early_stat_proof_sees_output_tampering(
             return found
 
     monkeypatch.setattr(sync, "EarlyProof", Counted)
+    monkeypatch.setattr(sync, "default_jobs", lambda: 2)  # as on the two-core machines CI runs on
     _settled(invoke, root)
     TAMPERING[how](root / OUT)
     EDITS["cluster value"](root)
@@ -390,10 +391,11 @@ def test_the_early_stat_proof_sees_output_tampering(
 
 
 def test_the_early_stat_proof_is_dropped_when_the_folder_was_written_since(
-    root: Path, invoke: Invoke
+    root: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Between the start of the proof and the folder's lock another fanout may write the folder: the state
     file it saves tells, and the proof is not used."""
+    monkeypatch.setattr(sync, "default_jobs", lambda: 2)
     _settled(invoke, root)
     out = root / OUT
     early = sync.start_proof(out, code_digest(), None)
@@ -405,9 +407,18 @@ def test_the_early_stat_proof_is_dropped_when_the_folder_was_written_since(
     assert early.proof.answer() is None  # stopped
 
 
-def test_no_early_proof_without_a_state_that_names_the_marker(root: Path, invoke: Invoke) -> None:
+def test_no_early_proof_without_a_state_that_names_the_marker_or_a_second_core(
+    root: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = root / OUT
+    monkeypatch.setattr(sync, "default_jobs", lambda: 2)
     assert sync.start_proof(out, code_digest(), None) is None  # nothing rendered yet
     _settled(invoke, root)
+    monkeypatch.setattr(sync, "default_jobs", lambda: 1)
+    assert sync.start_proof(out, code_digest(), None) is None  # one core: the proof would only compete
+    monkeypatch.setattr(sync, "default_jobs", lambda: 2)
+    early = sync.start_proof(out, code_digest(), None)
+    assert early is not None
+    early.proof.close()
     assert invoke("render", str(root), "--cluster", "gcp-dev").exit_code == 0  # a partial render
     assert sync.start_proof(out, code_digest(), None) is None

@@ -38,6 +38,7 @@ from fanout.output.cache import (
     load_state,
     state_path,
 )
+from fanout.output.cores import default_jobs, start_method
 from fanout.output.folder import (
     MARKER,
     MARKER_STAGING,
@@ -198,7 +199,10 @@ class Early:
 
 def start_proof(out: Path, code: bytes, folder: Path | None) -> Early | None:
     """``Early`` for ``out``, when its state was saved with the marker it holds (``State.marker``): the
-    only case in which the proof can stand for ``reusable``'s."""
+    only case in which the proof can stand for ``reusable``'s. None, too, where a second process would
+    not run beside this one (one core) or cannot be forked safely."""
+    if default_jobs() < 2 or start_method() != "fork":
+        return None
     path = state_path(out, folder)
     try:
         before = path.stat()
