@@ -407,3 +407,17 @@ def test_git_variables_of_another_repository_in_the_environment(
     assert isinstance(resolved.tree, DirectorySource) and resolved.dirty is False
     write_files(other, {"src/new.yaml": "x: 1\n"})
     assert resolve_source(str(other / "src"), check_dirty=True).dirty is True
+
+
+def test_object_kinds_names_each_objects_kind_or_none(tmp_path: Path) -> None:
+    """One ``git cat-file --batch-check`` for many objects (publish's tree cache and its object writer)."""
+    from fanout.source.git import object_kinds
+
+    repo = init_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    absent = "0" * 40
+    assert object_kinds(repo, [tree, blob, absent]) == {tree: "tree", blob: "blob", absent: None}
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(FanoutError, match="cannot read the objects of"):
+        object_kinds(tmp_path / "plain", [absent])

@@ -29,7 +29,14 @@ from fanout.output.hydrator import Hydrator
 from fanout.output.parallel import render_files
 from fanout.output.publish import BranchResult, publish
 from fanout.render.place import ClusterPlan, plan
-from fanout.source.git import ResolvedSource, git_timeout, is_git_url, redact_url, resolve_source
+from fanout.source.git import (
+    ResolvedSource,
+    git_timeout,
+    is_git_url,
+    object_kinds,
+    redact_url,
+    resolve_source,
+)
 
 # Past this many, the summary line names the first few changed clusters and counts the rest.
 _NAMED_CLUSTERS = 8
@@ -152,18 +159,11 @@ def reusable_trees(repo: Path, digests: Mapping[str, str], folder: Path | None) 
     wanted = {name: known[d] for name, d in digests.items() if isinstance(known.get(d), str)}
     if not wanted:
         return {}
-    listing = "".join(f"{sha}\n" for sha in wanted.values())
-    done = subprocess.run(
-        ["git", "cat-file", "--batch-check"],
-        input=listing,
-        capture_output=True,
-        text=True,
-        cwd=repo,
-        check=False,
-    )
-    # "<sha> tree <size>" for a tree the repository has; "<sha> missing" otherwise.
-    present = {line.split(" ")[0] for line in done.stdout.splitlines() if line.split(" ")[1:2] == ["tree"]}
-    return {name: sha for name, sha in wanted.items() if sha in present}
+    try:
+        kinds = object_kinds(repo, wanted.values())
+    except FanoutError:  # a cache lookup: without it, the trees are only built again
+        return {}
+    return {name: sha for name, sha in wanted.items() if kinds.get(sha) == "tree"}
 
 
 def remember_trees(repo: Path, trees: Mapping[str, str], folder: Path | None) -> None:

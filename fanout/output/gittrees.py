@@ -20,7 +20,7 @@ from git.exc import InvalidGitRepositoryError, NoSuchPathError
 from git.objects.fun import tree_entries_from_data
 
 from fanout.core.errors import FanoutError
-from fanout.source.git import git_reason, git_timeout, run_git
+from fanout.source.git import git_reason, git_timeout, object_kinds, run_git
 
 TREE = "40000"
 FILE = "100644"
@@ -118,21 +118,8 @@ class ObjectWriter:
         if not self._pending:
             return
         shas = list(self._pending)
-        listing = "".join(sha.hex() + "\n" for sha in shas)
-        done = subprocess.run(
-            ["git", "cat-file", "--batch-check"],
-            input=listing,
-            capture_output=True,
-            text=True,
-            cwd=self._repo.git_dir,
-            timeout=git_timeout(),
-            check=False,
-        )
-        if done.returncode != 0:
-            raise FanoutError.at(
-                f"cannot read the objects of {self._repo.git_dir}: {git_reason(done.stderr)}"
-            )
-        missing = {line.split(" ", 1)[0] for line in done.stdout.splitlines() if line.endswith(" missing")}
+        kinds = object_kinds(self._repo.git_dir, (sha.hex() for sha in shas))
+        missing = {sha for sha, kind in kinds.items() if kind is None}
         objects = Path(self._repo.common_dir) / "objects"
         todo = [sha for sha in shas if sha.hex() in missing]
         if len(todo) >= PACK_FROM:

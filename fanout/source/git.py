@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +75,28 @@ def git_timeout() -> float:
         return float(os.environ.get("FANOUT_GIT_TIMEOUT", DEFAULT_GIT_TIMEOUT))
     except ValueError:
         return DEFAULT_GIT_TIMEOUT
+
+
+def object_kinds(cwd: str | os.PathLike[str], shas: Iterable[str]) -> dict[str, str | None]:
+    """Each object's kind (``blob``, ``tree``, ...) in the repository at ``cwd``, None where it lacks the
+    object: one ``git cat-file --batch-check`` for them all."""
+    done = subprocess.run(
+        ["git", "cat-file", "--batch-check"],
+        input="".join(f"{sha}\n" for sha in shas),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=git_timeout(),
+        check=False,
+    )
+    if done.returncode != 0:
+        raise FanoutError.at(f"cannot read the objects of {cwd}: {git_reason(done.stderr)}")
+    # "<sha> <kind> <size>" for an object the repository has, "<sha> missing" for one it lacks.
+    kinds: dict[str, str | None] = {}
+    for line in done.stdout.splitlines():
+        sha, _, rest = line.partition(" ")
+        kinds[sha] = None if rest == "missing" else rest.split(" ", 1)[0]
+    return kinds
 
 
 def git_reason(stderr: str) -> str:
