@@ -90,11 +90,15 @@ class Folder:
     pending: tuple[str, ...] = ()  # temporary files a killed run left
     warnings: tuple[str, ...] = ()  # marker entries not trusted
     clusters: Mapping[str, str] = field(default_factory=dict)  # cluster -> inputs' digest, by the marker
-    # The marker is the one the render state was saved with (``State.marker``): byte for byte what
-    # ``marker_content`` wrote for the state's files, so its entries can be copied (``spliced_marker``).
-    canonical: bool = False
-    # When canonical: the state's records, which ``owned`` and ``digests`` are views of (not copies).
+    # Set when the marker is the one the render state was saved with (``State.marker``): the state's
+    # records, which ``owned`` and ``digests`` are views of (not copies).
     records: Mapping[str, ClusterRecord] | None = None
+
+    @property
+    def canonical(self) -> bool:
+        """The marker is byte for byte what ``marker_content`` wrote for the state's records, so its entries
+        can be copied (``spliced_marker``) and the state's proof stands for it."""
+        return self.records is not None
 
 
 class _Listing(Mapping[str, str | None]):
@@ -148,9 +152,7 @@ def open_folder(out: Path, state: State | None = None) -> Folder:
     ):
         listing = _Listing(state.clusters)
         clusters = {name: record.inputs for name, record in state.clusters.items()}
-        return Folder(
-            out, listing.keys(), raw, listing, (), (), clusters, canonical=True, records=state.clusters
-        )
+        return Folder(out, listing.keys(), raw, listing, (), (), clusters, records=state.clusters)
     previous = parse_marker(raw, str(where)) if raw is not None else None
     # A first write killed while writing the marker leaves only fanout's own temporary file behind.
     if previous is None and out.is_dir() and any(not is_temporary(p.name) for p in out.iterdir()):
@@ -400,7 +402,7 @@ def plan(
         listing.update(new_files)
     inputs = {n: d for n, d in folder.clusters.items() if scope is not None and n not in scope}
     inputs.update((name, digests[name]) for name in records)
-    marker = _spliced(folder, state, reused, listed, inputs) if scope is None else None
+    marker = _spliced(folder, reused, listed, inputs) if scope is None else None
     if marker is None:
         marker = marker_content(listing, clusters=inputs)
     changes = Changes(
@@ -437,18 +439,18 @@ def _gone(
 
 def _spliced(
     folder: Folder,
-    state: State,
     reused: Mapping[str, ClusterRecord],
     listed: Mapping[str, Mapping[str, str | None]],
     inputs: Mapping[str, str],
 ) -> bytes | None:
     """The new marker with the entries of each reused cluster whose files the old marker lists with the
     same digests copied from it, not encoded again; None where the old marker cannot serve."""
-    if not folder.canonical or folder.marker is None or folder.pending:
+    records = folder.records
+    if records is None or folder.marker is None or folder.pending:
         return None
     files: dict[str, Mapping[str, str | None] | None] = dict(listed)
     for name, record in reused.items():
-        old = state.clusters.get(name)
+        old = records.get(name)
         same = old is not None and (
             old.files is record.files
             or (
@@ -457,7 +459,7 @@ def _spliced(
             )
         )
         files[name] = None if same else {r: content_digest(f) for r, f in record.files.items()}
-    return spliced_marker(folder.marker, state.clusters, files, inputs)
+    return spliced_marker(folder.marker, records, files, inputs)
 
 
 def clear_pending(folder: Folder) -> None:
