@@ -4,7 +4,8 @@ A run that reuses clusters (or changes nothing at all) spends most of its time h
 100,000 of them in a large fleet. The kernel's share of a ``stat`` is most of its cost, so on a machine
 with more than one core the clusters are split with one forked child, which stats its half and sends back
 only what is not plain "as recorded". A child that fails in any way costs speed, never correctness: its
-half is then checked here.
+half is then checked here. After an edit, the whole proof starts in a child before the inputs are read
+(``EarlyProof``), and the render takes its answer only if the folder is still the one it looked at.
 """
 
 from __future__ import annotations
@@ -105,15 +106,13 @@ def verify_clusters(
 
 
 class _Child:
-    """``work`` (a ``verify_clusters``) in a forked child, which sends back only what differs from "as
-    recorded" (usually nothing at all)."""
+    """``work`` (proving some clusters' files) in a forked child, which sends back only what differs from
+    "as recorded" (usually nothing at all)."""
 
     def __init__(self, work: Callable[[], Mapping[str, Files | None]], clusters: Mapping[str, Files]) -> None:
         read_end, write_end = os.pipe()
         self._pid: int | None = os.fork()
-        if (
-            self._pid == 0
-        ):  # pragma: no cover - the child's lines run in another process (its result is tested)
+        if self._pid == 0:  # pragma: no cover - runs in the child (its answer is tested)
             try:
                 os.close(read_end)
                 found = work()
@@ -151,7 +150,7 @@ class _Child:
 class EarlyProof:
     """``verify_clusters`` of every cluster of a render state, in a forked child that starts before the inputs
     are read: the stat proof (0.15 s at 100,000 files) then runs on the other core while this process reads
-    and plans. ``verify_clusters`` may split it further.
+    and plans. Not split further: this process is busy meanwhile, and there may be only two cores.
 
     The answer is about the folder as it was when the child looked, before this run took the output folder's
     lock; the caller must take it only when, under the lock, the state file and the marker are still the ones
@@ -160,7 +159,6 @@ class EarlyProof:
 
     def __init__(self, root: str, clusters: Mapping[str, Files], state: State) -> None:
         self.clusters = clusters
-        # One process: this one is busy reading the inputs meanwhile, and there may be only two cores.
         names = list(clusters)
         self._child: _Child | None = _Child(lambda: _verify(root, clusters, names, None, state), clusters)
         self._answer: dict[str, Files | None] | None = None
