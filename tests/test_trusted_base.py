@@ -141,6 +141,31 @@ def test_nothing_changed_renders_nothing(root: Path, invoke: Invoke, tmp_path: P
     assert code == 0 and _vouched(text) == 3
 
 
+def test_a_base_marker_that_is_the_working_trees_is_parsed_once(
+    root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the pull request changed no output, REF's marker is the working tree's, byte for byte: its
+    parse is taken from the working tree's (100,000 entries are not parsed twice); otherwise it is parsed."""
+    from fanout.output import trustedbase
+
+    parsed: list[str] = []
+
+    def counted(raw: bytes, where: str) -> object:
+        parsed.append(where)
+        return real(raw, where)
+
+    real = trustedbase.parse_marker
+    monkeypatch.setattr(trustedbase, "parse_marker", counted)
+    work = _repo(invoke, root, tmp_path)
+    assert _check(invoke, work, "--trusted-base", "main") == (0, [])
+    assert parsed == []
+    EDITS["template"](work)
+    assert invoke("render", str(work), "--output-dir", str(work / OUT), "--no-cache").exit_code == 0
+    commit_all(work, "template edited, output rendered")
+    assert _check(invoke, work, "--trusted-base", "main") == (0, [])
+    assert len(parsed) == 1 and parsed[0].startswith("main:")
+
+
 FOREIGN = "gcp-dev/shop/extra.yaml"
 TAMPERING: dict[str, Callable[[Path], None]] = {
     "an output file edited": lambda w: _append(w / OUT / "gcp-dev/shop/deployment.apps_web.yaml", "# hi\n"),

@@ -99,21 +99,20 @@ def describe(changes: Changes) -> list[str]:
 
 
 def _vouched(
-    target: Path,
-    current: Mapping[str, str | None],
-    ref: str,
-    digests: Mapping[str, str],
-    warn: Callable[[str], None],
+    target: Path, folder: sync.Folder, ref: str, digests: Mapping[str, str], warn: Callable[[str], None]
 ) -> dict[str, ClusterRecord]:
     """The clusters the output committed at ``ref`` vouches for (see ``fanout.output.trustedbase``)."""
     from fanout.output.trustedbase import read_base, vouched, why_not
 
-    base = read_base(target, ref)
+    parsed = (
+        (folder.marker, folder.parsed) if folder.marker is not None and folder.parsed is not None else None
+    )
+    base = read_base(target, ref, parsed)
     reason = why_not(base)
     if reason is not None:
         warn(f"fanout: --trusted-base {ref}: checking every cluster: {reason}")
         return {}
-    return vouched(base, current, digests)
+    return vouched(base, folder.digests, digests)
 
 
 def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable[[str], None]) -> None:
@@ -374,7 +373,7 @@ def _into(
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
     digests = input_digests(inputs, plans) if state.clusters or trusted_base else {}
     reused = reusable(folder, state, digests, early) if state.clusters else {}
-    vouched = _vouched(target, folder.digests, trusted_base, digests, warn or echo) if trusted_base else {}
+    vouched = _vouched(target, folder, trusted_base, digests, warn or echo) if trusted_base else {}
     reused = {**vouched, **reused}
     todo = [p for p in plans if p.cluster.name not in reused]
     with ExitStack() as stack:

@@ -43,6 +43,7 @@ from fanout.output.folder import (
     MARKER,
     MARKER_STAGING,
     Changes,
+    Marker,
     _Folder,
     by_cluster,
     is_temporary,
@@ -93,6 +94,7 @@ class Folder:
     # Set when the marker is the one the render state was saved with (``State.marker``): the state's
     # records, which ``owned`` and ``digests`` are views of (not copies).
     records: Mapping[str, ClusterRecord] | None = None
+    parsed: Marker | None = None  # the marker as parsed, when it was (``--trusted-base`` may reuse it)
 
     @property
     def canonical(self) -> bool:
@@ -163,7 +165,16 @@ def open_folder(out: Path, state: State | None = None) -> Folder:
     if previous is None:
         return Folder(out, frozenset(), None, {})
     files = previous.files
-    return Folder(out, frozenset(files), raw, files, previous.pending, previous.warnings, previous.clusters)
+    return Folder(
+        out,
+        frozenset(files),
+        raw,
+        files,
+        previous.pending,
+        previous.warnings,
+        previous.clusters,
+        parsed=previous,
+    )
 
 
 def _stat(path: str) -> os.stat_result | None:

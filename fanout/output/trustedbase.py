@@ -90,8 +90,12 @@ def why_not(base: Base, version: str = __version__) -> str | None:
     return None
 
 
-def read_base(target: Path, ref: str) -> Base:
-    """REF's marker for output folder ``target``, and the clusters whose files git sees changed since REF."""
+def read_base(target: Path, ref: str, current: tuple[bytes, Marker] | None = None) -> Base:
+    """REF's marker for output folder ``target``, and the clusters whose files git sees changed since REF.
+
+    ``current``: the working tree's marker, as bytes and parsed; when REF's is the same bytes (a pull
+    request that changed no output), its parse is taken rather than parsing 100,000 entries again.
+    """
     import git
 
     from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, git_reason, run_git
@@ -117,7 +121,12 @@ def read_base(target: Path, ref: str) -> Base:
         )
     prefix = "" if relative == "." else f"{relative}/"
     status, raw, _ = run_git(runner, "cat-file", "blob", f"{commit}:{prefix}{MARKER}")
-    marker = parse_marker(raw.encode("utf-8"), f"{ref}:{prefix}{MARKER}") if status == 0 else None
+    marker = None
+    if status == 0:
+        data = raw.encode("utf-8")
+        # (git's output as GitPython gives it: without the file's final newline)
+        same = current is not None and current[0] == data + b"\n"
+        marker = current[1] if same and current is not None else parse_marker(data, f"{ref}:{prefix}{MARKER}")
     if marker is None:
         return Base(ref, None, frozenset())
     spec = f":(literal){relative}" if relative != "." else "."
