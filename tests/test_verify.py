@@ -119,3 +119,17 @@ def test_an_early_proof_stopped_unasked_answers_nothing(tmp_path: Path) -> None:
     early.close()
     early.close()
     assert early.answer() is None
+
+
+def test_where_paths_cannot_be_statted_relative_to_a_folder_full_paths_give_the_same_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has neither ``O_DIRECTORY`` nor ``stat(dir_fd=...)``: the proof falls back to full paths."""
+    from fanout.output import verify
+
+    root, clusters, state = _folder(tmp_path)
+    _same_size_edit(tmp_path / "c1/ns/a.yaml")
+    relative = verify_clusters(root, clusters, None, state)
+    monkeypatch.setattr(verify, "_RELATIVE", False)
+    assert verify_clusters(root, clusters, None, state) == relative
+    assert relative["c1"] is None and relative["c0"] == clusters["c0"]

@@ -27,6 +27,7 @@ from fanout.core.cachefile import read_sealed, write_sealed
 from fanout.output.cache import RACY_NS, ClusterRecord, state_path
 from fanout.output.cores import default_jobs, start_method
 from fanout.output.folder import MARKER
+from fanout.output.verify import stat_in
 
 # The index file's kind (``core.cachefile``): the format and Python's marshal version.
 _MAGIC = f"fanout-stat-index 1 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
@@ -107,25 +108,18 @@ def load(out: Path, code: bytes, folder: Path | None = None) -> Index | None:
 
 
 def _intact(root: str, clusters: tuple[_Cluster, ...]) -> bool:
-    stat = os.stat
     for name, paths, numbers in clusters:
         stats = array("q")
         stats.frombytes(numbers)
         found = array("q")
         add = found.extend
         try:
-            # Paths relative to the cluster's folder: the kernel walks the root's path once per cluster.
-            where = os.open(f"{root}/{name}", os.O_RDONLY | os.O_DIRECTORY)
+            with stat_in(f"{root}/{name}") as stat:
+                for relative in paths.split("\0") if paths else ():
+                    current = stat(relative)
+                    add((current.st_size, current.st_mtime_ns, current.st_ctime_ns, current.st_ino))
         except OSError:
             return False
-        try:
-            for relative in paths.split("\0") if paths else ():
-                current = stat(relative, dir_fd=where)
-                add((current.st_size, current.st_mtime_ns, current.st_ctime_ns, current.st_ino))
-        except OSError:
-            return False
-        finally:
-            os.close(where)
         if found != stats:
             return False
     return True

@@ -11,12 +11,14 @@ half is then checked here. After an edit, the whole proof starts in a child befo
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import marshal
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
 from stat import S_ISREG
 
 from fanout.output.cache import RACY_NS, FileRecord, State, content_digest, file_record
@@ -26,6 +28,25 @@ from fanout.output.cores import default_jobs, start_method
 SPLIT_FROM = 20_000
 
 Files = Mapping[str, FileRecord]
+
+
+# Where the system can stat a path relative to an open folder (Linux, macOS), the kernel walks the output
+# folder's path once per cluster rather than once per file; elsewhere, full paths.
+_RELATIVE = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+@contextmanager
+def stat_in(folder: str) -> Iterator[Callable[[str], os.stat_result]]:
+    """``os.stat`` of paths relative to ``folder`` (OSError if it cannot be opened)."""
+    if not _RELATIVE:
+        prefix = folder.rstrip("/") + "/"
+        yield lambda relative: os.stat(prefix + relative)
+        return
+    where = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield functools.partial(os.stat, dir_fd=where)
+    finally:
+        os.close(where)
 
 
 def digest_of(path: str) -> str | None:
@@ -45,34 +66,27 @@ def verified(
     This runs for every file of every unchanged cluster, so it is written for speed: ``State.trusted``
     inlined, the ctime (which every write changes) compared first.
     """
-    stat = os.stat
     racy = state.saved_ns - RACY_NS
     refreshed: dict[str, FileRecord] = {}
     try:
-        # Paths relative to the cluster's folder: the kernel walks the output folder's path once.
-        where = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        for relative, file in files.items():
-            if owned is not None and prefix + relative not in owned:
-                return None
-            current = stat(relative, dir_fd=where)
-            if (
-                current.st_ctime_ns != file[2]
-                or file[2] >= racy
-                or current.st_mtime_ns != file[1]
-                or current.st_size != file[0]
-                or current.st_ino != file[3]
-            ):
-                digest = content_digest(file)
-                if not S_ISREG(current.st_mode) or digest_of(folder + relative) != digest:
+        with stat_in(folder) as stat:
+            for relative, file in files.items():
+                if owned is not None and prefix + relative not in owned:
                     return None
-                refreshed[relative] = file_record(current, digest)
+                current = stat(relative)
+                if (
+                    current.st_ctime_ns != file[2]
+                    or file[2] >= racy
+                    or current.st_mtime_ns != file[1]
+                    or current.st_size != file[0]
+                    or current.st_ino != file[3]
+                ):
+                    digest = content_digest(file)
+                    if not S_ISREG(current.st_mode) or digest_of(folder + relative) != digest:
+                        return None
+                    refreshed[relative] = file_record(current, digest)
     except OSError:
         return None
-    finally:
-        os.close(where)
     return {**files, **refreshed} if refreshed else files
 
 
