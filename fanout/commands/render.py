@@ -15,7 +15,15 @@ from fanout.core.errors import EXIT_DIFFERS, FanoutError, Problem
 from fanout.core.lock import exclusive, lock_file
 from fanout.core.words import plural
 from fanout.output import sync
-from fanout.output.cache import EMPTY, ClusterRecord, code_digest, input_digests, load_state, save_state
+from fanout.output.cache import (
+    EMPTY,
+    ClusterRecord,
+    code_digest,
+    input_digests,
+    load_state,
+    save_state,
+    stat_fields,
+)
 from fanout.output.cache import cache_dir as cache_root
 from fanout.output.folder import MARKER, Changes
 from fanout.output.sync import open_folder, reusable
@@ -308,7 +316,7 @@ def _intact(
         return len(index.clusters), index.files
     marker = target / MARKER
     try:
-        marker_stat = statindex.four(marker.stat())  # before it is read: a change after shows in the stat
+        marker_stat = stat_fields(marker.stat())  # before it is read: a change after shows in the stat
         raw = marker.read_bytes()
     except OSError:
         return None

@@ -243,6 +243,15 @@ def cluster_digests(
 FileRecord = tuple[int, int, int, int, str]
 
 
+# What proves a file unchanged without reading it: a ``FileRecord`` without its digest.
+StatFields = tuple[int, int, int, int]
+
+
+def stat_fields(stat: os.stat_result) -> StatFields:
+    """Size, mtime, ctime and inode (the first four fields of a ``FileRecord``)."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
 def file_record(stat: os.stat_result, digest: str) -> FileRecord:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, digest)
 

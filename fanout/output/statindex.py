@@ -24,26 +24,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.core.cachefile import read_sealed, write_sealed
-from fanout.output.cache import RACY_NS, ClusterRecord, state_path
+from fanout.output.cache import RACY_NS, ClusterRecord, StatFields, stat_fields, state_path
 from fanout.output.cores import default_jobs, start_method
 from fanout.output.folder import MARKER
-from fanout.output.verify import stat_in
+from fanout.output.verify import SPLIT_FROM, stat_in
 
 # The index file's kind (``core.cachefile``): the format and Python's marshal version.
 _MAGIC = f"fanout-stat-index 1 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
-# Below this many files, forking costs more than it saves (as in ``fanout.output.verify``).
-SPLIT_FROM = 20_000
-
 # One cluster: its name, its files' paths (relative to its folder) joined by NUL, and their stats packed
 # as signed 64-bit integers, four per file.
 _Cluster = tuple[str, str, bytes]
-Stat = tuple[int, int, int, int]  # size, mtime, ctime, inode: a ``FileRecord``'s first four fields
 
 
 @dataclass(frozen=True)
 class Index:
     marker: str  # SHA-256 (hex) of the marker the folder held
-    marker_stat: Stat
+    marker_stat: StatFields
     clusters: tuple[_Cluster, ...]
     files: int  # how many files the clusters hold (kustomizations included)
 
@@ -52,16 +48,11 @@ def index_path(out: Path, folder: Path | None = None) -> Path:
     return state_path(out, folder).with_suffix(".stats")
 
 
-def four(stat: os.stat_result) -> Stat:
-    """What the index keeps of a stat (a ``FileRecord``'s first four fields)."""
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-
-
 def save(
     out: Path,
     code: bytes,
     marker: str,
-    marker_stat: Stat,
+    marker_stat: StatFields,
     clusters: Mapping[str, ClusterRecord],
     folder: Path | None = None,
 ) -> None:
@@ -128,7 +119,7 @@ def _intact(root: str, clusters: tuple[_Cluster, ...]) -> bool:
 def intact(out: Path, index: Index) -> bool:
     """True when the marker and every file the index lists still have exactly the stats it recorded."""
     try:
-        if four(os.stat(out / MARKER)) != index.marker_stat:
+        if stat_fields(os.stat(out / MARKER)) != index.marker_stat:
             return False
     except OSError:
         return False

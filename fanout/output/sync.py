@@ -33,9 +33,11 @@ from fanout.output.cache import (
     ClusterRecord,
     FileRecord,
     State,
+    StatFields,
     content_digest,
     file_record,
     load_state,
+    stat_fields,
     state_path,
 )
 from fanout.output.cores import default_jobs, start_method
@@ -191,7 +193,7 @@ class Early:
 
     target: Path  # resolved
     state: State
-    state_stat: tuple[int, int, int, int]  # the state file's size, mtime, ctime and inode
+    state_stat: StatFields  # the state file's, when the state was loaded
     proof: EarlyProof
 
     def state_if_unchanged(self, target: Path, folder: Path | None) -> State | None:
@@ -201,9 +203,7 @@ class Early:
             now = state_path(target, folder).stat()
         except OSError:
             now = None
-        same = (
-            now is not None and (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == self.state_stat
-        )
+        same = now is not None and stat_fields(now) == self.state_stat
         if same and target.resolve() == self.target:
             return self.state
         self.proof.close()
@@ -231,8 +231,7 @@ def start_proof(out: Path, code: bytes, folder: Path | None) -> Early | None:
         return None
     clusters = {name: record.files for name, record in state.clusters.items()}
     proof = EarlyProof(str(out.resolve()), clusters, state)
-    stat = (before.st_size, before.st_mtime_ns, before.st_ctime_ns, before.st_ino)
-    return Early(out.resolve(), state, stat, proof)
+    return Early(out.resolve(), state, stat_fields(before), proof)
 
 
 def reusable(
