@@ -313,7 +313,7 @@ _PATHS = st.lists(
 @settings(max_examples=400, deadline=None)
 @given(_PATHS)
 def test_a_marker_keeps_exactly_the_safe_paths(paths: list[str]) -> None:
-    """The regular expression that vets 100,000 entries at once keeps what ``safe_path`` one by one keeps."""
+    """The substring scans that vet 100,000 entries at once keep what ``safe_path`` one by one keeps."""
     listed = {path: None for path in [*paths, "c/ns/a.yaml"]}
     marker = parse_marker(json.dumps({"files": listed}).encode(), "m")
     assert list(marker.files) == [p for p in listed if safe_path(p) and p != MARKER]

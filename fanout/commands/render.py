@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -34,11 +35,17 @@ from fanout.report.machine import document, dump
 # included: only a run that has to do that work pays for those imports (``fanout.output.snapshot``).
 if TYPE_CHECKING:
     from fanout.commands.common import OpenSource
+    from fanout.core.document import Document
     from fanout.core.model import Inputs
     from fanout.output.parallel import InProcess, Workers
+    from fanout.output.trustedbase import Started
     from fanout.render.pipeline import Rendering
     from fanout.render.place import ClusterPlan
     from fanout.report.kubecheck import KubeOptions
+
+
+# A fanout.yaml larger than this is not read ahead for --trusted-base (its reading proper refuses it).
+_GUESS_CONFIG_BYTES = 1 << 20
 
 
 class SnapshotKey(NamedTuple):
@@ -107,15 +114,25 @@ def describe(changes: Changes) -> list[str]:
 
 
 def _vouched(
-    target: Path, folder: sync.Folder, ref: str, digests: Mapping[str, str], warn: Callable[[str], None]
+    target: Path,
+    folder: sync.Folder,
+    ref: str,
+    digests: Mapping[str, str],
+    warn: Callable[[str], None],
+    started: Started | None = None,
 ) -> dict[str, ClusterRecord]:
-    """The clusters the output committed at ``ref`` vouches for (see ``fanout.output.trustedbase``)."""
-    from fanout.output.trustedbase import read_base, vouched, why_not
+    """The clusters the output committed at ``ref`` vouches for (see ``fanout.output.trustedbase``).
+
+    ``started``: git's reading of REF, begun before the inputs were read; taken if it is of ``target``."""
+    from fanout.output.trustedbase import start, vouched, why_not
 
     parsed = (
         (folder.marker, folder.parsed) if folder.marker is not None and folder.parsed is not None else None
     )
-    base = read_base(target, ref, parsed)
+    if started is None or started.target.resolve() != target.resolve():
+        started = start(target, ref)
+    with started:
+        base = started.base(parsed)
     reason = why_not(base)
     if reason is not None:
         warn(f"fanout: --trusted-base {ref}: checking every cluster: {reason}")
@@ -196,8 +213,10 @@ def run(
         if done is not None:
             return done
 
-    # The stat proof of the folder's files runs on the other core while the inputs are read.
+    # The stat proof of the folder's files, or git's listing for --trusted-base, runs on the other core
+    # while the inputs are read.
     early = sync.start_proof(snap.target, code, cache_dir) if snap is not None else None
+    started = _start_base(source, out, trusted_base) if trusted_base is not None and ref is None else None
     try:
         from fanout.commands.common import choose_clusters, input_warnings, open_source, warning_text
         from fanout.render.place import plan
@@ -250,11 +269,35 @@ def run(
                 code,
                 snap,
                 early,
+                started,
             )
 
     finally:
         if early is not None:
             early.proof.close()
+        if started is not None:
+            started.close()
+
+
+def _start_base(source: Path | str, out: Path | None, ref: str) -> Started | None:
+    """git reading REF for the output folder this run will most likely check (``fanout.yaml``'s ``output``
+    as written, unchecked: a wrong guess is only started again, for the right folder)."""
+    from fanout.output.trustedbase import start
+    from fanout.source.discover import CONFIG_FILE
+    from fanout.source.load import folders
+    from fanout.source.parse import load_documents
+
+    root = Path(source)
+    if not root.is_dir():  # a git URL
+        return None
+    if out is None:
+        docs: list[Document] = []
+        config = root / CONFIG_FILE
+        with contextlib.suppress(OSError):
+            if config.stat().st_size <= _GUESS_CONFIG_BYTES:  # else the real reading says what is wrong
+                docs, _ = load_documents(CONFIG_FILE, config.read_bytes())
+        out = root / folders(docs[0] if docs else None)["output"]
+    return start(out, ref)
 
 
 def _snapshot_key(
@@ -363,6 +406,7 @@ def _into(
     code: bytes,
     snap: SnapshotKey | None,
     early: sync.Early | None = None,
+    started: Started | None = None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     from fanout.output.cores import default_jobs
@@ -381,7 +425,7 @@ def _into(
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
     digests = input_digests(inputs, plans) if state.clusters or trusted_base else {}
     reused = reusable(folder, state, digests, early) if state.clusters else {}
-    vouched = _vouched(target, folder, trusted_base, digests, warn or echo) if trusted_base else {}
+    vouched = _vouched(target, folder, trusted_base, digests, warn or echo, started) if trusted_base else {}
     reused = {**vouched, **reused}
     todo = [p for p in plans if p.cluster.name not in reused]
     with ExitStack() as stack:

@@ -21,6 +21,8 @@ up to date (CI checked it before it was merged). That is why it is never automat
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from fanout import __version__
 from fanout.core.errors import FanoutError
 from fanout.output.cache import ClusterRecord, FileRecord
 from fanout.output.folder import MARKER, Marker, by_cluster, parse_marker
+from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, git_reason, git_timeout
 
 # Records of vouched files carry no stat: they are only ever compared by content digest (never saved).
 _NO_STAT = (-1, -1, -1, -1)
@@ -54,8 +57,12 @@ def vouched(
     if marker is None or marker.renderer != version or not marker.clusters:
         return {}
     then = by_cluster(marker.files)
-    # Usually the working tree lists exactly REF's files: one comparison instead of one per cluster.
-    now = then if current == marker.files else by_cluster(current)
+    # The clusters whose entries differ between the two markers (usually none, or a few a pull request
+    # re-rendered): one pass over the entries rather than regrouping the working tree's 100,000.
+    listed = marker.files
+    differs = {p for p, d in current.items() if p not in listed or listed[p] != d}
+    differs.update(listed.keys() - current.keys())
+    changed = {p.partition("/")[0] for p in differs if "/" in p}
     records: dict[str, ClusterRecord] = {}
     for name, digest in digests.items():
         files = then.get(name)
@@ -63,7 +70,7 @@ def vouched(
             marker.clusters.get(name) != digest
             or name in base.touched
             or not files
-            or now.get(name) != files
+            or name in changed
             or "kustomization.yaml" not in files
         ):
             continue
@@ -96,51 +103,147 @@ def read_base(target: Path, ref: str, current: tuple[bytes, Marker] | None = Non
     ``current``: the working tree's marker, as bytes and parsed; when REF's is the same bytes (a pull
     request that changed no output), its parse is taken rather than parsing 100,000 entries again.
     """
-    import git
+    with start(target, ref) as started:
+        return started.base(current)
 
-    from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, git_reason, run_git
 
-    where = target if target.is_dir() else target.parent
-    if not where.is_dir():
-        raise FanoutError.at(f"--trusted-base: {target} is not in a git repository")
-    status, top, _ = run_git(git.Git(str(where)), "rev-parse", "--show-toplevel")
-    if status != 0:
-        raise FanoutError.at(f"--trusted-base: {target} is not in a git repository")
-    runner = git.Git(top)
-    try:
-        relative = target.resolve().relative_to(Path(top).resolve()).as_posix()
-    except ValueError:
-        raise FanoutError.at(f"--trusted-base: {target} is outside the git repository {top}") from None
-    status, commit, err = run_git(
-        runner, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
-    )
-    if status != 0:
-        raise FanoutError.at(
-            f"--trusted-base {ref}: not a commit of {top} (a shallow CI clone must fetch it first, e.g."
-            f" git fetch --depth=1 origin {ref.removeprefix('origin/')})"
-        )
-    prefix = "" if relative == "." else f"{relative}/"
-    status, raw, _ = run_git(runner, "cat-file", "blob", f"{commit}:{prefix}{MARKER}")
-    marker = None
-    if status == 0:
-        data = raw.encode("utf-8")
-        # (git's output as GitPython gives it: without the file's final newline)
-        same = current is not None and current[0] == data + b"\n"
-        marker = current[1] if same and current is not None else parse_marker(data, f"{ref}:{prefix}{MARKER}")
-    if marker is None:
-        return Base(ref, None, frozenset())
-    spec = f":(literal){relative}" if relative != "." else "."
-    touched: set[str] = set()
-    env = dict(_NO_OPTIONAL_LOCKS_ENV)
-    for args in (
-        ("diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv", commit, "--", spec),
-        ("ls-files", "-z", "--others", "--", spec),
-    ):
-        status, listed, err = run_git(runner, *args, env=env)
+def start(target: Path, ref: str) -> Started:
+    """Start git reading what ``read_base`` needs; ``Started.base`` takes its answers.
+
+    Started before the inputs are read, git's listing of 100,000 output files runs on another core
+    meanwhile. That listing may be older than the folder's lock, taken later; it can still vouch only for
+    clusters whose files the working tree's marker, read under the lock, lists with REF's digests: a fanout
+    that wrote the folder in between wrote exactly what its marker lists. A mistake (no repository, an
+    unknown REF) is kept and raised by ``base``, after the inputs' own problems.
+    """
+    return Started(target, ref)
+
+
+class Started:
+    """REF's marker and git's listings of an output folder, being read by git processes (``start``)."""
+
+    def __init__(self, target: Path, ref: str) -> None:
+        self.target = target
+        self.ref = ref
+        self.error: FanoutError | None = None
+        self.prefix = ""
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            self._start()
+        except FanoutError as exc:
+            self.error = exc
+        except OSError as exc:  # no git at all
+            self.error = FanoutError.at(f"--trusted-base: cannot run git: {exc.strerror or exc}")
+
+    def _start(self) -> None:
+        target, ref = self.target, self.ref
+        where = target if target.is_dir() else target.parent
+        if not where.is_dir():
+            raise FanoutError.at(f"--trusted-base: {target} is not in a git repository")
+        status, said, _ = _run(str(where), "rev-parse", "--show-toplevel")
         if status != 0:
-            raise FanoutError.at(f"--trusted-base {ref}: git {args[0]} failed: {git_reason(err)}")
-        for path in listed.split("\0"):
-            inside = path[len(prefix) :] if path.startswith(prefix) else None
-            if inside and "/" in inside:
-                touched.add(inside.partition("/")[0])
-    return Base(ref, marker, frozenset(touched))
+            raise FanoutError.at(f"--trusted-base: {target} is not in a git repository")
+        top = os.fsdecode(said.rstrip(b"\n"))
+        try:
+            relative = target.resolve().relative_to(Path(top).resolve()).as_posix()
+        except ValueError:
+            raise FanoutError.at(f"--trusted-base: {target} is outside the git repository {top}") from None
+        status, commit, _ = _run(
+            top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
+        )
+        if status != 0:
+            raise FanoutError.at(
+                f"--trusted-base {ref}: not a commit of {top} (a shallow CI clone must fetch it first, e.g."
+                f" git fetch --depth=1 origin {ref.removeprefix('origin/')})"
+            )
+        sha = commit.decode("ascii").strip()
+        self.prefix = "" if relative == "." else f"{relative}/"
+        spec = f":(literal){relative}" if relative != "." else "."
+        # Three git processes at once; each answer is taken only when needed (``base``).
+        for name, args in (
+            ("marker", ("cat-file", "blob", f"{sha}:{self.prefix}{MARKER}")),
+            (
+                "diff",
+                (
+                    "diff",
+                    "--name-only",
+                    "-z",
+                    "--no-renames",
+                    "--no-ext-diff",
+                    "--no-textconv",
+                    sha,
+                    "--",
+                    spec,
+                ),
+            ),
+            ("others", ("ls-files", "-z", "--others", "--", spec)),
+        ):
+            self.processes[name] = _popen(top, *args)
+
+    def base(self, current: tuple[bytes, Marker] | None = None) -> Base:
+        """What REF says (see ``read_base``); raises the mistake ``start`` met, if any."""
+        if self.error is not None:
+            raise self.error
+        ref, prefix = self.ref, self.prefix
+        status, raw, _ = _answer(self.processes["marker"])
+        marker = None
+        if status == 0:
+            same = current is not None and current[0] == raw
+            marker = (
+                current[1] if same and current is not None else parse_marker(raw, f"{ref}:{prefix}{MARKER}")
+            )
+        if marker is None:
+            return Base(ref, None, frozenset())
+        touched: set[str] = set()
+        for name, command in (("diff", "diff"), ("others", "ls-files")):
+            status, listed, err = _answer(self.processes[name])
+            if status != 0:
+                raise FanoutError.at(f"--trusted-base {ref}: git {command} failed: {git_reason(err)}")
+            for path in os.fsdecode(listed).split("\0"):
+                inside = path[len(prefix) :] if path.startswith(prefix) else None
+                if inside and "/" in inside:
+                    touched.add(inside.partition("/")[0])
+        return Base(ref, marker, frozenset(touched))
+
+    def close(self) -> None:
+        """Stop whatever git is still doing (the run ended another way) and reap it."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
+
+    def __enter__(self) -> Started:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, **_NO_OPTIONAL_LOCKS_ENV}
+
+
+def _popen(cwd: str, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        env=_env(),
+        stdin=subprocess.DEVNULL,  # never wait for input that will not come
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _answer(process: subprocess.Popen[bytes]) -> tuple[int, bytes, str]:
+    """A started git's exit status, output and error text; killed after git's timeout."""
+    try:
+        out, err = process.communicate(timeout=git_timeout())
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return -1, b"", f"fatal: timed out after {git_timeout():g} s (FANOUT_GIT_TIMEOUT)"
+    return process.returncode, out, err.decode("utf-8", "replace")
+
+
+def _run(cwd: str, *args: str) -> tuple[int, bytes, str]:
+    return _answer(_popen(cwd, *args))
