@@ -9,7 +9,9 @@ committed output is byte for byte what a cold render writes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -289,7 +291,6 @@ def test_mistakes_are_reported(root: Path, invoke: Invoke, tmp_path: Path) -> No
 def test_the_installed_command_checks_a_fresh_clone(root: Path, invoke: Invoke, tmp_path: Path) -> None:
     """The way CI runs it: the real entry point, in a clone, against origin/main."""
     import subprocess
-    import sys
 
     work = _repo(invoke, root, tmp_path)
     EDITS["cluster value"](work)
@@ -322,9 +323,7 @@ def test_the_example_workflow_runs_as_written(
     stale: bool, root: Path, invoke: Invoke, tmp_path: Path
 ) -> None:
     """check-rendered.yml's commands, run with bash in a clone of a repository whose main is the base."""
-    import os
     import subprocess
-    import sys
 
     work = _repo(invoke, root, tmp_path)
     EDITS["cluster value"](work)
@@ -354,3 +353,80 @@ def test_the_example_workflow_runs_as_written(
     assert "2 clusters unchanged since origin/main, not rendered" in checked.stdout
     full = step("Check the output in full (main, which pull requests then trust)")
     assert full.returncode == checked.returncode
+
+
+def test_the_output_folder_fanout_yaml_names_is_read_by_git_early(
+    root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    """Without --output-dir, git starts on the folder fanout.yaml names, before the inputs are read; a
+    pull request that moves the output elsewhere is checked against the folder this run really checks."""
+    config = root / "fanout.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "output: deploy/out\n", encoding="utf-8")
+    origin = tmp_path / "origin"
+    shutil.copytree(root, origin)
+    init_repo(origin)
+    assert invoke("render", str(origin), "--no-cache").exit_code == 0
+    commit_all(origin, "source and output")
+    work = clone(str(origin), tmp_path / "ci")
+    EDITS["cluster value"](work)
+    assert invoke("render", str(work), "--no-cache").exit_code == 0
+    commit_all(work, "one cluster's value")
+    fast = invoke("render", str(work), "--check", "--no-cache", "--trusted-base", "origin/main")
+    assert fast.exit_code == 0, fast.output
+    assert _vouched(fast.output.replace("origin/main", "main")) == 2
+
+    # A config too large to read ahead: git starts late, on the folder the inputs name.
+    config = work / "fanout.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "#" * (1 << 20) + "\n", encoding="utf-8")
+    late = invoke("render", str(work), "--check", "--no-cache", "--trusted-base", "origin/main")
+    assert late.exit_code == 0, late.output
+    assert _vouched(late.output.replace("origin/main", "main")) == 2
+
+
+def test_the_inputs_problems_come_before_the_bases(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """git is asked about REF before the inputs are read; its answer (here: no such commit) waits until
+    they are known to be fine, as when it was asked after them."""
+    work = _repo(invoke, root, tmp_path)
+    (work / "templates/broken.yaml").write_text("kind: [\n", encoding="utf-8")
+    result = invoke("render", str(work), "--check", "--no-cache", "--trusted-base", "no-such-branch")
+    assert result.exit_code == 1
+    assert "templates/broken.yaml:" in result.stderr
+    assert "no-such-branch" not in result.stderr
+
+
+def test_a_machine_without_git_is_told(
+    root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = _repo(invoke, root, tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-such-folder"))
+    result = invoke("render", str(work), "--check", "--no-cache", "--trusted-base", "main")
+    assert result.exit_code == 1
+    assert "--trusted-base: cannot run git:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_input_problem_stops_git_too(root: Path, invoke: Invoke, tmp_path: Path) -> None:
+    """git was started for a real REF; the run ends on the input's problem, and git's processes with it."""
+    import subprocess
+
+    work = _repo(invoke, root, tmp_path)
+    (work / "templates/broken.yaml").write_text("kind: [\n", encoding="utf-8")
+    result = invoke("render", str(work), "--check", "--no-cache", "--trusted-base", "main")
+    assert result.exit_code == 1 and "templates/broken.yaml:" in result.stderr
+    if shutil.which("ps") is None or not sys.platform.startswith("linux"):
+        return  # the verdict above is what counts; the processes are looked for where ps can list children
+    mine = subprocess.run(
+        ["ps", "-o", "stat=,args=", "--ppid", str(os.getpid())], capture_output=True, text=True, check=False
+    )
+    assert not [line for line in mine.stdout.splitlines() if "git" in line], mine.stdout
+
+
+def test_a_git_that_takes_too_long_is_said(
+    root: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = _repo(invoke, root, tmp_path)
+    monkeypatch.setenv("FANOUT_GIT_TIMEOUT", "0.000001")
+    result = invoke("render", str(work), "--check", "--no-cache", "--trusted-base", "main")
+    assert result.exit_code == 1
+    assert "--trusted-base: git rev-parse timed out after 1e-06 s (FANOUT_GIT_TIMEOUT)" in result.stderr
+    assert "Traceback" not in result.output

@@ -97,18 +97,9 @@ def why_not(base: Base, version: str = __version__) -> str | None:
     return None
 
 
-def read_base(target: Path, ref: str, current: tuple[bytes, Marker] | None = None) -> Base:
-    """REF's marker for output folder ``target``, and the clusters whose files git sees changed since REF.
-
-    ``current``: the working tree's marker, as bytes and parsed; when REF's is the same bytes (a pull
-    request that changed no output), its parse is taken rather than parsing 100,000 entries again.
-    """
-    with start(target, ref) as started:
-        return started.base(current)
-
-
 def start(target: Path, ref: str) -> Started:
-    """Start git reading what ``read_base`` needs; ``Started.base`` takes its answers.
+    """Start git reading REF's marker for output folder ``target`` and listing the files changed since REF;
+    ``Started.base`` takes its answers.
 
     Started before the inputs are read, git's listing of 100,000 output files runs on another core
     meanwhile. That listing may be older than the folder's lock, taken later; it can still vouch only for
@@ -181,11 +172,17 @@ class Started:
             self.processes[name] = _popen(top, *args)
 
     def base(self, current: tuple[bytes, Marker] | None = None) -> Base:
-        """What REF says (see ``read_base``); raises the mistake ``start`` met, if any."""
+        """What REF says about the folder; raises the mistake ``start`` met, if any.
+
+        ``current``: the working tree's marker, as bytes and parsed; when REF's is the same bytes (a pull
+        request that changed no output), its parse is taken rather than parsing 100,000 entries again.
+        """
         if self.error is not None:
             raise self.error
         ref, prefix = self.ref, self.prefix
-        status, raw, _ = _answer(self.processes["marker"])
+        status, raw, err = _answer(self.processes["marker"])
+        if status == _TIMED_OUT:
+            raise FanoutError.at(f"--trusted-base {ref}: git cat-file {git_reason(err)}")
         marker = None
         if status == 0:
             same = current is not None and current[0] == raw
@@ -219,6 +216,9 @@ class Started:
         self.close()
 
 
+_TIMED_OUT = -1
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, **_NO_OPTIONAL_LOCKS_ENV}
 
@@ -241,9 +241,13 @@ def _answer(process: subprocess.Popen[bytes]) -> tuple[int, bytes, str]:
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        return -1, b"", f"fatal: timed out after {git_timeout():g} s (FANOUT_GIT_TIMEOUT)"
+        return _TIMED_OUT, b"", f"fatal: timed out after {git_timeout():g} s (FANOUT_GIT_TIMEOUT)"
     return process.returncode, out, err.decode("utf-8", "replace")
 
 
 def _run(cwd: str, *args: str) -> tuple[int, bytes, str]:
-    return _answer(_popen(cwd, *args))
+    """A git command's answer; a timeout is said as such, not as the command's failure."""
+    status, out, err = _answer(_popen(cwd, *args))
+    if status == _TIMED_OUT:
+        raise FanoutError.at(f"--trusted-base: git {args[0]} {git_reason(err)}")
+    return status, out, err
