@@ -430,3 +430,18 @@ def test_a_git_that_takes_too_long_is_said(
     assert result.exit_code == 1
     assert "--trusted-base: git rev-parse timed out after 1e-06 s (FANOUT_GIT_TIMEOUT)" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_marker_with_the_same_entries_in_other_bytes_is_stale(
+    root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    """The new marker copies the vouched clusters' entries from REF's marker as bytes; it is still compared
+    byte for byte with the working tree's, so a pull request that only re-lays out the marker is stale."""
+    work = _repo(invoke, root, tmp_path)
+    path = work / OUT / MARKER
+    path.write_text(
+        json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=2) + "\n", encoding="utf-8"
+    )
+    commit_all(work, "the marker laid out again")
+    code, text = _both_agree(invoke, work, tmp_path)
+    assert code == 3 and _vouched(text) == 3

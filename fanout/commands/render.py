@@ -120,8 +120,9 @@ def _vouched(
     digests: Mapping[str, str],
     warn: Callable[[str], None],
     started: Started | None = None,
-) -> dict[str, ClusterRecord]:
-    """The clusters the output committed at ``ref`` vouches for (see ``fanout.output.trustedbase``).
+) -> tuple[dict[str, ClusterRecord], sync.Donor | None]:
+    """The clusters the output committed at ``ref`` vouches for (see ``fanout.output.trustedbase``), and
+    REF's marker as a donor of entries for the new one.
 
     ``started``: git's reading of REF, begun before the inputs were read; taken if it is of ``target``."""
     from fanout.output.trustedbase import start, vouched, why_not
@@ -136,8 +137,8 @@ def _vouched(
     reason = why_not(base)
     if reason is not None:
         warn(f"fanout: --trusted-base {ref}: checking every cluster: {reason}")
-        return {}
-    return vouched(base, folder.digests, digests)
+        return {}, None
+    return vouched(base, folder.digests, digests), base.donor()
 
 
 def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable[[str], None]) -> None:
@@ -425,7 +426,9 @@ def _into(
     # Without a saved state, the digests are only needed at the end: work them out while workers render.
     digests = input_digests(inputs, plans) if state.clusters or trusted_base else {}
     reused = reusable(folder, state, digests, early) if state.clusters else {}
-    vouched = _vouched(target, folder, trusted_base, digests, warn or echo, started) if trusted_base else {}
+    vouched, donor = (
+        _vouched(target, folder, trusted_base, digests, warn or echo, started) if trusted_base else ({}, None)
+    )
     reused = {**vouched, **reused}
     todo = [p for p in plans if p.cluster.name not in reused]
     with ExitStack() as stack:
@@ -442,7 +445,7 @@ def _into(
         digests = digests or input_digests(inputs, plans)
         # Each cluster is compared with the folder as it arrives, while the workers render the next ones.
         with _progress(len(todo) if kube is None else 0) as on_cluster:
-            result = sync.plan(folder, only, active.stream(on_cluster), reused, state, digests)
+            result = sync.plan(folder, only, active.stream(on_cluster), reused, state, digests, donor)
         changes = result.changes
         for path in changes.kept:
             (warn or echo)(

@@ -105,6 +105,11 @@ class Folder:
         return self.records is not None
 
 
+# Another marker's bytes and its files by cluster ({cluster: {path in its folder: digest}}), which a new
+# marker may copy entries from (``--trusted-base``'s REF, trusted as CI checked it).
+Donor = tuple[bytes, Mapping[str, Mapping[str, str | None]]]
+
+
 class _Listing(Mapping[str, str | None]):
     """The paths and digests a render state's records list (``cluster/relative`` -> SHA-256), read from the
     records when asked rather than copied into a map of 100,000 entries."""
@@ -320,8 +325,11 @@ def plan(
     reused: Mapping[str, ClusterRecord],
     state: State,
     digests: Mapping[str, str],
+    donor: Donor | None = None,
 ) -> Plan:
-    """What writing the rendered and reused clusters into the folder changes (``scope``: None = all)."""
+    """What writing the rendered and reused clusters into the folder changes (``scope``: None = all).
+
+    ``donor``: another marker whose entries the new marker may copy (``_spliced``)."""
     guard = _Folder(folder.path)
     added: list[str] = []
     changed: list[str] = []
@@ -412,7 +420,7 @@ def plan(
         listing.update(new_files)
     inputs = {n: d for n, d in folder.clusters.items() if scope is not None and n not in scope}
     inputs.update((name, digests[name]) for name in records)
-    marker = _spliced(folder, reused, listed, inputs) if scope is None else None
+    marker = _spliced(folder, reused, listed, inputs, donor) if scope is None else None
     if marker is None:
         marker = marker_content(listing, clusters=inputs)
     changes = Changes(
@@ -452,12 +460,13 @@ def _spliced(
     reused: Mapping[str, ClusterRecord],
     listed: Mapping[str, Mapping[str, str | None]],
     inputs: Mapping[str, str],
+    donor: Donor | None = None,
 ) -> bytes | None:
-    """The new marker with the entries of each reused cluster whose files the old marker lists with the
-    same digests copied from it, not encoded again; None where the old marker cannot serve."""
+    """The new marker with the entries of each reused cluster whose files the old marker (else ``donor``)
+    lists with the same digests copied from it, not encoded again; None where neither can serve."""
     records = folder.records
     if records is None or folder.marker is None or folder.pending:
-        return None
+        return _donated(donor, reused, listed, inputs) if donor is not None else None
     files: dict[str, Mapping[str, str | None] | None] = dict(listed)
     for name, record in reused.items():
         old = records.get(name)
@@ -470,6 +479,26 @@ def _spliced(
         )
         files[name] = None if same else {r: content_digest(f) for r, f in record.files.items()}
     return spliced_marker(folder.marker, records, files, inputs)
+
+
+def _donated(
+    donor: Donor,
+    reused: Mapping[str, ClusterRecord],
+    listed: Mapping[str, Mapping[str, str | None]],
+    inputs: Mapping[str, str],
+) -> bytes | None:
+    """``_spliced`` from another marker: ``donor`` is its bytes and its files by cluster."""
+    raw, old = donor
+    files: dict[str, Mapping[str, str | None] | None] = dict(listed)
+    for name, record in reused.items():
+        before = old.get(name)
+        same = (
+            before is not None
+            and before.keys() == record.files.keys()
+            and all(content_digest(f) == before[r] for r, f in record.files.items())
+        )
+        files[name] = None if same else {r: content_digest(f) for r, f in record.files.items()}
+    return spliced_marker(raw, old, files, inputs)
 
 
 def clear_pending(folder: Folder) -> None:

@@ -21,6 +21,7 @@ up to date (CI checked it before it was merged). That is why it is never automat
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Mapping
@@ -44,6 +45,21 @@ class Base:
     ref: str
     marker: Marker | None  # None: REF has no marker there
     touched: frozenset[str]  # clusters with a file that differs between REF and the working tree
+    raw: bytes = b""  # the marker's bytes as committed at REF
+
+    @functools.cached_property
+    def grouped(self) -> dict[str, dict[str, str | None]]:
+        """REF's marker's files by cluster (``by_cluster``), worked out once."""
+        return by_cluster(self.marker.files) if self.marker is not None else {}
+
+    def donor(self) -> tuple[bytes, Mapping[str, Mapping[str, str | None]]] | None:
+        """REF's marker as a source of entries for the new one (``sync.plan``'s ``donor``), when it is
+        one this fanout wrote. It is what CI checked REF's output against, byte for byte, before REF moved:
+        the same trust as taking its digests."""
+        marker = self.marker
+        if marker is None or marker.renderer != __version__ or marker.pending or marker.warnings:
+            return None
+        return self.raw, self.grouped
 
 
 def vouched(
@@ -56,7 +72,7 @@ def vouched(
     marker = base.marker
     if marker is None or marker.renderer != version or not marker.clusters:
         return {}
-    then = by_cluster(marker.files)
+    then = base.grouped
     # The clusters whose entries differ between the two markers (usually none, or a few a pull request
     # re-rendered): one pass over the entries rather than regrouping the working tree's 100,000.
     listed = marker.files
@@ -200,7 +216,7 @@ class Started:
                 inside = path[len(prefix) :] if path.startswith(prefix) else None
                 if inside and "/" in inside:
                     touched.add(inside.partition("/")[0])
-        return Base(ref, marker, frozenset(touched))
+        return Base(ref, marker, frozenset(touched), raw)
 
     def close(self) -> None:
         """Stop whatever git is still doing (the run ended another way) and reap it."""
