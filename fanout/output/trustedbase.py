@@ -236,7 +236,8 @@ _TIMED_OUT = -1
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, **_NO_OPTIONAL_LOCKS_ENV}
+    # git's messages in English, as GitPython asks for them elsewhere in fanout: git_reason reads "fatal:".
+    return {**os.environ, **_NO_OPTIONAL_LOCKS_ENV, "LANGUAGE": "C", "LC_ALL": "C"}
 
 
 def _popen(cwd: str, *args: str) -> subprocess.Popen[bytes]:
