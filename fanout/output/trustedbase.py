@@ -27,12 +27,16 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fanout import __version__
 from fanout.core.errors import FanoutError
 from fanout.output.cache import ClusterRecord, FileRecord
 from fanout.output.folder import MARKER, Marker, by_cluster, parse_marker
 from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, git_reason, git_timeout
+
+if TYPE_CHECKING:
+    from fanout.output.sync import Donor
 
 # Records of vouched files carry no stat: they are only ever compared by content digest (never saved).
 _NO_STAT = (-1, -1, -1, -1)
@@ -52,7 +56,7 @@ class Base:
         """REF's marker's files by cluster (``by_cluster``), worked out once."""
         return by_cluster(self.marker.files) if self.marker is not None else {}
 
-    def donor(self) -> tuple[bytes, Mapping[str, Mapping[str, str | None]]] | None:
+    def donor(self) -> Donor | None:
         """REF's marker as a source of entries for the new one (``sync.plan``'s ``donor``), when it is
         one this fanout wrote. It is what CI checked REF's output against, byte for byte, before REF moved:
         the same trust as taking its digests."""
