@@ -33,7 +33,7 @@ from fanout import __version__
 from fanout.core.errors import FanoutError
 from fanout.output.cache import ClusterRecord, FileRecord
 from fanout.output.folder import MARKER, Marker, by_cluster, parse_marker
-from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, git_reason, git_timeout
+from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, GIT_TIMED_OUT, git_answer, git_reason, start_git
 
 if TYPE_CHECKING:
     from fanout.output.sync import Donor
@@ -189,7 +189,7 @@ class Started:
             ),
             ("others", ("ls-files", "-z", "--others", "--", spec)),
         ):
-            self.processes[name] = _popen(top, *args)
+            self.processes[name] = _git(top, *args)
 
     def base(self, current: tuple[bytes, Marker] | None = None) -> Base:
         """What REF says about the folder; raises the mistake ``start`` met, if any.
@@ -200,8 +200,8 @@ class Started:
         if self.error is not None:
             raise self.error
         ref, prefix = self.ref, self.prefix
-        status, raw, err = _answer(self.processes["marker"])
-        if status == _TIMED_OUT:
+        status, raw, err = git_answer(self.processes["marker"])
+        if status == GIT_TIMED_OUT:
             raise FanoutError.at(f"--trusted-base {ref}: git cat-file {git_reason(err)}")
         marker = None
         if status == 0:
@@ -213,7 +213,7 @@ class Started:
             return Base(ref, None, frozenset())
         touched: set[str] = set()
         for name, command in (("diff", "diff"), ("others", "ls-files")):
-            status, listed, err = _answer(self.processes[name])
+            status, listed, err = git_answer(self.processes[name])
             if status != 0:
                 raise FanoutError.at(f"--trusted-base {ref}: git {command} failed: {git_reason(err)}")
             for path in os.fsdecode(listed).split("\0"):
@@ -236,39 +236,13 @@ class Started:
         self.close()
 
 
-_TIMED_OUT = -1
-
-
-def _env() -> dict[str, str]:
-    # git's messages in English, as GitPython asks for them elsewhere in fanout: git_reason reads "fatal:".
-    return {**os.environ, **_NO_OPTIONAL_LOCKS_ENV, "LANGUAGE": "C", "LC_ALL": "C"}
-
-
-def _popen(cwd: str, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        ["git", *args],
-        cwd=cwd,
-        env=_env(),
-        stdin=subprocess.DEVNULL,  # never wait for input that will not come
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _answer(process: subprocess.Popen[bytes]) -> tuple[int, bytes, str]:
-    """A started git's exit status, output and error text; killed after git's timeout."""
-    try:
-        out, err = process.communicate(timeout=git_timeout())
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        return _TIMED_OUT, b"", f"fatal: timed out after {git_timeout():g} s (FANOUT_GIT_TIMEOUT)"
-    return process.returncode, out, err.decode("utf-8", "replace")
+def _git(cwd: str, *args: str) -> subprocess.Popen[bytes]:
+    return start_git(cwd, *args, env=_NO_OPTIONAL_LOCKS_ENV)
 
 
 def _run(cwd: str, *args: str) -> tuple[int, bytes, str]:
     """A git command's answer; a timeout is said as such, not as the command's failure."""
-    status, out, err = _answer(_popen(cwd, *args))
-    if status == _TIMED_OUT:
+    status, out, err = git_answer(_git(cwd, *args))
+    if status == GIT_TIMED_OUT:
         raise FanoutError.at(f"--trusted-base: git {args[0]} {git_reason(err)}")
     return status, out, err
