@@ -30,6 +30,10 @@ cold render of figure 1, measured in the same run:
     peak memory of all processes);
 11. ``--memory-clusters`` (2,000) clusters with ``--jobs 2``: the largest process's peak memory.
 
+0. the disk's pace: 5,000 small files written and synced, before the first figure and between the groups of
+   figures; when the slowest probe took more than 1.5x the fastest, a warning above the table says the
+   run's ratios are not evidence (on a shared machine the same writes have been 4x slower minutes later).
+
 Cold renders always write into a folder that never existed, and no output is deleted until the end:
 on ext4 mounted with ``discard``, creating files right after deleting 100,000 runs 7-12x slower.
 Times are the fastest of ``--repeat`` runs (the machine may be shared); ``os.sync()`` runs before each
@@ -177,6 +181,52 @@ def retire(path: Path) -> Path:
     if path.exists():
         path.rename(new_folder(path))
     return path
+
+
+# The disk's pace: how long writing (and syncing) this many small files takes right now.
+PROBE_FOLDERS, PROBE_FILES = 50, 100
+# Probes further apart than this mean the machine's disk changed pace during the run (other tenants'
+# writes, the kernel's writeback): the ratios then divide moments of different speed.
+QUIET_SPREAD = 1.5
+
+
+def disk_probe(work: Path, folders: int = PROBE_FOLDERS, files: int = PROBE_FILES) -> float:
+    """Seconds to write 5,000 files of 900 bytes into a new folder and sync them: measured between the
+    figures, so that a run says whether its ratios compare like with like (a shared machine's disk has
+    been seen to write the same files 4x slower from one minute to the next)."""
+    target = new_folder(work / "disk-probe")
+    os.sync()
+    start = time.perf_counter()
+    for folder in range(folders):
+        parent = target / f"c{folder}"
+        os.makedirs(parent)
+        for index in range(files):
+            with open(parent / f"f{index}.yaml", "wb") as handle:
+                handle.write(b"x" * 900)
+    os.sync()
+    return time.perf_counter() - start
+
+
+def pace_rows(probes: Sequence[float]) -> tuple[tuple[str, str, str, str], str | None]:
+    """The disk-pace row and, when the pace changed during the run, the warning printed above the table."""
+    fastest, slowest = min(probes), max(probes)
+    spread = slowest / fastest
+    quiet = spread <= QUIET_SPREAD
+    row = (
+        f"0. disk pace: {PROBE_FOLDERS * PROBE_FILES:,} small files written and synced,"
+        f" {len(probes)} times during the run",
+        f"{fastest:.2f} s to {slowest:.2f} s ({spread:.1f}x spread)",
+        f"≤ {QUIET_SPREAD}x (a quiet machine)",
+        "quiet" if quiet else "**noisy**",
+    )
+    warning = (
+        None
+        if quiet
+        else f"**The disk's pace changed {spread:.1f}x during this run**: the time ratios below divide"
+        " moments of different speed, so their verdicts are not evidence either way. Run it again on a"
+        " quiet machine."
+    )
+    return row, warning
 
 
 def cold_render(src: Path, out: Path, cache: Path, env: dict[str, str], repeat: int, *extra: str) -> Run:
@@ -669,18 +719,24 @@ def report(args: argparse.Namespace, work: Path) -> int:
         flush=True,
     )
 
+    probes = [disk_probe(work)]
     full = cold_render(src, out, cache, env, args.repeat, *jobs)
+    probes.append(disk_probe(work))
     floor, dumped = floor_seconds(src, args.repeat)
     assert dumped == objects
     write_floor, serialise_floor, own_serialise, distinct = floors(src, out, args.repeat)
+    probes.append(disk_probe(work))
     incr, reach, total, rerendered = incremental(src, out, cache, env, args.repeat)
     third, third_reach, _, third_rendered = incremental(src, out, cache, env, args.repeat, share=1 / 3)
     check_cold = check_runs(src, out, cache, env, args.repeat)
+    probes.append(disk_probe(work))
     one, two = paired_jobs(src, out, cache, env, args.repeat)
+    probes.append(disk_probe(work))
     sample = sample_check(work, env, args.repeat)
     single, edited = one_cluster_edit(src, out, cache, env, args.repeat)
     noop, noop_check = noop_runs(src, out, env, args.repeat)
     ci_full, ci_pull, ci_unchanged, ci_one, ci_reach = fresh_clone_checks(src, work, env, args.repeat)
+    probes.append(disk_probe(work))
 
     rows: list[tuple[str, str, str, str]] = []
     add: Callable[[str, str, str, str], None] = lambda *row: rows.append(row)  # noqa: E731
@@ -822,7 +878,9 @@ def report(args: argparse.Namespace, work: Path) -> int:
     if fleet:
         fleet_src = fresh(work / "fleet-src")
         generate(fleet_src, clusters=fleet, templates=args.templates, overrides=args.overrides)
+        probes.append(disk_probe(work))
         big = cold_render(fleet_src, work / "fleet-out", cache, env, 1, *jobs)
+        probes.append(disk_probe(work))
         scale = fleet / args.clusters
         add(
             f"10. `--fleet {fleet}`: {fleet:,} clusters x {args.templates} templates, cold",
@@ -855,9 +913,12 @@ def report(args: argparse.Namespace, work: Path) -> int:
             "",
         )
         add("   peak memory", mb(base), "linear in objects", "")
+    pace, warning = pace_rows(probes)
+    if warning is not None:
+        say(warning + "\n")
     say("| figure | measured | goal | |")
     say("|---|---|---|---|")
-    for row in rows:
+    for row in [pace, *rows]:
         say("| " + " | ".join(row) + " |")
     return 0
 

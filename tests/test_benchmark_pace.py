@@ -1,0 +1,53 @@
+"""The benchmark says when its machine's disk changed pace during a run, instead of printing verdicts that
+divide a slow moment by a fast one (benchmarks/bench.py, figure 0)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    # benchmarks/ is a folder of scripts, not a package: load the file the way the script runs.
+    spec = importlib.util.spec_from_file_location("benchmark_bench", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_probe_writes_its_files_into_a_folder_of_its_own(bench: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    seconds = bench.disk_probe(tmp_path, folders=3, files=4)
+    assert seconds > 0
+    probes = [p for p in tmp_path.iterdir() if p.name.startswith("disk-probe")]
+    assert len(probes) == 1 and (tmp_path / "out").is_dir()
+    files = [p for p in probes[0].rglob("*") if p.is_file()]
+    assert len(files) == 3 * 4
+    assert {p.stat().st_size for p in files} == {900}
+    bench.disk_probe(tmp_path, folders=1, files=1)  # a second probe never writes into the first one's folder
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("disk-probe")]) == 2
+
+
+def test_a_steady_disk_is_called_quiet_and_prints_no_warning(bench: ModuleType) -> None:
+    row, warning = bench.pace_rows([0.20, 0.25, 0.29, 0.22])
+    assert warning is None
+    assert row[1] == "0.20 s to 0.29 s (1.4x spread)"
+    assert row[3] == "quiet"
+    assert "4 times" in row[0]
+
+
+def test_a_disk_that_changed_pace_makes_the_verdicts_no_evidence(bench: ModuleType) -> None:
+    row, warning = bench.pace_rows([0.2, 0.6, 0.25])
+    assert row[3] == "**noisy**"
+    assert row[1] == "0.20 s to 0.60 s (3.0x spread)"
+    assert warning is not None and "3.0x" in warning and "not evidence" in warning
