@@ -339,3 +339,58 @@ def test_kubefed_inputs_that_reach_across_clusters(kind: str, invoke: Invoke, tm
     again = invoke("render", str(root), "--output-dir", str(out))
     assert again.exit_code == 0, again.output
     assert read_tree(out) == _cold(invoke, root, tmp_path, "after") != before
+
+
+def test_the_code_digest_reads_every_file_of_the_package_and_its_schemas() -> None:
+    from fanout.core.schemas import schema_dir
+    from fanout.output.cache import _package_files
+
+    package = ROOT / "fanout"
+    read = {p.resolve() for p in _package_files()}
+    modules = {p.resolve() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    assert modules <= read
+    assert {p.resolve() for p in schema_dir().glob("*.schema.json")} <= read
+    for far in ("formats/helm.py", "render/emit.py", "core/model.py", "__init__.py", "kube/kinds.py"):
+        assert (package / far).resolve() in read
+
+
+def test_a_fanout_changed_anywhere_renders_again_rather_than_trust_the_cache(
+    root: Path, tmp_path: Path
+) -> None:
+    """The render state, the no-op snapshot and the input memo are keyed by fanout's code: a fanout whose
+    rendering changed outside ``fanout/output`` (as an upgrade does) must not take their word. It did: the
+    digest read only the folder its module moved into."""
+    import subprocess
+    import sys
+
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT / "fanout", copy / "fanout", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "schemas", copy / "schemas")
+    env = {**os.environ, "PYTHONPATH": str(copy), "FANOUT_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "out"
+
+    def render(*extra: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "fanout", "render", str(root), "--output-dir", str(out), *extra]
+        # (cwd: ``python -m`` puts the current folder before PYTHONPATH, and pytest runs in the checkout)
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+    assert (
+        "copy"
+        in subprocess.run(
+            [sys.executable, "-c", "import fanout; print(fanout.__file__)"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+
+    assert render().returncode == 0
+    assert "not rendered again" in render().stdout  # the cache serves an unchanged fanout
+    emit = copy / "fanout/render/emit.py"
+    emit.write_text(emit.read_text() + "\n# a fanout that renders differently\n")
+    again = render()
+    assert again.returncode == 0, again.stderr
+    assert "not rendered again" not in again.stdout
+    assert "0 added, 0 changed, 0 removed" in again.stdout

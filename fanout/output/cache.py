@@ -34,6 +34,7 @@ from typing import Any
 from fanout.core.cachefile import read_sealed, write_sealed
 from fanout.core.document import Document
 from fanout.core.model import Inputs
+from fanout.core.schemas import schema_dir
 from fanout.render.place import ClusterPlan
 
 # The state file's kind (``core.cachefile``): the format and Python's marshal version.
@@ -135,12 +136,19 @@ def fingerprint(value: Any) -> bytes:
     return hashlib.sha256("".join(out).encode("utf-8", "surrogatepass")).digest()
 
 
+# The fanout package: this module's grandparent. (When this module moved into ``fanout/output``, the digest
+# kept reading its own folder only, so a fanout whose rendering changed elsewhere took the old state's and
+# snapshot's word for an up-to-date folder.)
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
 def _package_files() -> Iterable[Path]:
-    here = Path(__file__).resolve().parent
-    yield from sorted(p for p in here.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    schemas = here.parent / "schemas"  # a source checkout keeps the schemas beside the package
-    if schemas.is_dir():
-        yield from sorted(p for p in schemas.rglob("*.json") if p.is_file())
+    """Every file of the fanout package (code and data), then the JSON Schemas it checks the inputs against
+    when they are not inside it (a source checkout keeps them beside the package)."""
+    yield from sorted(p for p in _PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    schemas = schema_dir()
+    if schemas.is_dir() and not schemas.is_relative_to(_PACKAGE):
+        yield from sorted(p for p in schemas.glob("*.json") if p.is_file())
 
 
 # The libraries whose code shapes fanout's output.
@@ -177,9 +185,8 @@ def code_digest() -> bytes:
     digest.update(sys.version.encode() + b"\0")
     for name, content in _library_files():
         digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
-    here = Path(__file__).resolve().parent
     for path in _package_files():
-        digest.update(str(path.relative_to(here.parent)).encode() + b"\0")
+        digest.update(str(path.relative_to(_PACKAGE.parent)).encode() + b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.digest()
