@@ -333,3 +333,127 @@ def test_the_chart_folder_is_not_read_as_templates(tmp_path: Path, invoke: Invok
     result = invoke("validate", str(root))
     assert result.exit_code == 0, result.output
     assert os.path.isdir(root / "templates" / "charts")
+
+
+# A chart that ships a cluster-scoped CustomResourceDefinition and writes objects of kinds fanout may or may
+# not know, none with a namespace: the shape of cert-manager issuer, Kyverno policy and Gatekeeper charts.
+SCOPED_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: clusterwidgets.example.com}
+spec:
+  group: example.com
+  names: {kind: ClusterWidget, plural: clusterwidgets, singular: clusterwidget, listKind: ClusterWidgetList}
+  scope: Cluster
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"""
+SCOPED_OBJECTS = """apiVersion: example.com/v1
+kind: ClusterWidget
+metadata: {name: w}
+---
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: letsencrypt}
+spec: {acme: {server: https://acme-v02.api.letsencrypt.org/directory}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+rules: []
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+"""
+
+
+def _scoped_source(tmp_path: Path, config: str = "", **files: str) -> Path:
+    return write_tree(
+        tmp_path / "src",
+        {
+            "fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\n" + config,
+            "clusters/c.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "charts/scoped/Chart.yaml": "apiVersion: v2\nname: scoped\nversion: 0.1.0\n",
+            "charts/scoped/crds/widgets.yaml": SCOPED_CRD,
+            "charts/scoped/templates/objects.yaml": SCOPED_OBJECTS,
+            "templates/chart.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: HelmChart\n"
+            "metadata: {name: scoped, namespace: tools}\nspec: {chart: scoped}\n",
+            **files,
+        },
+    )
+
+
+def _rendered(root: Path) -> dict[str, dict[str, Any]]:
+    folder = root / "rendered" / "a"
+    return {
+        p.relative_to(folder).as_posix(): yaml.safe_load(p.read_text())
+        for p in sorted(folder.rglob("*.yaml"))
+        if p.name != "kustomization.yaml"
+    }
+
+
+def test_a_cluster_scoped_kind_the_chart_defines_gets_no_namespace(tmp_path: Path, invoke: Invoke) -> None:
+    """Helm installs a chart's objects with the cluster's own idea of each kind's scope: a cluster-scoped
+    custom resource gets no namespace. Before, fanout put every object without one in the release's."""
+    root = _scoped_source(tmp_path)
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    objects = _rendered(root)
+    assert "namespace" not in objects["_cluster/clusterwidget.example.com_w.yaml"]["metadata"]
+    assert (
+        "namespace" not in objects["_cluster/clusterrole.rbac.authorization.k8s.io_reader.yaml"]["metadata"]
+    )
+    assert objects["tools/configmap_settings.yaml"]["metadata"]["namespace"] == "tools"
+    # A kind nobody defines is taken as namespaced, as most custom kinds are, and that guess is said.
+    assert objects["tools/clusterissuer.cert-manager.io_letsencrypt.yaml"]["metadata"]["namespace"] == "tools"
+    [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning.startswith(
+        "templates/chart.yaml:4:8: warning: the chart wrote ClusterIssuer 'letsencrypt'"
+    )
+    assert "`scopes: {ClusterIssuer.cert-manager.io: Cluster}`" in warning
+
+
+def test_fanout_yaml_says_which_kinds_are_cluster_scoped(tmp_path: Path, invoke: Invoke) -> None:
+    root = _scoped_source(tmp_path, "scopes:\n  ClusterIssuer.cert-manager.io: Cluster\n")
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    objects = _rendered(root)
+    assert "namespace" not in objects["_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml"]["metadata"]
+
+
+def test_a_plain_template_learns_its_kinds_scope_from_a_charts_crd(tmp_path: Path, invoke: Invoke) -> None:
+    """A chart's definitions count as "among the templates" for every template, not only the chart's own."""
+    widget = "apiVersion: example.com/v1\nkind: ClusterWidget\nmetadata: {name: plain, namespace: apps}\n"
+    root = _scoped_source(tmp_path, "defaultNamespace: apps\n", **{"templates/widget.yaml": widget})
+    assert invoke("render", str(root)).exit_code == 0
+    assert "namespace" not in _rendered(root)["_cluster/clusterwidget.example.com_plain.yaml"]["metadata"]
+
+
+def test_scopes_that_contradict_what_fanout_knows_are_located_errors(tmp_path: Path, invoke: Invoke) -> None:
+    config = (
+        "scopes:\n"
+        "  ClusterWidget.example.com: Namespaced\n"
+        "  ClusterRole.rbac.authorization.k8s.io: Namespaced\n"
+        "  Secret: Cluster\n"
+        "  Widget.example.com: Cluster\n"
+    )
+    root = _scoped_source(tmp_path, config)
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "fanout.yaml:4:3: ClusterWidget is Namespaced here, but the CustomResourceDefinition at"
+        " charts/scoped/crds/widgets.yaml:1:1 defines it Cluster-scoped: remove this entry",
+        "fanout.yaml:5:3: ClusterRole is a Kubernetes kind, cluster-scoped: its scope cannot be changed;"
+        " remove this entry",
+        "fanout.yaml:6:3: Secret is a Kubernetes kind, namespaced: its scope cannot be changed; remove this entry",
+        "fanout: 3 problems found",
+    ]
+    assert not (root / "rendered").exists()
+    bad = _scoped_source(tmp_path / "2", "scopes:\n  clusterissuer: Cluster\n  Thing.example.com: cluster\n")
+    result = invoke("validate", str(bad))
+    assert result.exit_code == 1
+    assert "clusterissuer" in result.stderr and "'cluster' is not one of" in result.stderr

@@ -32,6 +32,17 @@ class Config:
     # --enable-empty-workload-propagation, for sources read by the Karmada front end.
     karmada_skipped_namespaces: tuple[str, ...] = ("kube-.*",)
     karmada_empty_workloads: bool = False
+    # fanout.yaml's ``scopes``: whether kinds fanout has no CustomResourceDefinition for are namespaced.
+    scopes: tuple[KindScope, ...] = ()
+
+
+class KindScope(NamedTuple):
+    """One entry of fanout.yaml's ``scopes``: ``Kind.group: Cluster`` (or ``Namespaced``), and where."""
+
+    group: str
+    kind: str
+    namespaced: bool
+    at: Location
 
 
 # What identifies an object: KubeFed refused overrides of these, and so does fanout (a patch may repeat them

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 from fanout.core.document import Document, escape
 from fanout.core.errors import Problem, Problems
 from fanout.core.limits import from_config
-from fanout.core.model import IDENTITY_PATHS, Cluster, Config, Override, Patch, PatchOp, ResourceRef
+from fanout.core.model import (
+    IDENTITY_PATHS,
+    Cluster,
+    Config,
+    KindScope,
+    Override,
+    Patch,
+    PatchOp,
+    ResourceRef,
+)
 from fanout.core.schemas import validator
 from fanout.core.selectors import Selector, SelectorSyntaxError, from_label_selector
 from fanout.core.substitute import Scan
@@ -159,6 +168,11 @@ def build_config(doc: Document | None, problems: Problems) -> Config:
         karmada_skipped_namespaces=_namespace_patterns(doc, problems),
         karmada_empty_workloads=bool(
             (data.get("karmada") or {}).get("enableEmptyWorkloadPropagation", False)
+        ),
+        scopes=tuple(
+            KindScope(group, kind, scope == "Namespaced", doc.location(f"/scopes/{escape(key)}"))
+            for key, scope in sorted((data.get("scopes") or {}).items())
+            for kind, _, group in [key.partition(".")]
         ),
     )
 

@@ -20,7 +20,7 @@ from fanout.core.errors import Problem, Problems
 from fanout.core.model import Cluster, Config, Template
 from fanout.core.validate import FANOUT_API, not_a_mapping
 from fanout.formats import controlplane, federation_v1, federation_v2, helm, karmada, kubefed, manifest
-from fanout.formats.common import Context, crd_scopes
+from fanout.formats.common import Context, check_scopes, crd_scopes
 from fanout.formats.lists import api_kind
 from fanout.formats.namespaces import namespace_reach, restrict_to_namespaces
 from fanout.formats.scheduling import apply_schedules, warn_lost_replicas
@@ -125,6 +125,12 @@ def build_templates(
 
     types = federated_types(routes.get("typeconfig", []), problems)
     ctx = Context(config, clusters, crd_scopes(docs), types.types, problems)
+    # Charts first: the CustomResourceDefinitions they hold say whether their kinds are namespaced, for the
+    # charts' objects and every other template alike (the templates' own definitions win a disagreement).
+    charts = helm.render(routes.get("helm", []), ctx, files or {})
+    chart_docs = [doc for chart in charts for doc in chart.documents()]
+    ctx = replace(ctx, scopes={**crd_scopes(chart_docs), **ctx.scopes})
+    check_scopes(config, [*docs, *chart_docs], problems)
     templates: list[Template] = []
     plain: set[int] = set()
     if routes.get("karmada"):  # a Karmada source: its policies place every plain manifest
@@ -148,7 +154,7 @@ def build_templates(
         built = federation_v2.build_single(doc, ctx, types.disabled)
         if built is not None:
             templates.append(built)
-    templates += helm.build(routes.get("helm", []), ctx, files or {})
+    templates += helm.templates(charts, ctx)
     host = _host_namespaces(routes.get("manifest", []))
     templates += federation_v2.build_primitives(routes.get("primitives", []), ctx, host, types.disabled)
     templates = _absorb_host_namespaces(templates, plain, host, ctx.warnings)

@@ -6,7 +6,7 @@ problems into ``Context.problems`` and never raises, so that every mistake in ev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,14 +43,26 @@ class Context:
     def known(self) -> set[str]:
         return {c.name for c in self.clusters}
 
-    def namespaced(self, api_version: str, kind: str, namespace: str | None) -> bool:
-        scope = self.scopes.get((group_of(api_version), kind))
+    def scope(self, api_version: str, kind: str) -> bool | None:
+        """Whether the kind is namespaced, when fanout knows: from a CustomResourceDefinition among the
+        templates (or a chart's), fanout.yaml's ``scopes``, or Kubernetes' own kinds."""
+        group = group_of(api_version)
+        scope = self.scopes.get((group, kind))
         if scope is not None:
             return scope
+        for entry in self.config.scopes:
+            if (entry.group, entry.kind) == (group, kind):
+                return entry.namespaced
         if kind in CLUSTER_SCOPED:
             return False
         if kind in NAMESPACED:
             return True
+        return None
+
+    def namespaced(self, api_version: str, kind: str, namespace: str | None) -> bool:
+        scope = self.scope(api_version, kind)
+        if scope is not None:
+            return scope
         return namespace is not None  # a kind fanout does not know: trust the manifest
 
     def namespace_of(self, written: Any) -> str | None:
@@ -177,16 +189,39 @@ def template(
 
 def crd_scopes(docs: Iterable[Document]) -> dict[tuple[str, str], bool]:
     """(group, kind) -> namespaced, for every CustomResourceDefinition among the templates."""
-    scopes: dict[tuple[str, str], bool] = {}
+    return {key: namespaced for key, namespaced, _ in crd_scope_docs(docs)}
+
+
+def crd_scope_docs(docs: Iterable[Document]) -> Iterator[tuple[tuple[str, str], bool, Document]]:
+    """((group, kind), namespaced, the CustomResourceDefinition) for each one among ``docs``."""
     for doc in docs:
         data = doc.data
         if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
             spec = data.get("spec")
             if isinstance(spec, dict) and isinstance(spec.get("names"), dict):
-                scopes[(str(spec.get("group", "")), str(spec["names"].get("kind", "")))] = (
-                    spec.get("scope") != "Cluster"
-                )
-    return scopes
+                key = (str(spec.get("group", "")), str(spec["names"].get("kind", "")))
+                yield key, spec.get("scope") != "Cluster", doc
+
+
+def check_scopes(config: Config, crds: Iterable[Document], problems: Problems) -> None:
+    """fanout.yaml's ``scopes`` may only name kinds whose scope fanout does not already know, or agree."""
+    defined = {key: (namespaced, doc) for key, namespaced, doc in crd_scope_docs(crds)}
+    for entry in config.scopes:
+        said = "Namespaced" if entry.namespaced else "Cluster"
+        found = defined.get((entry.group, entry.kind))
+        if found is not None and found[0] != entry.namespaced:
+            problems.add(
+                f"{entry.kind} is {said} here, but the CustomResourceDefinition at"
+                f" {found[1].location()} defines it {'Namespaced' if found[0] else 'Cluster'}-scoped:"
+                " remove this entry",
+                entry.at,
+            )
+        elif found is None and entry.kind in (CLUSTER_SCOPED if entry.namespaced else NAMESPACED):
+            known = "cluster-scoped" if entry.namespaced else "namespaced"
+            problems.add(
+                f"{entry.kind} is a Kubernetes kind, {known}: its scope cannot be changed; remove this entry",
+                entry.at,
+            )
 
 
 # --- per-cluster overrides written inside a federated object -----------------------------------

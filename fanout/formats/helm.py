@@ -175,9 +175,24 @@ def _helm() -> Any:
     return helm_python
 
 
-def build(docs: Sequence[Document], ctx: Context, files: Mapping[str, bytes | None]) -> list[Template]:
-    """The templates of every HelmChart document."""
-    templates: list[Template] = []
+@dataclass
+class Rendered:
+    """One HelmChart's renderings, before they become templates."""
+
+    chart: _Chart
+    placement: Placement
+    renderings: list[_Rendering]
+
+    def documents(self) -> Iterator[Document]:
+        for rendering in self.renderings:
+            for path, index, data in rendering.objects:
+                yield Document(path, index, data, {})
+
+
+def render(docs: Sequence[Document], ctx: Context, files: Mapping[str, bytes | None]) -> list[Rendered]:
+    """Every HelmChart document rendered for its clusters: first, so that the CustomResourceDefinitions
+    the charts hold say which of their kinds are namespaced, for every template (``templates`` then)."""
+    charts: list[Rendered] = []
     for doc in docs:
         found = check(doc, "helmchart")
         if found:
@@ -190,16 +205,27 @@ def build(docs: Sequence[Document], ctx: Context, files: Mapping[str, bytes | No
                 doc.location("/kind"),
             )
             continue
-        templates += _build_one(_Chart(doc, ctx, files), helm)
-    return templates
+        rendered = _render_one(_Chart(doc, ctx, files), helm)
+        if rendered is not None:
+            charts.append(rendered)
+    return charts
 
 
-def _build_one(chart: _Chart, helm: Any) -> list[Template]:
+def templates(charts: Sequence[Rendered], ctx: Context) -> list[Template]:
+    """The charts' objects as templates, read against ``ctx`` (which knows the charts' own kinds)."""
+    found: list[Template] = []
+    for rendered in charts:
+        rendered.chart.ctx = ctx
+        found += _templates(rendered.chart, rendered.renderings, rendered.placement)
+    return found
+
+
+def _render_one(chart: _Chart, helm: Any) -> Rendered | None:
     placement = manifest.placement(chart.doc, chart.ctx)
     clusters = [c for c in chart.ctx.clusters if placement.selects(c)]
     archive = chart.archive()
     if archive is None or not clusters:
-        return []
+        return None
     pinned = sorted(c.name for c in clusters if "kubeVersion" in c.values)
     if pinned:
         # Said, not skipped silently: the SDK's render takes no Kubernetes version (docs/helm.md).
@@ -215,10 +241,10 @@ def _build_one(chart: _Chart, helm: Any) -> list[Template]:
             loaded = helm.Chart.load_archive(archive)
         except helm.HelmError as exc:
             chart.problem(f"the chart {chart.path} does not load: {exc}", "/spec/chart")
-            return []
+            return None
     with loaded:
         if not _dependencies_vendored(chart, loaded):
-            return []
+            return None
         renderings: dict[str, _Rendering] = {}
         for cluster in clusters:
             values = chart.values_for(cluster)
@@ -231,7 +257,7 @@ def _build_one(chart: _Chart, helm: Any) -> list[Template]:
         for rendering in renderings.values():
             rendering.objects = crds + _render(chart, loaded, helm, rendering)
     _warn(chart, said)
-    return _templates(chart, renderings.values(), placement)
+    return Rendered(chart, placement, list(renderings.values()))
 
 
 def _warn(chart: _Chart, lines: Iterable[str]) -> None:
@@ -316,9 +342,6 @@ def _objects(chart: _Chart, manifests: Sequence[tuple[str, str]]) -> list[_Objec
             data = doc.data
             if not isinstance(data, dict) or (_is_test(data) and not chart.spec.get("includeTests")):
                 continue
-            metadata = data.get("metadata")
-            if isinstance(metadata, dict) and "namespace" not in metadata:
-                data = {**data, "metadata": {**metadata, "namespace": chart.namespace}}
             found.append((path, doc.index, data))
     return found
 
@@ -339,7 +362,9 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
             # Positions in Helm's output are not lines of the chart's template: point at its file.
             objects.setdefault(key, (Document(path, index, data, {}), []))[1].extend(rendering.clusters)
     templates = []
+    unsure: dict[tuple[str, str], str] = {}
     for placed, clusters in objects.values():
+        placed = _in_release_namespace(chart, placed, unsure)
         names = tuple(sorted(c.name for c in clusters))
         where = Placement(
             "/spec",
@@ -355,4 +380,40 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
         if built is not None:
             # Helm's output is final: no ${cluster.*} substitution inside it.
             templates.append(replace(built, refs={}, escapes=False, uses={}))
+    for (api, kind), name in sorted(unsure.items()):
+        chart.ctx.warnings.append(
+            Problem(
+                f"the chart wrote {kind} {name!r} ({api}) without a namespace, and fanout does not know"
+                f" whether {kind} is namespaced (no CustomResourceDefinition among the templates or the"
+                f" chart's): it is written in the release namespace {chart.namespace}, where Helm installs a"
+                f" namespaced kind; say which it is in fanout.yaml: `scopes: {{{_scope_key(api, kind)}:"
+                " Cluster}` (or Namespaced)",
+                chart.doc.location("/spec/chart"),
+            )
+        )
     return templates
+
+
+def _scope_key(api: str, kind: str) -> str:
+    group = api.rpartition("/")[0] if "/" in api else ""
+    return f"{kind}.{group}" if group else kind
+
+
+def _in_release_namespace(chart: _Chart, doc: Document, unsure: dict[tuple[str, str], str]) -> Document:
+    """The object as Helm installs it with ``--namespace``: a namespaced object the chart wrote without a
+    namespace gets the release's (Helm asks the cluster which kinds are namespaced; fanout asks the
+    CustomResourceDefinitions it has, fanout.yaml's ``scopes`` and Kubernetes' own kinds). A kind none of
+    them knows is taken as namespaced, most custom kinds are, and ``unsure`` collects it for a warning."""
+    data = doc.data
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict) or "namespace" in metadata:
+        return doc
+    api, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api, str) or not isinstance(kind, str):
+        return doc  # the template's own checks say what is wrong
+    scope = chart.ctx.scope(api, kind)
+    if scope is False:
+        return doc
+    if scope is None:
+        unsure.setdefault((api, kind), str(metadata.get("name")))
+    return Document(doc.path, doc.index, {**data, "metadata": {**metadata, "namespace": chart.namespace}}, {})
