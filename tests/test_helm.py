@@ -457,3 +457,18 @@ def test_scopes_that_contradict_what_fanout_knows_are_located_errors(tmp_path: P
     result = invoke("validate", str(bad))
     assert result.exit_code == 1
     assert "clusterissuer" in result.stderr and "'cluster' is not one of" in result.stderr
+
+
+def test_two_releases_writing_one_cluster_scoped_object_are_caught(tmp_path: Path, invoke: Invoke) -> None:
+    """With its scope right, a cluster-scoped object two releases write is one object written twice (the
+    cluster would hold one, flipping between them); in the release namespaces it passed as two."""
+    second = "apiVersion: fanout.dev/v1alpha1\nkind: HelmChart\nmetadata: {name: again, namespace: other}\n"
+    root = _scoped_source(tmp_path, **{"templates/again.yaml": second + "spec: {chart: scoped}\n"})
+    result = invoke("validate", str(root))
+    assert result.exit_code == 1
+    assert (
+        "charts/scoped/templates/objects.yaml:1:1: ClusterRole.rbac.authorization.k8s.io reader, rendered for the"
+        " HelmChart scoped at templates/chart.yaml:4:8, is also rendered for the HelmChart again at"
+        " templates/again.yaml:4:8, in a"
+    ) in result.stderr.splitlines()
+    assert "ConfigMap" not in result.stderr  # namespaced: one in each release's namespace

@@ -38,6 +38,8 @@ class Context:
     problems: Problems
     warnings: list[Problem] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
+    # The kinds whose scope was guessed and said so (once per kind: ``guessed_scope``).
+    guessed: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def known(self) -> set[str]:
@@ -64,6 +66,22 @@ class Context:
         if scope is not None:
             return scope
         return namespace is not None  # a kind fanout does not know: trust the manifest
+
+    def guessed_scope(self, doc: Document, api_version: str, kind: str, where: str) -> None:
+        """Say (once per kind) that an object of a kind fanout does not know, written without a namespace,
+        was put in one (``where``: which and why): if the kind is cluster-scoped, that object is wrong."""
+        if (api_version, kind) in self.guessed:
+            return
+        self.guessed.add((api_version, kind))
+        self.warnings.append(
+            Problem(
+                f"{kind} {doc.data['metadata'].get('name')!r} ({api_version}) has no namespace, and fanout"
+                f" does not know whether {kind} is namespaced (no CustomResourceDefinition among the"
+                f" templates): it is written in {where}; say which it is in fanout.yaml: `scopes:"
+                f" {{{scope_key(api_version, kind)}: Namespaced}}` (or Cluster)",
+                doc.location("/metadata"),
+            )
+        )
 
     def namespace_of(self, written: Any) -> str | None:
         """The namespace an object is in: the one written, else the configured default."""
@@ -185,6 +203,12 @@ def template(
         defines_namespace,
         uses=scan.uses,
     )
+
+
+def scope_key(api_version: str, kind: str) -> str:
+    """The kind as fanout.yaml's ``scopes`` names it: ``Kind.group``, or ``Kind`` for the core group."""
+    group = api_version.rpartition("/")[0]
+    return f"{kind}.{group}" if group else kind
 
 
 def crd_scopes(docs: Iterable[Document]) -> dict[tuple[str, str], bool]:

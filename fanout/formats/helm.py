@@ -35,7 +35,7 @@ from fanout.core.model import Cluster, Placement, Template
 from fanout.core.substitute import Scan, Unresolved, resolve, substitute
 from fanout.core.validate import check
 from fanout.formats import manifest
-from fanout.formats.common import Context
+from fanout.formats.common import Context, scope_key
 from fanout.source.parse import load_documents
 
 KIND = "HelmChart"
@@ -386,17 +386,12 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
                 f"the chart wrote {kind} {name!r} ({api}) without a namespace, and fanout does not know"
                 f" whether {kind} is namespaced (no CustomResourceDefinition among the templates or the"
                 f" chart's): it is written in the release namespace {chart.namespace}, where Helm installs a"
-                f" namespaced kind; say which it is in fanout.yaml: `scopes: {{{_scope_key(api, kind)}:"
+                f" namespaced kind; say which it is in fanout.yaml: `scopes: {{{scope_key(api, kind)}:"
                 " Cluster}` (or Namespaced)",
                 chart.doc.location("/spec/chart"),
             )
         )
     return templates
-
-
-def _scope_key(api: str, kind: str) -> str:
-    group = api.rpartition("/")[0] if "/" in api else ""
-    return f"{kind}.{group}" if group else kind
 
 
 def _in_release_namespace(chart: _Chart, doc: Document, unsure: dict[tuple[str, str], str]) -> Document:

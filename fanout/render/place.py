@@ -118,10 +118,16 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             if len(names) == 1
             else f"{len(names)} clusters ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
         )
-        problems.add(
-            f"{template.ident} is also rendered by {first.doc.location()}, in {where}",
-            template.doc.location(),
-        )
+        this, other = template.placement, first.placement
+        if first.doc.location() == template.doc.location() and this.because_at and other.because_at:
+            # One file twice (a chart that two HelmCharts render): the file alone would name neither.
+            message = (
+                f"{template.ident}, rendered for the {this.because} at {this.because_at}, is also rendered"
+                f" for the {other.because} at {other.because_at}, in {where}"
+            )
+        else:
+            message = f"{template.ident} is also rendered by {first.doc.location()}, in {where}"
+        problems.add(message, template.doc.location())
     problems.raise_if_any()
     return tuple(plans)
 
