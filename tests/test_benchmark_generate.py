@@ -29,8 +29,12 @@ Doc = dict[str, Any]
 
 
 def load_generator() -> ModuleType:
+    return load_script(SCRIPT, "benchmark_generate")
+
+
+def load_script(script: Path, name: str) -> ModuleType:
     # benchmarks/ is a folder of scripts, not a package: load the file the way the script runs.
-    spec = importlib.util.spec_from_file_location("benchmark_generate", SCRIPT)
+    spec = importlib.util.spec_from_file_location(name, script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built

@@ -3,12 +3,11 @@ divide a slow moment by a fast one (benchmarks/bench.py, figure 0)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from test_benchmark_generate import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "bench.py"
@@ -16,13 +15,7 @@ SCRIPT = ROOT / "benchmarks" / "bench.py"
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    # benchmarks/ is a folder of scripts, not a package: load the file the way the script runs.
-    spec = importlib.util.spec_from_file_location("benchmark_bench", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "benchmark_bench")
 
 
 def test_a_probe_writes_its_files_into_a_folder_of_its_own(bench: ModuleType, tmp_path: Path) -> None:

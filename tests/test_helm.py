@@ -21,6 +21,7 @@ import yaml
 from fanout.formats.helm import chart_archive, merge_maps
 from tests.conftest import ROOT, Invoke, read_tree, write_tree
 from tests.gitutil import commit_all, init_repo
+from tests.kubefed_helpers import objects
 
 helm = pytest.importorskip("helm_python", reason="pip install 'fanout-gitops[helm]'")
 
@@ -386,29 +387,18 @@ def _scoped_source(tmp_path: Path, config: str = "", **files: str) -> Path:
     )
 
 
-def _rendered(root: Path) -> dict[str, dict[str, Any]]:
-    folder = root / "rendered" / "a"
-    return {
-        p.relative_to(folder).as_posix(): yaml.safe_load(p.read_text())
-        for p in sorted(folder.rglob("*.yaml"))
-        if p.name != "kustomization.yaml"
-    }
-
-
 def test_a_cluster_scoped_kind_the_chart_defines_gets_no_namespace(tmp_path: Path, invoke: Invoke) -> None:
     """Helm installs a chart's objects with the cluster's own idea of each kind's scope: a cluster-scoped
     custom resource gets no namespace. Before, fanout put every object without one in the release's."""
     root = _scoped_source(tmp_path)
     result = invoke("render", str(root))
     assert result.exit_code == 0, result.output
-    objects = _rendered(root)
-    assert "namespace" not in objects["_cluster/clusterwidget.example.com_w.yaml"]["metadata"]
-    assert (
-        "namespace" not in objects["_cluster/clusterrole.rbac.authorization.k8s.io_reader.yaml"]["metadata"]
-    )
-    assert objects["tools/configmap_settings.yaml"]["metadata"]["namespace"] == "tools"
+    found = objects(root / "rendered", "a")
+    assert "namespace" not in found["_cluster/clusterwidget.example.com_w.yaml"]["metadata"]
+    assert "namespace" not in found["_cluster/clusterrole.rbac.authorization.k8s.io_reader.yaml"]["metadata"]
+    assert found["tools/configmap_settings.yaml"]["metadata"]["namespace"] == "tools"
     # A kind nobody defines is taken as namespaced, as most custom kinds are, and that guess is said.
-    assert objects["tools/clusterissuer.cert-manager.io_letsencrypt.yaml"]["metadata"]["namespace"] == "tools"
+    assert found["tools/clusterissuer.cert-manager.io_letsencrypt.yaml"]["metadata"]["namespace"] == "tools"
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith(
         "templates/chart.yaml:4:8: warning: the chart wrote ClusterIssuer 'letsencrypt'"
@@ -421,8 +411,8 @@ def test_fanout_yaml_says_which_kinds_are_cluster_scoped(tmp_path: Path, invoke:
     result = invoke("render", str(root))
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
-    objects = _rendered(root)
-    assert "namespace" not in objects["_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml"]["metadata"]
+    found = objects(root / "rendered", "a")
+    assert "namespace" not in found["_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml"]["metadata"]
 
 
 def test_a_plain_template_learns_its_kinds_scope_from_a_charts_crd(tmp_path: Path, invoke: Invoke) -> None:
@@ -430,7 +420,10 @@ def test_a_plain_template_learns_its_kinds_scope_from_a_charts_crd(tmp_path: Pat
     widget = "apiVersion: example.com/v1\nkind: ClusterWidget\nmetadata: {name: plain, namespace: apps}\n"
     root = _scoped_source(tmp_path, "defaultNamespace: apps\n", **{"templates/widget.yaml": widget})
     assert invoke("render", str(root)).exit_code == 0
-    assert "namespace" not in _rendered(root)["_cluster/clusterwidget.example.com_plain.yaml"]["metadata"]
+    assert (
+        "namespace"
+        not in objects(root / "rendered", "a")["_cluster/clusterwidget.example.com_plain.yaml"]["metadata"]
+    )
 
 
 def test_scopes_that_contradict_what_fanout_knows_are_located_errors(tmp_path: Path, invoke: Invoke) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from conftest import Invoke, write_tree
+from kubefed_helpers import objects
 
 CLUSTER = "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
 ISSUERS = """apiVersion: cert-manager.io/v1
@@ -32,15 +32,6 @@ def _root(tmp_path: Path, config: str) -> Path:
     )
 
 
-def _files(root: Path) -> dict[str, dict[str, object]]:
-    folder = root / "rendered" / "a"
-    return {
-        p.relative_to(folder).as_posix(): yaml.safe_load(p.read_text())
-        for p in sorted(folder.rglob("*.yaml"))
-        if p.name != "kustomization.yaml"
-    }
-
-
 def test_a_default_namespace_given_to_an_unknown_kind_is_said_once(tmp_path: Path, invoke: Invoke) -> None:
     """kustomize's ``namespace:`` does the same guess silently; fanout keeps the guess (most custom kinds are
     namespaced) and says it once per kind, with the line that settles it."""
@@ -53,7 +44,7 @@ def test_a_default_namespace_given_to_an_unknown_kind_is_said_once(tmp_path: Pat
     )
     assert "written in the default namespace apps" in warning
     assert "`scopes: {ClusterIssuer.cert-manager.io: Namespaced}` (or Cluster)" in warning
-    assert sorted(_files(root)) == [
+    assert sorted(objects(root / "rendered", "a")) == [
         "apps/clusterissuer.cert-manager.io_internal.yaml",
         "apps/clusterissuer.cert-manager.io_letsencrypt.yaml",
     ]
@@ -65,7 +56,7 @@ def test_scopes_settle_it_either_way(tmp_path: Path, invoke: Invoke) -> None:
     )
     result = invoke("render", str(cluster))
     assert result.exit_code == 0 and "warning" not in result.stderr
-    files = _files(cluster)
+    files = objects(cluster / "rendered", "a")
     assert sorted(files) == [
         "_cluster/clusterissuer.cert-manager.io_internal.yaml",
         "_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml",
@@ -77,7 +68,7 @@ def test_scopes_settle_it_either_way(tmp_path: Path, invoke: Invoke) -> None:
     )
     result = invoke("render", str(namespaced))
     assert result.exit_code == 0 and "warning" not in result.stderr
-    assert sorted(_files(namespaced)) == [
+    assert sorted(objects(namespaced / "rendered", "a")) == [
         "apps/clusterissuer.cert-manager.io_internal.yaml",
         "apps/clusterissuer.cert-manager.io_letsencrypt.yaml",
     ]
@@ -87,7 +78,7 @@ def test_without_a_default_namespace_nothing_is_guessed(tmp_path: Path, invoke: 
     root = _root(tmp_path, "")
     result = invoke("render", str(root))
     assert result.exit_code == 0 and "warning" not in result.stderr
-    assert sorted(_files(root)) == [
+    assert sorted(objects(root / "rendered", "a")) == [
         "_cluster/clusterissuer.cert-manager.io_internal.yaml",
         "_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml",
     ]
