@@ -28,6 +28,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,7 @@ def _library_files() -> Iterable[tuple[str, bytes]]:
         yield name, content + b"\0" + beside.encode("utf-8", "surrogateescape")
 
 
+@cache  # read once per process (1.2 MB): a render asks twice, and fanout's files do not change under it
 def code_digest() -> bytes:
     """fanout's own files and what shapes its output: a new fanout, Python or library means a new digest.
 
