@@ -401,9 +401,10 @@ def test_a_cluster_scoped_kind_the_chart_defines_gets_no_namespace(tmp_path: Pat
     assert found["tools/clusterissuer.cert-manager.io_letsencrypt.yaml"]["metadata"]["namespace"] == "tools"
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith(
-        "templates/chart.yaml:4:8: warning: the chart wrote ClusterIssuer 'letsencrypt'"
+        "templates/chart.yaml:4:8: warning: ClusterIssuer 'letsencrypt' (cert-manager.io/v1) has no namespace"
     )
-    assert "`scopes: {ClusterIssuer.cert-manager.io: Cluster}`" in warning
+    assert "written in the release namespace tools, where Helm installs a namespaced kind" in warning
+    assert "`scopes: {ClusterIssuer.cert-manager.io: Namespaced}` (or Cluster)" in warning
 
 
 def test_fanout_yaml_says_which_kinds_are_cluster_scoped(tmp_path: Path, invoke: Invoke) -> None:

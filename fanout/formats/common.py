@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fanout.core.document import Document, escape
-from fanout.core.errors import Problem, Problems
+from fanout.core.errors import Location, Problem, Problems
 from fanout.core.model import NS_FREE, Cluster, Config, ObjectId, Patch, PatchOp, Placement, Template
 from fanout.core.substitute import Scan
 from fanout.core.validate import (
@@ -67,7 +67,7 @@ class Context:
             return scope
         return namespace is not None  # a kind fanout does not know: trust the manifest
 
-    def guessed_scope(self, doc: Document, api_version: str, kind: str, where: str) -> None:
+    def guessed_scope(self, name: str, api_version: str, kind: str, where: str, at: Location) -> None:
         """Say (once per kind) that an object of a kind fanout does not know, written without a namespace,
         was put in one (``where``: which and why): if the kind is cluster-scoped, that object is wrong."""
         if (api_version, kind) in self.guessed:
@@ -75,11 +75,11 @@ class Context:
         self.guessed.add((api_version, kind))
         self.warnings.append(
             Problem(
-                f"{kind} {doc.data['metadata'].get('name')!r} ({api_version}) has no namespace, and fanout"
-                f" does not know whether {kind} is namespaced (no CustomResourceDefinition among the"
-                f" templates): it is written in {where}; say which it is in fanout.yaml: `scopes:"
+                f"{kind} {name!r} ({api_version}) has no namespace, and fanout does not know whether {kind}"
+                " is namespaced (no CustomResourceDefinition among the templates or in a chart): it is"
+                f" written in {where}; say which it is in fanout.yaml: `scopes:"
                 f" {{{scope_key(api_version, kind)}: Namespaced}}` (or Cluster)",
-                doc.location("/metadata"),
+                at,
             )
         )
 

@@ -35,7 +35,7 @@ from fanout.core.model import Cluster, Placement, Template
 from fanout.core.substitute import Scan, Unresolved, resolve, substitute
 from fanout.core.validate import check
 from fanout.formats import manifest
-from fanout.formats.common import Context, scope_key
+from fanout.formats.common import Context
 from fanout.source.parse import load_documents
 
 KIND = "HelmChart"
@@ -362,9 +362,8 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
             # Positions in Helm's output are not lines of the chart's template: point at its file.
             objects.setdefault(key, (Document(path, index, data, {}), []))[1].extend(rendering.clusters)
     templates = []
-    unsure: dict[tuple[str, str], str] = {}
     for placed, clusters in objects.values():
-        placed = _in_release_namespace(chart, placed, unsure)
+        placed = _in_release_namespace(chart, placed)
         names = tuple(sorted(c.name for c in clusters))
         where = Placement(
             "/spec",
@@ -380,25 +379,14 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
         if built is not None:
             # Helm's output is final: no ${cluster.*} substitution inside it.
             templates.append(replace(built, refs={}, escapes=False, uses={}))
-    for (api, kind), name in sorted(unsure.items()):
-        chart.ctx.warnings.append(
-            Problem(
-                f"the chart wrote {kind} {name!r} ({api}) without a namespace, and fanout does not know"
-                f" whether {kind} is namespaced (no CustomResourceDefinition among the templates or the"
-                f" chart's): it is written in the release namespace {chart.namespace}, where Helm installs a"
-                f" namespaced kind; say which it is in fanout.yaml: `scopes: {{{scope_key(api, kind)}:"
-                " Cluster}` (or Namespaced)",
-                chart.doc.location("/spec/chart"),
-            )
-        )
     return templates
 
 
-def _in_release_namespace(chart: _Chart, doc: Document, unsure: dict[tuple[str, str], str]) -> Document:
+def _in_release_namespace(chart: _Chart, doc: Document) -> Document:
     """The object as Helm installs it with ``--namespace``: a namespaced object the chart wrote without a
     namespace gets the release's (Helm asks the cluster which kinds are namespaced; fanout asks the
     CustomResourceDefinitions it has, fanout.yaml's ``scopes`` and Kubernetes' own kinds). A kind none of
-    them knows is taken as namespaced, most custom kinds are, and ``unsure`` collects it for a warning."""
+    them knows is taken as namespaced, as most custom kinds are, and said in a warning at the HelmChart."""
     data = doc.data
     metadata = data.get("metadata")
     if not isinstance(metadata, dict) or "namespace" in metadata:
@@ -410,5 +398,8 @@ def _in_release_namespace(chart: _Chart, doc: Document, unsure: dict[tuple[str, 
     if scope is False:
         return doc
     if scope is None:
-        unsure.setdefault((api, kind), str(metadata.get("name")))
+        where = f"the release namespace {chart.namespace}, where Helm installs a namespaced kind"
+        chart.ctx.guessed_scope(
+            str(metadata.get("name")), api, kind, where, chart.doc.location("/spec/chart")
+        )
     return Document(doc.path, doc.index, {**data, "metadata": {**metadata, "namespace": chart.namespace}}, {})

@@ -78,7 +78,7 @@ def build(doc: Document, ctx: Context, where: Placement | None = None) -> Templa
     namespace = ctx.namespace_of(data["metadata"].get("namespace"))
     namespaced = ctx.namespaced(api, kind, namespace)
     if namespace is not None and "namespace" not in data["metadata"] and ctx.scope(api, kind) is None:
-        ctx.guessed_scope(doc, api, kind, f"the default namespace {namespace}")
+        ctx.guessed_scope(name, api, kind, f"the default namespace {namespace}", doc.location("/metadata"))
     ident = ctx.identity(doc, api, kind, name, namespace, namespaced)
     chosen = where if where is not None else placement(doc, ctx)
     metadata = with_namespace(dict(data["metadata"]), namespace, namespaced)
