@@ -394,3 +394,11 @@ def test_a_fanout_changed_anywhere_renders_again_rather_than_trust_the_cache(
     assert again.returncode == 0, again.stderr
     assert "not rendered again" not in again.stdout
     assert "0 added, 0 changed, 0 removed" in again.stdout
+
+
+def test_a_location_counts_by_its_file_not_its_line() -> None:
+    from fanout.core.errors import Location
+    from fanout.output.cache import fingerprint
+
+    assert fingerprint(Location("templates/a.yaml", 3, 1)) == fingerprint(Location("templates/a.yaml", 9, 5))
+    assert fingerprint(Location("templates/a.yaml")) != fingerprint(Location("templates/b.yaml"))

@@ -466,3 +466,14 @@ def test_two_releases_writing_one_cluster_scoped_object_are_caught(tmp_path: Pat
         " templates/again.yaml:4:8, in a"
     ) in result.stderr.splitlines()
     assert "ConfigMap" not in result.stderr  # namespaced: one in each release's namespace
+
+
+def test_a_comment_above_a_helmchart_leaves_the_output_up_to_date(tmp_path: Path, invoke: Invoke) -> None:
+    """The digests the marker records follow what is rendered, not where it is written: a line added above
+    the HelmChart moved the location its placement records, and the committed output read as stale."""
+    root = tmp_path / "helm"
+    shutil.copytree(EXAMPLE, root)
+    chart = root / "templates/podinfo.yaml"
+    chart.write_text("# who owns this release: the platform team\n" + chart.read_text())
+    result = invoke("render", str(root), "--check", "--no-cache")
+    assert result.exit_code == 0, result.output

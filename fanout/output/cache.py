@@ -34,6 +34,7 @@ from typing import Any
 
 from fanout.core.cachefile import read_sealed, write_sealed
 from fanout.core.document import Document
+from fanout.core.errors import Location
 from fanout.core.model import Inputs
 from fanout.core.schemas import schema_dir
 from fanout.render.place import ClusterPlan
@@ -96,6 +97,12 @@ def _encode(value: Any, out: list[str]) -> None:
         _encode(value.index, out)
         _encode(value.item, out)
         _encode(value.data, out)
+        out.append(")")
+    elif isinstance(value, Location):
+        # Its file, not its line: a comment added above a HelmChart or a policy changes no output, so it
+        # must not change the digests (the committed marker's included), as a Document's positions do not.
+        out.append("Loc(")
+        _encode(value.path, out)
         out.append(")")
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         module = type(value).__module__
