@@ -384,9 +384,11 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
 
 def _in_release_namespace(chart: _Chart, doc: Document) -> Document:
     """The object as Helm installs it with ``--namespace``: a namespaced object the chart wrote without a
-    namespace gets the release's (Helm asks the cluster which kinds are namespaced; fanout asks the
-    CustomResourceDefinitions it has, fanout.yaml's ``scopes`` and Kubernetes' own kinds). A kind none of
-    them knows is taken as namespaced, as most custom kinds are, and said in a warning at the HelmChart."""
+    namespace gets the release's, a cluster-scoped one none (cli-runtime's ``SetNamespace`` visitor, which
+    Helm's ``newBuilder`` applies; docs/helm.md cites both). Helm asks the cluster which kinds are
+    namespaced; fanout asks the CustomResourceDefinitions it has, fanout.yaml's ``scopes`` and Kubernetes'
+    own kinds. A kind none of them knows is taken as namespaced, as most custom kinds are, and said in a
+    warning at the HelmChart."""
     data = doc.data
     metadata = data.get("metadata")
     if not isinstance(metadata, dict) or "namespace" in metadata:
