@@ -24,6 +24,14 @@ CASES = {
         {"templates/bad.yaml": "a: [1\nb: 2\n"},
         "templates/bad.yaml:2:2: invalid YAML: while parsing a flow sequence",
     ),
+    # YAML ends an unquoted scalar at `{` inside [ ]: the message says the fix.
+    "reference-in-flow-sequence": (
+        {
+            "templates/flow.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nx: [a/${cluster.name}]\n"
+        },
+        "templates/flow.yaml:4:8: invalid YAML: while parsing a flow sequence did not find expected ',' or"
+        " ']' (inside [ ] or { }, quote a value that holds ${...}: \"${cluster.name}\")",
+    ),
     "duplicate-key": (
         {"templates/dup.yaml": "apiVersion: v1\nkind: ConfigMap\nkind: Secret\n"},
         "templates/dup.yaml:3:1: duplicate key 'kind' (first defined on line 2)",

@@ -477,3 +477,64 @@ def test_a_comment_above_a_helmchart_leaves_the_output_up_to_date(tmp_path: Path
     chart.write_text("# who owns this release: the platform team\n" + chart.read_text())
     result = invoke("render", str(root), "--check", "--no-cache")
     assert result.exit_code == 0, result.output
+
+
+# The pattern of ingress-nginx's chart (kubernetes/ingress-nginx, charts/ingress-nginx/templates/
+# controller-service.yaml and admission-webhooks/validating-webhook.yaml at commit
+# dbb11b92ddb77bee9c35e462479129354c84f939): the key is written and filled only when values ask, so with the
+# default values Helm prints `annotations:` with nothing after it. fanout refused the whole chart ("None is not
+# of type 'object'") although Helm installs it. The chart's 14 `ci/` value sets were rendered by hand and
+# compared with Helm's engine object by object; every one matched.
+EMPTY_KEYS = """\
+apiVersion: v1
+kind: Service
+metadata:
+  annotations:
+  {{- range $key, $value := .Values.service.annotations }}
+    {{ $key }}: {{ $value | quote }}
+  {{- end }}
+  labels:
+  {{- range $key, $value := .Values.service.labels }}
+    {{ $key }}: {{ $value | quote }}
+  {{- end }}
+  name: controller
+  namespace: {{ .Values.namespaceOverride }}
+spec:
+  ports: [{port: 80}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  annotations:
+  {{- with .Values.webhook.annotations }}
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  name: admission
+  namespace: {{ .Values.namespaceOverride | quote }}
+webhooks: []
+"""
+
+
+def test_keys_a_chart_leaves_empty_are_installed_as_absent(tmp_path: Path, invoke: Invoke) -> None:
+    root = _scoped_source(
+        tmp_path,
+        **{
+            "charts/scoped/templates/objects.yaml": EMPTY_KEYS,
+            "charts/scoped/values.yaml": "service: {}\nwebhook: {}\nnamespaceOverride: ''\n",
+            "clusters/c.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n---\n"
+            "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: b}\n",
+            "values/b.yaml": "service: {annotations: {lb: nlb}}\n",
+            "templates/chart.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: HelmChart\n"
+            "metadata: {name: scoped, namespace: tools}\nspec:\n  chart: scoped\n  valuesFiles:\n"
+            '  - {path: "values/${cluster.name}.yaml", optional: true}\n',
+        },
+    )
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    a, b = objects(root / "rendered", "a"), objects(root / "rendered", "b")
+    # As the API server stores them: no empty map, and an empty namespace is the release's (cli-runtime's
+    # SetNamespace tests len(info.Namespace) == 0) for a namespaced kind, none for a cluster-scoped one.
+    assert a["tools/service_controller.yaml"]["metadata"] == {"name": "controller", "namespace": "tools"}
+    assert b["tools/service_controller.yaml"]["metadata"]["annotations"] == {"lb": "nlb"}
+    webhook = a["_cluster/validatingwebhookconfiguration.admissionregistration.k8s.io_admission.yaml"]
+    assert webhook["metadata"] == {"name": "admission"}

@@ -363,7 +363,7 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
             objects.setdefault(key, (Document(path, index, data, {}), []))[1].extend(rendering.clusters)
     templates = []
     for placed, clusters in objects.values():
-        placed = _in_release_namespace(chart, placed)
+        placed = _as_installed(chart, placed)
         names = tuple(sorted(c.name for c in clusters))
         where = Placement(
             "/spec",
@@ -382,23 +382,40 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
     return templates
 
 
-def _in_release_namespace(chart: _Chart, doc: Document) -> Document:
-    """The object as Helm installs it with ``--namespace``: a namespaced object the chart wrote without a
-    namespace gets the release's, a cluster-scoped one none (cli-runtime's ``SetNamespace`` visitor, which
-    Helm's ``newBuilder`` applies; docs/helm.md cites both). Helm asks the cluster which kinds are
-    namespaced; fanout asks the CustomResourceDefinitions it has, fanout.yaml's ``scopes`` and Kubernetes'
-    own kinds. A kind none of them knows is taken as namespaced, as most custom kinds are, and said in a
-    warning at the HelmChart."""
+# What Helm installs as no value at all: nothing after the key (null), or an empty one.
+_NOTHING: tuple[tuple[str, tuple[object, ...]], ...] = (
+    ("labels", (None, {})),
+    ("annotations", (None, {})),
+    ("namespace", (None, "")),
+)
+
+
+def _as_installed(chart: _Chart, doc: Document) -> Document:
+    """The object as Helm installs it with ``--namespace``.
+
+    A namespaced object the chart wrote with no namespace, or an empty one (``namespace:`` with nothing
+    after it, a common template result), gets the release's; a cluster-scoped one none (cli-runtime's
+    ``SetNamespace`` visitor, which Helm's ``newBuilder`` applies, tests ``len(info.Namespace) == 0``;
+    docs/helm.md cites both). Helm asks the cluster which kinds are namespaced; fanout asks the
+    CustomResourceDefinitions it has, fanout.yaml's ``scopes`` and Kubernetes' own kinds. A kind none of
+    them knows is taken as namespaced, as most custom kinds are, and said in a warning at the HelmChart.
+
+    An empty ``labels:`` or ``annotations:`` (charts write the key and fill it only when values ask: the
+    controller Service of ingress-nginx) is left out: the API server stores such an object with none."""
     data = doc.data
     metadata = data.get("metadata")
-    if not isinstance(metadata, dict) or "namespace" in metadata:
-        return doc
-    api, kind = data.get("apiVersion"), data.get("kind")
-    if not isinstance(api, str) or not isinstance(kind, str):
+    if not isinstance(metadata, dict):
         return doc  # the template's own checks say what is wrong
+    empty = [key for key, nothing in _NOTHING if key in metadata and metadata[key] in nothing]
+    if empty:
+        metadata = {key: value for key, value in metadata.items() if key not in empty}
+        data = {**data, "metadata": metadata}
+    api, kind = data.get("apiVersion"), data.get("kind")
+    if "namespace" in metadata or not isinstance(api, str) or not isinstance(kind, str):
+        return Document(doc.path, doc.index, data, {}) if empty else doc
     scope = chart.ctx.scope(api, kind)
     if scope is False:
-        return doc
+        return Document(doc.path, doc.index, data, {}) if empty else doc
     if scope is None:
         where = f"the release namespace {chart.namespace}, where Helm installs a namespaced kind"
         chart.ctx.guessed_scope(

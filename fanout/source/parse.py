@@ -423,6 +423,18 @@ class _Builder:
         self._skip_value()
 
 
+def _flow_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """YAML ends an unquoted scalar at ``{`` or ``}`` inside ``[...]`` or ``{...}``, so ``[${cluster.name}]``
+    reads as broken YAML: say the fix when that is what happened."""
+    if "flow" not in (exc.context or ""):
+        return ""
+    lines = text.splitlines()
+    marks = [m.line for m in (exc.context_mark, exc.problem_mark) if m is not None and m.line < len(lines)]
+    if not any("${" in line for line in lines[min(marks, default=0) : max(marks, default=-1) + 1]):
+        return ""
+    return ' (inside [ ] or { }, quote a value that holds ${...}: "${cluster.name}")'
+
+
 def load_documents(
     path: str, content: bytes, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[list[Document], list[Problem]]:
@@ -446,7 +458,7 @@ def load_documents(
         mark = exc.problem_mark or exc.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
         message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        return [], [Problem(f"invalid YAML: {' '.join(message.split())}", loc)]
+        return [], [Problem(f"invalid YAML: {' '.join(message.split())}{_flow_hint(exc, text)}", loc)]
     except yaml.YAMLError as exc:  # pragma: no cover - the C parser marks its errors
         return [], [Problem(f"invalid YAML: {' '.join(str(exc).split())}", Location(path))]
     except _Stop as stop:
