@@ -139,6 +139,19 @@ CASES = {
         },
         "templates/evil.yaml:3:12: object name '../../etc' is not a DNS-1123 subdomain",
     ),
+    "invalid-rbac-name": (
+        {
+            "templates/evil.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            "metadata: {name: ../../etc}\n"
+        },
+        "templates/evil.yaml:3:12: ClusterRole name '../../etc' must not be empty, '.' or '..', nor hold '/' or '%'",
+    ),
+    "colon-outside-rbac": (
+        {
+            "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: 'system:x', namespace: shop}\n"
+        },
+        "templates/cm.yaml:3:12: object name 'system:x' is not a DNS-1123 subdomain",
+    ),
     "invalid-namespace": (
         {"templates/evil.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: Shop_1}\n"},
         "templates/evil.yaml:3:21: namespace 'Shop_1' is not a DNS-1123 label",

@@ -354,3 +354,40 @@ def test_a_spliced_marker_is_the_marker_encoded_afresh(
         assert not old
     else:
         assert spliced == marker_content(flat(listing), clusters=digests)
+
+
+_RBAC_NAMES = st.text(st.characters(codec="utf-8", exclude_characters="/%"), min_size=1).filter(
+    lambda n: n not in (".", "..")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_RBAC_NAMES, _RBAC_NAMES)
+def test_file_names_of_rbac_names_stay_distinct_and_portable(first: str, second: str) -> None:
+    """A Role's name may hold any character but "/" and "%": its file name must still be one safe path part,
+    distinct from another name's even where the disk ignores case (macOS, Windows), and checkable-out by
+    Windows' git (no ':' and the like)."""
+    from fanout.core.model import ObjectId
+    from fanout.render.emit import object_path
+
+    def path(name: str) -> str:
+        return object_path(ObjectId("rbac.authorization.k8s.io", "ClusterRole", "", name))
+
+    a = path(first)
+    assert a.startswith("_cluster/clusterrole.rbac.authorization.k8s.io_") and a.endswith(".yaml")
+    assert a.count("/") == 1 and all(c in "abcdefghijklmnopqrstuvwxyz0123456789._-%/ABCDEF" for c in a)
+    if first != second:
+        assert a.lower() != path(second).lower()
+
+
+def test_dns_names_are_file_names_as_they_are() -> None:
+    from fanout.core.model import ObjectId
+    from fanout.render.emit import object_path
+
+    assert (
+        object_path(ObjectId("", "ConfigMap", "shop", "web-1.config")) == "shop/configmap_web-1.config.yaml"
+    )
+    assert (
+        object_path(ObjectId("rbac.authorization.k8s.io", "ClusterRole", "", "system:metrics-server"))
+        == "_cluster/clusterrole.rbac.authorization.k8s.io_system%3Ametrics-server.yaml"
+    )

@@ -125,6 +125,28 @@ def is_dns_subdomain(name: str) -> bool:
     return len(name) <= 253 and bool(_DNS_SUBDOMAIN.match(name))
 
 
+# Roles and bindings take any path segment as a name (``system:metrics-server``): kubernetes/kubernetes
+# pkg/apis/rbac/validation/validation.go (ValidateRBACName, commit df11db1c0f08fab3c0baee1e5ce6efbf816af7f1)
+# calls apimachinery's path.IsValidPathSegmentName; every other kind a DNS-1123 subdomain.
+RBAC_GROUP = "rbac.authorization.k8s.io"
+RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+
+
+def is_path_segment_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and "%" not in name
+
+
+def name_problem(group: str, kind: str, name: str) -> str | None:
+    """Why ``name`` cannot name an object of ``kind`` in ``group`` (the API server's rule), or None."""
+    if group == RBAC_GROUP and kind in RBAC_KINDS:
+        if is_path_segment_name(name):
+            return None
+        return f"{kind} name {name!r} must not be empty, '.' or '..', nor hold '/' or '%'"
+    if is_dns_subdomain(name):
+        return None
+    return f"object name {name!r} is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')"
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

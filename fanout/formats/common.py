@@ -19,8 +19,8 @@ from fanout.core.validate import (
     check_names,
     check_ops,
     is_dns_label,
-    is_dns_subdomain,
     make_patch,
+    name_problem,
 )
 from fanout.formats.apishape import outdated_fields
 from fanout.formats.scheduling import Schedule
@@ -99,11 +99,11 @@ class Context:
     ) -> ObjectId | None:
         """The rendered object's identity, or None (and a problem) when its name or namespace is unusable."""
         ok = True
-        if "${" in name or not is_dns_subdomain(name):
-            self.problems.add(
-                f"object name {name!r} is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')",
-                doc.location("/metadata/name"),
-            )
+        wrong = name_problem(group_of(api), kind, name)
+        if wrong is None and "${" in name:
+            wrong = f"{kind} name {name!r}: object names cannot use ${{...}} references"
+        if wrong is not None:
+            self.problems.add(wrong, doc.location("/metadata/name"))
             ok = False
         if namespaced:
             if namespace is None:

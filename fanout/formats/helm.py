@@ -283,6 +283,12 @@ def _dependencies_vendored(chart: _Chart, loaded: Any) -> bool:
     return True
 
 
+def _flat(exc: Exception) -> str:
+    """Helm's message on one line: it breaks lines between a template and the include it failed in, and
+    between the schema's complaints."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
 def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> list[_Object]:
     where = "/spec/values" if chart.spec.get("values") else "/spec"
     options = {"name": chart.release, "namespace": chart.namespace, "revision": 1, "is_install": True}
@@ -292,12 +298,11 @@ def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> lis
             first = loaded.render(values=rendering.values, **options)
             again = loaded.render(values=rendering.values, **options)
         except helm.HelmValuesError as exc:
-            chart.problem(
-                f"the values do not fit the chart's values.schema.json: {exc}", where, rendering.clusters
-            )
+            message = f"the values do not fit the chart's values.schema.json: {_flat(exc)}"
+            chart.problem(message, where, rendering.clusters)
             return []
         except helm.HelmError as exc:
-            chart.problem(f"Helm cannot render {chart.path}: {exc}", "/spec/chart", rendering.clusters)
+            chart.problem(f"Helm cannot render {chart.path}: {_flat(exc)}", "/spec/chart", rendering.clusters)
             return []
     _warn(chart, said)
     objects = _objects(chart, _manifests(chart, first))

@@ -51,10 +51,22 @@ CLUSTER_SCOPED_DIR = "_cluster"
 KUSTOMIZATION = "kustomization.yaml"
 
 
+# What a file name keeps as it is: every DNS-1123 name, so almost every path is the object's name. A Role's
+# or binding's name may hold anything but "/" and "%" (``system:metrics-server``, ``Admin``): the rest is
+# written %XX, which keeps names unique on case-insensitive disks and paths that Windows' git can check out.
+_FILE_UNSAFE = re.compile(r"[^a-z0-9._-]")
+
+
+def _file_part(name: str) -> str:
+    if not _FILE_UNSAFE.search(name):
+        return name
+    return _FILE_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode("utf-8")), name)
+
+
 def object_path(ident: ObjectId) -> str:
     """``<namespace or _cluster>/<kind>[.<group>]_<name>.yaml``, relative to the cluster's folder."""
     kind = ident.kind.lower() + (f".{ident.group}" if ident.group else "")
-    return f"{ident.namespace or CLUSTER_SCOPED_DIR}/{kind}_{ident.name}.yaml"
+    return f"{ident.namespace or CLUSTER_SCOPED_DIR}/{kind}_{_file_part(ident.name)}.yaml"
 
 
 def _pyyaml_dump(obj: Any, dumper: type[yaml.SafeDumper] = _Dumper) -> str:
