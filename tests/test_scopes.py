@@ -9,15 +9,15 @@ from conftest import Invoke, write_tree
 from kubefed_helpers import objects
 
 CLUSTER = "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
-ISSUERS = """apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
-metadata: {name: letsencrypt}
-spec: {acme: {server: https://acme-v02.api.letsencrypt.org/directory}}
+POLICIES = """apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: require-labels}
+spec: {rules: []}
 ---
-apiVersion: cert-manager.io/v1
-kind: ClusterIssuer
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
 metadata: {name: internal}
-spec: {ca: {secretName: ca}}
+spec: {background: true}
 """
 
 
@@ -27,7 +27,7 @@ def _root(tmp_path: Path, config: str) -> Path:
         {
             "fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\n" + config,
             "clusters/a.yaml": CLUSTER,
-            "templates/issuers.yaml": ISSUERS,
+            "templates/policies.yaml": POLICIES,
         },
     )
 
@@ -40,37 +40,35 @@ def test_a_default_namespace_given_to_an_unknown_kind_is_said_once(tmp_path: Pat
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith(
-        "templates/issuers.yaml:3:1: warning: ClusterIssuer 'letsencrypt' (cert-manager.io/v1) has no namespace"
+        "templates/policies.yaml:3:1: warning: ClusterPolicy 'require-labels' (kyverno.io/v1) has no namespace"
     )
     assert "written in the default namespace apps" in warning
-    assert "`scopes: {ClusterIssuer.cert-manager.io: Namespaced}` (or Cluster)" in warning
+    assert "`scopes: {ClusterPolicy.kyverno.io: Namespaced}` (or Cluster)" in warning
     assert sorted(objects(root / "rendered", "a")) == [
-        "apps/clusterissuer.cert-manager.io_internal.yaml",
-        "apps/clusterissuer.cert-manager.io_letsencrypt.yaml",
+        "apps/clusterpolicy.kyverno.io_internal.yaml",
+        "apps/clusterpolicy.kyverno.io_require-labels.yaml",
     ]
 
 
 def test_scopes_settle_it_either_way(tmp_path: Path, invoke: Invoke) -> None:
-    cluster = _root(
-        tmp_path / "c", "defaultNamespace: apps\nscopes: {ClusterIssuer.cert-manager.io: Cluster}\n"
-    )
+    cluster = _root(tmp_path / "c", "defaultNamespace: apps\nscopes: {ClusterPolicy.kyverno.io: Cluster}\n")
     result = invoke("render", str(cluster))
     assert result.exit_code == 0 and "warning" not in result.stderr
     files = objects(cluster / "rendered", "a")
     assert sorted(files) == [
-        "_cluster/clusterissuer.cert-manager.io_internal.yaml",
-        "_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml",
+        "_cluster/clusterpolicy.kyverno.io_internal.yaml",
+        "_cluster/clusterpolicy.kyverno.io_require-labels.yaml",
     ]
     assert all("namespace" not in f["metadata"] for f in files.values())
 
     namespaced = _root(
-        tmp_path / "n", "defaultNamespace: apps\nscopes: {ClusterIssuer.cert-manager.io: Namespaced}\n"
+        tmp_path / "n", "defaultNamespace: apps\nscopes: {ClusterPolicy.kyverno.io: Namespaced}\n"
     )
     result = invoke("render", str(namespaced))
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert sorted(objects(namespaced / "rendered", "a")) == [
-        "apps/clusterissuer.cert-manager.io_internal.yaml",
-        "apps/clusterissuer.cert-manager.io_letsencrypt.yaml",
+        "apps/clusterpolicy.kyverno.io_internal.yaml",
+        "apps/clusterpolicy.kyverno.io_require-labels.yaml",
     ]
 
 
@@ -79,8 +77,8 @@ def test_without_a_default_namespace_nothing_is_guessed(tmp_path: Path, invoke: 
     result = invoke("render", str(root))
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert sorted(objects(root / "rendered", "a")) == [
-        "_cluster/clusterissuer.cert-manager.io_internal.yaml",
-        "_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml",
+        "_cluster/clusterpolicy.kyverno.io_internal.yaml",
+        "_cluster/clusterpolicy.kyverno.io_require-labels.yaml",
     ]
 
 
@@ -89,3 +87,60 @@ def test_a_scope_for_the_core_group_is_written_without_a_group(tmp_path: Path, i
 
     assert scope_key("v1", "Widget") == "Widget"
     assert scope_key("example.com/v1", "Widget") == "Widget.example.com"
+
+
+def test_well_known_custom_kinds_need_no_scopes_entry(tmp_path: Path, invoke: Invoke) -> None:
+    """Charts write ServiceMonitors, HTTPRoutes and ClusterIssuers without shipping their definitions: their
+    scopes come from the projects' own CustomResourceDefinitions (fanout/kube/data/wellknown-scopes.json),
+    so they are placed right and no warning asks for a `scopes:` line."""
+    known = """apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web}
+spec: {endpoints: [{port: http}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: public}
+spec: {controllerName: example.com/gateway}
+---
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: letsencrypt}
+spec: {acme: {server: https://acme-v02.api.letsencrypt.org/directory}}
+"""
+    root = write_tree(
+        tmp_path / "src",
+        {
+            "fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\ndefaultNamespace: apps\n",
+            "clusters/a.yaml": CLUSTER,
+            "templates/known.yaml": known,
+        },
+    )
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    assert sorted(objects(root / "rendered", "a")) == [
+        "_cluster/clusterissuer.cert-manager.io_letsencrypt.yaml",
+        "_cluster/gatewayclass.gateway.networking.k8s.io_public.yaml",
+        "apps/servicemonitor.monitoring.coreos.com_web.yaml",
+    ]
+    # fanout.yaml still decides: a team that runs its own variant says so.
+    (root / "fanout.yaml").write_text(
+        "apiVersion: fanout.dev/v1alpha1\nkind: Config\ndefaultNamespace: apps\n"
+        "scopes: {ClusterIssuer.cert-manager.io: Namespaced}\n"
+    )
+    assert invoke("render", str(root)).exit_code == 0
+    assert "apps/clusterissuer.cert-manager.io_letsencrypt.yaml" in objects(root / "rendered", "a")
+
+
+def test_the_well_known_table_names_where_each_scope_was_read() -> None:
+    import json
+
+    from fanout.kube.kinds import DATA_DIR, well_known_scopes
+
+    data = json.loads((DATA_DIR / "wellknown-scopes.json").read_text())
+    for source in data["sources"]:
+        assert len(source["commit"]) == 40 and source["repository"].count("/") == 1 and source["path"]
+        assert set(source["kinds"].values()) <= {"Namespaced", "Cluster"}
+    assert well_known_scopes()[("monitoring.coreos.com", "ServiceMonitor")] is True
+    assert well_known_scopes()[("cert-manager.io", "ClusterIssuer")] is False

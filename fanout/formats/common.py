@@ -24,7 +24,14 @@ from fanout.core.validate import (
 )
 from fanout.formats.apishape import outdated_fields
 from fanout.formats.scheduling import Schedule
-from fanout.kube.kinds import CLUSTER_SCOPED, FEDERATED_TYPES, NAMESPACED, TargetType, group_of
+from fanout.kube.kinds import (
+    CLUSTER_SCOPED,
+    FEDERATED_TYPES,
+    NAMESPACED,
+    TargetType,
+    group_of,
+    well_known_scopes,
+)
 
 
 @dataclass
@@ -47,7 +54,8 @@ class Context:
 
     def scope(self, api_version: str, kind: str) -> bool | None:
         """Whether the kind is namespaced, when fanout knows: from a CustomResourceDefinition among the
-        templates (or a chart's), fanout.yaml's ``scopes``, or Kubernetes' own kinds."""
+        templates (or a chart's), fanout.yaml's ``scopes``, Kubernetes' own kinds, or the well-known custom
+        kinds of ``well_known_scopes``."""
         group = group_of(api_version)
         scope = self.scopes.get((group, kind))
         if scope is not None:
@@ -59,7 +67,7 @@ class Context:
             return False
         if kind in NAMESPACED:
             return True
-        return None
+        return well_known_scopes().get((group, kind))
 
     def namespaced(self, api_version: str, kind: str, namespace: str | None) -> bool:
         scope = self.scope(api_version, kind)

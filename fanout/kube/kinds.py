@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
 from typing import NamedTuple
 
 
@@ -81,6 +84,23 @@ NAMESPACED: frozenset[str] = frozenset(
     {t.kind for t in FEDERATED_TYPES.values() if t.namespaced}
     | {"Pod", "Endpoints", "EndpointSlice", "Event", "Lease", "PodTemplate", "ReplicationController"}
 )
+
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@functools.cache
+def well_known_scopes() -> dict[tuple[str, str], bool]:
+    """(group, kind) -> namespaced, for custom kinds that charts use without shipping their definitions
+    (ServiceMonitor, HTTPRoute, ClusterIssuer): read from each project's CustomResourceDefinitions, with the
+    commit, in ``data/wellknown-scopes.json``."""
+    data = json.loads((DATA_DIR / "wellknown-scopes.json").read_text())
+    found: dict[tuple[str, str], bool] = {}
+    for source in data["sources"]:
+        for key, scope in source["kinds"].items():
+            kind, _, group = key.partition(".")
+            found[(group, kind)] = scope == "Namespaced"
+    return found
 
 
 def group_of(api_version: str) -> str:
