@@ -32,6 +32,11 @@ CASES = {
         "templates/flow.yaml:4:8: invalid YAML: while parsing a flow sequence did not find expected ',' or"
         " ']' (inside [ ] or { }, quote a value that holds ${...}: \"${cluster.name}\")",
     ),
+    # A kustomize base copied into templates/ whole: one message that says what the file is.
+    "kustomization-among-templates": (
+        {"templates/kustomization.yaml": "resources: [web.yaml]\npatches: [{path: p.yaml}]\n"},
+        "templates/kustomization.yaml:1:1: kustomization.yaml is kustomize's build file, not a manifest",
+    ),
     "duplicate-key": (
         {"templates/dup.yaml": "apiVersion: v1\nkind: ConfigMap\nkind: Secret\n"},
         "templates/dup.yaml:3:1: duplicate key 'kind' (first defined on line 2)",

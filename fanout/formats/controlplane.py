@@ -7,6 +7,8 @@ one as a plain manifest would send it to every cluster.
 
 from __future__ import annotations
 
+import posixpath
+
 from fanout.core.document import Document
 
 # API groups of the federation control planes, by era.
@@ -63,6 +65,11 @@ def _group(api_version: str) -> str:
     return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
 
 
+# kustomize's own files (a Kustomization or a Component), found when a base folder is copied in whole.
+KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
+KUSTOMIZE_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+
+
 def refusal(doc: Document, templates_folder: str) -> str | None:
     """Why ``doc`` cannot be among the templates, or None when it is not a control-plane object."""
     data = doc.data
@@ -77,6 +84,12 @@ def refusal(doc: Document, templates_folder: str) -> str | None:
                 " it is not deployed to member clusters: remove it"
             )
         return None
+    if group == KUSTOMIZE_GROUP or (posixpath.basename(doc.path) in KUSTOMIZE_FILES and not kind):
+        return (
+            f"{posixpath.basename(doc.path)} is kustomize's build file, not a manifest: fanout renders the"
+            " templates as they are and takes an overlay's patches as Overrides"
+            f" (docs/coming-from-kustomize.md); remove it from {templates_folder}/"
+        )
     if group not in CONTROL_GROUPS:
         return None
     if group == "core.federation.k8s.io" and kind.startswith("Federated") and kind not in _WHY:
