@@ -401,9 +401,9 @@ def _as_installed(chart: _Chart, doc: Document) -> Document:
     A namespaced object the chart wrote with no namespace, or an empty one (``namespace:`` with nothing
     after it, a common template result), gets the release's; a cluster-scoped one none (cli-runtime's
     ``SetNamespace`` visitor, which Helm's ``newBuilder`` applies, tests ``len(info.Namespace) == 0``;
-    docs/helm.md cites both). Helm asks the cluster which kinds are namespaced; fanout asks the
-    CustomResourceDefinitions it has, fanout.yaml's ``scopes`` and Kubernetes' own kinds. A kind none of
-    them knows is taken as namespaced, as most custom kinds are, and said in a warning at the HelmChart.
+    docs/helm.md cites both). Helm asks the cluster which kinds are namespaced; fanout asks
+    ``Context.scope``. A kind it does not know is taken as namespaced, as most custom kinds are, and said
+    in a warning at the HelmChart.
 
     An empty ``labels:`` or ``annotations:`` (charts write the key and fill it only when values ask: the
     controller Service of ingress-nginx) is left out: the API server stores such an object with none."""
@@ -415,12 +415,13 @@ def _as_installed(chart: _Chart, doc: Document) -> Document:
     if empty:
         metadata = {key: value for key, value in metadata.items() if key not in empty}
         data = {**data, "metadata": metadata}
+        doc = Document(doc.path, doc.index, data, {})
     api, kind = data.get("apiVersion"), data.get("kind")
     if "namespace" in metadata or not isinstance(api, str) or not isinstance(kind, str):
-        return Document(doc.path, doc.index, data, {}) if empty else doc
+        return doc
     scope = chart.ctx.scope(api, kind)
     if scope is False:
-        return Document(doc.path, doc.index, data, {}) if empty else doc
+        return doc
     if scope is None:
         where = f"the release namespace {chart.namespace}, where Helm installs a namespaced kind"
         chart.ctx.guessed_scope(
