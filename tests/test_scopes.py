@@ -144,3 +144,4 @@ def test_the_well_known_table_names_where_each_scope_was_read() -> None:
         assert set(source["kinds"].values()) <= {"Namespaced", "Cluster"}
     assert well_known_scopes()[("monitoring.coreos.com", "ServiceMonitor")] is True
     assert well_known_scopes()[("cert-manager.io", "ClusterIssuer")] is False
+    assert well_known_scopes()[("helm.toolkit.fluxcd.io", "HelmRelease")] is True
