@@ -340,7 +340,7 @@ def test_the_chart_folder_is_not_read_as_templates(tmp_path: Path, invoke: Invok
 
 
 # A chart that ships a cluster-scoped CustomResourceDefinition and writes objects of kinds fanout may or may
-# not know, none with a namespace: the shape of Kyverno policy and Gatekeeper charts.
+# not know, none with a namespace: the shape of Gatekeeper constraint charts.
 SCOPED_CRD = """apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: clusterwidgets.example.com}
@@ -358,10 +358,10 @@ SCOPED_OBJECTS = """apiVersion: example.com/v1
 kind: ClusterWidget
 metadata: {name: w}
 ---
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
 metadata: {name: require-labels}
-spec: {rules: []}
+spec: {match: {kinds: [{kinds: [Namespace]}]}}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -401,22 +401,30 @@ def test_a_cluster_scoped_kind_the_chart_defines_gets_no_namespace(tmp_path: Pat
     assert "namespace" not in found["_cluster/clusterrole.rbac.authorization.k8s.io_reader.yaml"]["metadata"]
     assert found["tools/configmap_settings.yaml"]["metadata"]["namespace"] == "tools"
     # A kind nobody defines is taken as namespaced, as most custom kinds are, and that guess is said.
-    assert found["tools/clusterpolicy.kyverno.io_require-labels.yaml"]["metadata"]["namespace"] == "tools"
+    assert (
+        found["tools/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml"]["metadata"][
+            "namespace"
+        ]
+        == "tools"
+    )
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith(
-        "templates/chart.yaml:4:8: warning: ClusterPolicy 'require-labels' (kyverno.io/v1) has no namespace"
+        "templates/chart.yaml:4:8: warning: K8sRequiredLabels 'require-labels' (constraints.gatekeeper.sh/v1beta1) has no namespace"
     )
     assert "written in the release namespace tools, where Helm installs a namespaced kind" in warning
-    assert "`scopes: {ClusterPolicy.kyverno.io: Namespaced}` (or Cluster)" in warning
+    assert "`scopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Namespaced}` (or Cluster)" in warning
 
 
 def test_fanout_yaml_says_which_kinds_are_cluster_scoped(tmp_path: Path, invoke: Invoke) -> None:
-    root = _scoped_source(tmp_path, "scopes:\n  ClusterPolicy.kyverno.io: Cluster\n")
+    root = _scoped_source(tmp_path, "scopes:\n  K8sRequiredLabels.constraints.gatekeeper.sh: Cluster\n")
     result = invoke("render", str(root))
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
     found = objects(root / "rendered", "a")
-    assert "namespace" not in found["_cluster/clusterpolicy.kyverno.io_require-labels.yaml"]["metadata"]
+    assert (
+        "namespace"
+        not in found["_cluster/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml"]["metadata"]
+    )
 
 
 def test_a_plain_template_learns_its_kinds_scope_from_a_charts_crd(tmp_path: Path, invoke: Invoke) -> None:

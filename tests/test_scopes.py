@@ -9,15 +9,15 @@ from conftest import Invoke, write_tree
 from kubefed_helpers import objects
 
 CLUSTER = "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
-POLICIES = """apiVersion: kyverno.io/v1
-kind: ClusterPolicy
+POLICIES = """apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
 metadata: {name: require-labels}
-spec: {rules: []}
+spec: {match: {kinds: [{kinds: [Namespace]}]}}
 ---
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
 metadata: {name: internal}
-spec: {background: true}
+spec: {enforcementAction: dryrun}
 """
 
 
@@ -40,35 +40,39 @@ def test_a_default_namespace_given_to_an_unknown_kind_is_said_once(tmp_path: Pat
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith(
-        "templates/policies.yaml:3:1: warning: ClusterPolicy 'require-labels' (kyverno.io/v1) has no namespace"
+        "templates/policies.yaml:3:1: warning: K8sRequiredLabels 'require-labels' (constraints.gatekeeper.sh/v1beta1) has no namespace"
     )
     assert "written in the default namespace apps" in warning
-    assert "`scopes: {ClusterPolicy.kyverno.io: Namespaced}` (or Cluster)" in warning
+    assert "`scopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Namespaced}` (or Cluster)" in warning
     assert sorted(objects(root / "rendered", "a")) == [
-        "apps/clusterpolicy.kyverno.io_internal.yaml",
-        "apps/clusterpolicy.kyverno.io_require-labels.yaml",
+        "apps/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
+        "apps/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
     ]
 
 
 def test_scopes_settle_it_either_way(tmp_path: Path, invoke: Invoke) -> None:
-    cluster = _root(tmp_path / "c", "defaultNamespace: apps\nscopes: {ClusterPolicy.kyverno.io: Cluster}\n")
+    cluster = _root(
+        tmp_path / "c",
+        "defaultNamespace: apps\nscopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Cluster}\n",
+    )
     result = invoke("render", str(cluster))
     assert result.exit_code == 0 and "warning" not in result.stderr
     files = objects(cluster / "rendered", "a")
     assert sorted(files) == [
-        "_cluster/clusterpolicy.kyverno.io_internal.yaml",
-        "_cluster/clusterpolicy.kyverno.io_require-labels.yaml",
+        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
+        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
     ]
     assert all("namespace" not in f["metadata"] for f in files.values())
 
     namespaced = _root(
-        tmp_path / "n", "defaultNamespace: apps\nscopes: {ClusterPolicy.kyverno.io: Namespaced}\n"
+        tmp_path / "n",
+        "defaultNamespace: apps\nscopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Namespaced}\n",
     )
     result = invoke("render", str(namespaced))
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert sorted(objects(namespaced / "rendered", "a")) == [
-        "apps/clusterpolicy.kyverno.io_internal.yaml",
-        "apps/clusterpolicy.kyverno.io_require-labels.yaml",
+        "apps/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
+        "apps/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
     ]
 
 
@@ -77,8 +81,8 @@ def test_without_a_default_namespace_nothing_is_guessed(tmp_path: Path, invoke: 
     result = invoke("render", str(root))
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert sorted(objects(root / "rendered", "a")) == [
-        "_cluster/clusterpolicy.kyverno.io_internal.yaml",
-        "_cluster/clusterpolicy.kyverno.io_require-labels.yaml",
+        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
+        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
     ]
 
 
@@ -145,3 +149,4 @@ def test_the_well_known_table_names_where_each_scope_was_read() -> None:
     assert well_known_scopes()[("monitoring.coreos.com", "ServiceMonitor")] is True
     assert well_known_scopes()[("cert-manager.io", "ClusterIssuer")] is False
     assert well_known_scopes()[("helm.toolkit.fluxcd.io", "HelmRelease")] is True
+    assert well_known_scopes()[("kyverno.io", "ClusterPolicy")] is False
