@@ -215,7 +215,7 @@ def template(
 
 def scope_key(api_version: str, kind: str) -> str:
     """The kind as fanout.yaml's ``scopes`` names it: ``Kind.group``, or ``Kind`` for the core group."""
-    group = api_version.rpartition("/")[0]
+    group = group_of(api_version)
     return f"{kind}.{group}" if group else kind
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 
 from fanout.core.document import Document
+from fanout.kube.kinds import group_of
 
 # API groups of the federation control planes, by era.
 CONTROL_GROUPS = frozenset(
@@ -61,10 +62,6 @@ _FIRST_V2 = (
 )
 
 
-def _group(api_version: str) -> str:
-    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-
-
 # kustomize's own files (a Kustomization or a Component), found when a base folder is copied in whole.
 KUSTOMIZE_GROUP = "kustomize.config.k8s.io"
 KUSTOMIZE_FILES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
@@ -74,7 +71,7 @@ def refusal(doc: Document, templates_folder: str) -> str | None:
     """Why ``doc`` cannot be among the templates, or None when it is not a control-plane object."""
     data = doc.data
     api, kind = str(data.get("apiVersion", "")), str(data.get("kind", ""))
-    group = _group(api)
+    group = group_of(api)
     if kind == "CustomResourceDefinition" and group == "apiextensions.k8s.io":
         spec = data.get("spec")
         defined = str(spec.get("group", "")) if isinstance(spec, dict) else ""
