@@ -479,6 +479,23 @@ def test_two_releases_writing_one_cluster_scoped_object_are_caught(tmp_path: Pat
     assert "ConfigMap" not in result.stderr  # namespaced: one in each release's namespace
 
 
+# argo-helm's argocd-apps chart (argoproj/argo-helm, charts/argocd-apps/ci/item-templates.yaml at commit
+# af0a9310bacbaa4636018dfe22c801a6d33a5c43) renders `my-appset` twice from one template file, once per
+# templating style. `helm install` would fail on the second create; the message said the HelmChart rendered it
+# "and also" rendered it, naming the same HelmChart twice.
+def test_one_chart_rendering_an_object_twice_says_so(tmp_path: Path, invoke: Invoke) -> None:
+    twice = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+    root = _scoped_source(tmp_path, **{"charts/scoped/templates/objects.yaml": twice + "---\n" + twice})
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "charts/scoped/templates/objects.yaml:1:1: ConfigMap tools/settings is rendered twice for the HelmChart"
+        " scoped at templates/chart.yaml:4:8: two documents of this chart template name the same object, in a",
+        "fanout: 1 problem found",
+    ]
+    assert not (root / "rendered").exists()
+
+
 def test_a_comment_above_a_helmchart_leaves_the_output_up_to_date(tmp_path: Path, invoke: Invoke) -> None:
     """The digests the marker records follow what is rendered, not where it is written: a line added above
     the HelmChart moved the location its placement records, and the committed output read as stale."""

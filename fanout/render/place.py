@@ -119,7 +119,15 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
             else f"{len(names)} clusters ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
         )
         this, other = template.placement, first.placement
-        if first.doc.location() == template.doc.location() and this.because_at and other.because_at:
+        same_file = first.doc.location() == template.doc.location()
+        one_rendering = (this.because, this.because_at) == (other.because, other.because_at)
+        if same_file and this.because_at and one_rendering:
+            # One chart rendering that holds the object twice: `helm install` would fail on the second.
+            message = (
+                f"{template.ident} is rendered twice for the {this.because} at {this.because_at}:"
+                f" two documents of this chart template name the same object, in {where}"
+            )
+        elif same_file and this.because_at and other.because_at:
             # One file twice (a chart that two HelmCharts render): the file alone would name neither.
             message = (
                 f"{template.ident}, rendered for the {this.because} at {this.because_at}, is also rendered"
