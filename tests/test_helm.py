@@ -209,6 +209,49 @@ def test_a_chart_that_renders_differently_each_time_is_refused(tmp_path: Path, i
     assert "tests/" not in result.stderr
 
 
+# grafana/helm-charts' loki-distributed (charts/loki-distributed/templates/gateway/secret-gateway.yaml at commit
+# 7a0ab968961a165318ab95ff678908c3b9bc3240) and prometheus-community's prometheus-pushgateway write a
+# `htpasswd` line, whose bcrypt salt is random, when basic auth is on. The refusal is right; it named neither
+# the object nor the field, and told the user to give values, which cannot fix a random salt.
+def test_the_refusal_names_the_object_and_field_that_vary(tmp_path: Path, invoke: Invoke) -> None:
+    root = _source(tmp_path, CHART)
+    (root / "charts/podinfo/templates/secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: gateway}\n"
+        'stringData:\n  user: admin\n  .htpasswd: {{ htpasswd "admin" "s3cret" | quote }}\n'
+    )
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "templates/chart.yaml:5:3: the chart renders differently each time (charts/podinfo/templates/secret.yaml,"
+        " Secret gateway, /stringData/.htpasswd: randAlphaNum, htpasswd, genCA, now, ...); fanout's output must be"
+        " the same on every run: give the value it is made from, or turn that object off in the values and write"
+        " it as a template (many charts take an existing Secret's name) (for clusters a, b)",
+        "fanout: 1 problem found",
+    ]
+    assert "s3cret" not in result.output and "$2a$" not in result.output
+    assert not (root / "rendered").exists()
+
+
+def test_the_first_difference_is_named_by_file_object_and_field() -> None:
+    from fanout.formats.helm import _first_difference
+
+    one = (
+        "charts/c/templates/a.yaml",
+        0,
+        {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a/b": "1"}},
+    )
+    two = (one[0], 0, {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a/b": "2"}})
+    listed = (one[0], 0, {"kind": "List", "items": [1, 2]})
+    assert _first_difference([one], [one]) is None
+    assert _first_difference([one], [two]) == "charts/c/templates/a.yaml, ConfigMap x, /data/a~1b"
+    assert _first_difference([listed], [(one[0], 0, {"kind": "List", "items": [1, 3]})]).endswith(
+        ", /items/1"
+    )
+    assert _first_difference([listed], [(one[0], 0, {"kind": "List", "items": [1]})]).endswith(", /items")
+    assert _first_difference([one], [one, two]) == "charts/c/templates/a.yaml: a different number of objects"
+    assert _first_difference([one, two], [one]) == "charts/c/templates/a.yaml: a different number of objects"
+
+
 def test_tests_are_dropped_unless_asked_for(tmp_path: Path, invoke: Invoke) -> None:
     root = _source(tmp_path, CHART)
     assert invoke("render", str(root)).exit_code == 0

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fanout.core.document import Document
+from fanout.core.document import Document, escape
 from fanout.core.errors import Problem
 from fanout.core.model import Cluster, Placement, Template
 from fanout.core.substitute import Scan, Unresolved, resolve, substitute
@@ -306,15 +306,46 @@ def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> lis
             return []
     _warn(chart, said)
     objects = _objects(chart, _manifests(chart, first))
-    if objects != _objects(chart, _manifests(chart, again)):
+    varying = _first_difference(objects, _objects(chart, _manifests(chart, again)))
+    if varying is not None:
         chart.problem(
-            "the chart renders differently each time (randAlphaNum, genCA, now, ...); fanout's output must be"
-            " the same on every run: give those values explicitly",
+            f"the chart renders differently each time ({varying}: randAlphaNum, htpasswd, genCA, now, ...);"
+            " fanout's output must be the same on every run: give the value it is made from, or turn that"
+            " object off in the values and write it as a template"
+            " (many charts take an existing Secret's name)",
             "/spec/chart",
             rendering.clusters,
         )
         return []
     return objects
+
+
+def _first_difference(first: Sequence[_Object], again: Sequence[_Object]) -> str | None:
+    """Where two renderings first differ, as "file, Kind name, /field" (the field, never its values: they
+    may be a Secret's); None when they are equal."""
+    for (path, _, one), (_, _, two) in zip(first, again, strict=False):
+        if one != two:
+            metadata = one.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
+            return f"{path}, {one.get('kind')} {name}, {_field(one, two, '') or '/'}"
+    if len(first) != len(again):
+        shorter = min(len(first), len(again))
+        longer = first if len(first) > len(again) else again
+        return f"{longer[shorter][0]}: a different number of objects"
+    return None
+
+
+def _field(one: Any, two: Any, at: str) -> str:
+    """The first JSON pointer under which ``one`` and ``two`` differ ("" when they differ as a whole)."""
+    if isinstance(one, dict) and isinstance(two, dict) and one.keys() == two.keys():
+        for key in sorted(one):
+            if one[key] != two[key]:
+                return _field(one[key], two[key], f"{at}/{escape(str(key))}")
+    if isinstance(one, list) and isinstance(two, list) and len(one) == len(two):
+        for index, (a, b) in enumerate(zip(one, two, strict=True)):
+            if a != b:
+                return _field(a, b, f"{at}/{index}")
+    return at
 
 
 def _source_path(chart: _Chart, name: str) -> str:
