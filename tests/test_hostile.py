@@ -147,23 +147,6 @@ def test_encodings(content: bytes, expected: str | None, source: Path, invoke: I
     assert line.startswith(expected)
 
 
-def test_a_name_too_long_for_a_file_is_a_validation_error(source: Path, invoke: Invoke) -> None:
-    name = ".".join(["a" * 63] * 3) + "." + "b" * 61  # 253 characters: a valid object name
-    write_tree(
-        source,
-        {
-            "templates/long.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: shop}}\n"
-        },
-    )
-    checked = invoke("validate", str(source))
-    rendered = invoke("render", str(source), "--output-dir", str(source / "out"))
-    assert checked.exit_code == rendered.exit_code == 1
-    assert checked.stderr == rendered.stderr
-    (line,) = assert_located_failure(rendered.stderr)
-    assert line.startswith("templates/long.yaml:3:") and "over the 255 that file systems allow" in line
-    assert not (source / "out").exists()
-
-
 def _used_output(source: Path) -> tuple[Path, dict[str, bytes]]:
     out = source / "rendered"
     assert fanout("render", str(source)).returncode == 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import Invoke, read_tree, write_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -375,9 +377,52 @@ def test_file_names_of_rbac_names_stay_distinct_and_portable(first: str, second:
 
     a = path(first)
     assert a.startswith("_cluster/clusterrole.rbac.authorization.k8s.io_") and a.endswith(".yaml")
-    assert a.count("/") == 1 and all(c in "abcdefghijklmnopqrstuvwxyz0123456789._-%/ABCDEF" for c in a)
+    assert a.count("/") == 1 and all(c in "abcdefghijklmnopqrstuvwxyz0123456789._-%/ABCDEF~" for c in a)
     if first != second:
         assert a.lower() != path(second).lower()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(st.characters(codec="utf-8", exclude_characters="/%"), min_size=200, max_size=253),
+    st.integers(min_value=0, max_value=252),
+)
+def test_every_file_name_and_its_staged_name_fit_a_file_system(name: str, cut: int) -> None:
+    """An object name may have 253 characters (a Role's, any of them), up to 4 bytes each as a file name's
+    %XX: fanout's file and the temporary name it is staged under must each stay within 255 bytes, and two
+    names that differ only after the part a long file name keeps must still get two files."""
+    from fanout.core.model import ObjectId
+    from fanout.output.staging import staged_path
+    from fanout.render.emit import object_path
+
+    def path(name: str) -> str:
+        return object_path(ObjectId("rbac.authorization.k8s.io", "ClusterRoleBinding", "", name))
+
+    a = path(name)
+    for written in (a, staged_path("/out", "cluster", a, "0123456789ab")):
+        assert len(written.rsplit("/", 1)[1].encode("utf-8")) <= 255
+    cut %= len(name)
+    other = name[:cut] + ("x" if name[cut] != "x" else "y") + name[cut + 1 :]
+    assert path(other).lower() != a.lower()
+
+
+def test_a_name_too_long_for_a_file_keeps_its_start_and_a_digest(source: Path, invoke: Invoke) -> None:
+    """A 253-character ConfigMap name (Kubernetes allows it) was refused: its file name with the kind and the
+    staging prefix was longer than a file system takes. It is written under a shortened name now."""
+    name = ".".join(["a" * 63] * 3) + "." + "b" * 61
+    write_tree(
+        source,
+        {
+            "templates/long.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: shop}}\n"
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    (written,) = (source / "rendered/aws-east/shop").glob("configmap_aaa*")
+    assert len(written.name) == 230 and written.name.startswith("configmap_" + "a" * 63 + ".")
+    assert re.fullmatch(r"[a-z0-9._-]+~[0-9a-f]{16}\.yaml", written.name)
+    assert yaml.safe_load(written.read_text())["metadata"]["name"] == name
+    assert invoke("render", str(source), "--check").exit_code == 0
 
 
 def test_dns_names_are_file_names_as_they_are() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -63,10 +64,24 @@ def _file_part(name: str) -> str:
     return _FILE_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode("utf-8")), name)
 
 
+# File systems take 255 bytes for a file name (ext4, XFS, APFS, NTFS), and fanout stages each file beside
+# itself under a name 25 bytes longer (``staging.staged_path``). An object name may have 253 characters, and
+# its kind and group come first: a longer file name keeps its first part and ends in "~" and a digest of the
+# whole. "~" is written %7E in any other file name, so a shortened name is never another object's.
+NAME_MAX = 230
+_DIGEST_CHARS = 16
+
+
 def object_path(ident: ObjectId) -> str:
     """``<namespace or _cluster>/<kind>[.<group>]_<name>.yaml``, relative to the cluster's folder."""
     kind = ident.kind.lower() + (f".{ident.group}" if ident.group else "")
-    return f"{ident.namespace or CLUSTER_SCOPED_DIR}/{kind}_{_file_part(ident.name)}.yaml"
+    stem = f"{kind}_{_file_part(ident.name)}"
+    encoded = stem.encode("utf-8")
+    if len(encoded) > NAME_MAX - len(".yaml"):
+        digest = hashlib.sha256(encoded).hexdigest()[:_DIGEST_CHARS]
+        kept = encoded[: NAME_MAX - len(".yaml") - 1 - _DIGEST_CHARS].decode("utf-8", "ignore")
+        stem = f"{kept}~{digest}"
+    return f"{ident.namespace or CLUSTER_SCOPED_DIR}/{stem}.yaml"
 
 
 def _pyyaml_dump(obj: Any, dumper: type[yaml.SafeDumper] = _Dumper) -> str:

@@ -267,22 +267,11 @@ def render_plans(
     return Rendering(inputs, tuple(outputs), inputs.warnings)
 
 
-# File systems allow 255 bytes for a file name (ext4, XFS, APFS, NTFS): a longer one cannot be written.
-NAME_MAX = 255
-
-
 def _check_paths(objects: list[RenderedObject], cluster: Cluster, renderer: Renderer) -> None:
-    """Refuse a file name no file system takes, and two objects that would share a file (kinds that
-    differ only in case), rather than fail half-way through writing or overwrite one with the other."""
+    """Refuse two objects that would share a file (kinds that differ only in case) rather than overwrite
+    one with the other; file names are never too long (``emit.object_path`` shortens them)."""
     seen: dict[str, RenderedObject] = {}
     for rendered in objects:
-        name = rendered.path.rsplit("/", 1)[-1]
-        if len(name.encode("utf-8")) > NAME_MAX:
-            message = (
-                f"{rendered.ident} would be written to a file name of {len(name.encode('utf-8'))} bytes"
-                f" ({name[:40]}...), over the {NAME_MAX} that file systems allow: shorten its name"
-            )
-            renderer.failures[(rendered.template.location_of("/metadata/name"), message)].append(cluster.name)
         other = seen.setdefault(rendered.path.lower(), rendered)
         if other is not rendered:
             message = f"{rendered.ident} and {other.ident} would both be written to {rendered.path}"
