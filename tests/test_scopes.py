@@ -150,3 +150,10 @@ def test_the_well_known_table_names_where_each_scope_was_read() -> None:
     assert well_known_scopes()[("cert-manager.io", "ClusterIssuer")] is False
     assert well_known_scopes()[("helm.toolkit.fluxcd.io", "HelmRelease")] is True
     assert well_known_scopes()[("kyverno.io", "ClusterPolicy")] is False
+    # kyverno-policies' chart (kyverno/kyverno charts/kyverno-policies, commit
+    # 111e07bbecc66abfde36ab99969af22d7a961003) writes ValidatingPolicies, cluster-scoped: they were put in
+    # the release namespace with a warning.
+    assert well_known_scopes()[("policies.kyverno.io", "ValidatingPolicy")] is False
+    assert well_known_scopes()[("policies.kyverno.io", "NamespacedValidatingPolicy")] is True
+    assert well_known_scopes()[("networking.istio.io", "VirtualService")] is True
+    assert well_known_scopes()[("image.toolkit.fluxcd.io", "ImageUpdateAutomation")] is True
