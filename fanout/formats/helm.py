@@ -306,7 +306,7 @@ def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> lis
             return []
     _warn(chart, said)
     objects = _objects(chart, _manifests(chart, first))
-    varying = _first_difference(objects, _objects(chart, _manifests(chart, again)))
+    varying = _differences(objects, _objects(chart, _manifests(chart, again)))
     if varying is not None:
         chart.problem(
             f"the chart renders differently each time ({varying}: randAlphaNum, htpasswd, genCA, now, ...);"
@@ -320,19 +320,24 @@ def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> lis
     return objects
 
 
-def _first_difference(first: Sequence[_Object], again: Sequence[_Object]) -> str | None:
-    """Where two renderings first differ, as "file, Kind name, /field" (the field, never its values: they
-    may be a Secret's); None when they are equal."""
+def _differences(first: Sequence[_Object], again: Sequence[_Object], shown: int = 3) -> str | None:
+    """Where two renderings differ, as "file, Kind name, /field" for the first few objects (the field, never
+    its values: they may be a Secret's); None when they are equal. More than one: a checksum annotation of a
+    Deployment comes before the Secret it sums, and the Secret is the one to fix."""
+    found = []
     for (path, _, one), (_, _, two) in zip(first, again, strict=False):
         if one != two:
             metadata = one.get("metadata")
             name = metadata.get("name") if isinstance(metadata, dict) else None
-            return f"{path}, {one.get('kind')} {name}, {_field(one, two, '') or '/'}"
+            found.append(f"{path}, {one.get('kind')} {name}, {_field(one, two, '') or '/'}")
     if len(first) != len(again):
         shorter = min(len(first), len(again))
         longer = first if len(first) > len(again) else again
-        return f"{longer[shorter][0]}: a different number of objects"
-    return None
+        found.append(f"{longer[shorter][0]}: a different number of objects")
+    if not found:
+        return None
+    more = f"; and {len(found) - shown} more" if len(found) > shown else ""
+    return "; ".join(found[:shown]) + more
 
 
 def _field(one: Any, two: Any, at: str) -> str:
