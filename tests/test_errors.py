@@ -32,6 +32,20 @@ CASES = {
         "templates/flow.yaml:4:8: invalid YAML: while parsing a flow sequence did not find expected ',' or"
         " ']' (inside [ ] or { }, quote a value that holds ${...}: \"${cluster.name}\")",
     ),
+    # A key with nothing after it reads as null: Karmada's documentation writes `overriders:` above `#...`
+    # (karmada-io/website docs/userguide/scheduling/override-policy.md, commit
+    # 747f80c48c9a8784ec679cf88ae15b935c7824a9); the message was "None is not of type 'object'".
+    "empty-key": (
+        {
+            "overrides/empty.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: o}\n"
+            "spec:\n  clusters: {names: [aws-east]}\n  merge:\n  # ...\n"
+        },
+        "overrides/empty.yaml:6:3: merge is empty: expected a map at /spec/merge",
+    ),
+    "override-among-templates": (
+        {"templates/o.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: o}\n"},
+        "templates/o.yaml:2:7: an Override document does not belong among the templates",
+    ),
     # A kustomize base copied into templates/ whole: one message that says what the file is.
     "kustomization-among-templates": (
         {"templates/kustomization.yaml": "resources: [web.yaml]\npatches: [{path: p.yaml}]\n"},

@@ -55,6 +55,13 @@ def _message(error: ValidationError) -> str:
             )
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
+    if error.validator == "type" and error.instance is None and error.absolute_path:
+        # A key written with nothing after it (`overriders:` above a comment): YAML reads null, and
+        # "None is not of type 'object'" names neither the key nor the fix.
+        key = error.absolute_path[-1]
+        name = f"item {key}" if isinstance(key, int) else str(key)
+        wanted = error.validator_value if isinstance(error.validator_value, str) else "value"
+        return f"{name} is empty: expected {_article(wanted)}"
     comment = schema.get("$comment")
     if error.validator in ("pattern", "not") and isinstance(comment, str):
         # People read "templates must be a relative folder inside the source root", not a regex.
@@ -62,6 +69,10 @@ def _message(error: ValidationError) -> str:
             return f"{error.absolute_path[-1]} {comment}, not {error.instance!r}"
         return f"{error.instance!r} {comment}"
     return error.message
+
+
+def _article(kind: str) -> str:
+    return {"object": "a map", "array": "a list", "integer": "an integer"}.get(kind, f"a {kind}")
 
 
 def _pointer(error: ValidationError) -> str:

@@ -116,10 +116,9 @@ def build_templates(
             continue
         routes.setdefault(_route(doc, config), []).append(doc)
     for doc in routes.get("fanout", []):
-        problems.add(
-            f"a {api_kind(doc)[1] or 'fanout'} document does not belong among the templates",
-            doc.location("/kind"),
-        )
+        kind = api_kind(doc)[1] or "fanout"
+        article = "an" if kind[:1] in "AEIOU" else "a"
+        problems.add(f"{article} {kind} document does not belong among the templates", doc.location("/kind"))
     for doc in routes.get("refused", []):
         problems.add(str(controlplane.refusal(doc, config.templates)), doc.location("/kind"))
 
