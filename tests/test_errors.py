@@ -44,7 +44,7 @@ CASES = {
     ),
     "override-among-templates": (
         {"templates/o.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: o}\n"},
-        "templates/o.yaml:2:7: an Override document does not belong among the templates",
+        "templates/o.yaml:2:1: an Override document does not belong among the templates",
     ),
     # A kustomize base copied into templates/ whole: one message that says what the file is.
     "kustomization-among-templates": (
