@@ -296,22 +296,23 @@ def test_diff_shows_what_a_strategic_override_changes(repo: Path, invoke: Invoke
 FLUX = ROOT / "examples" / "kustomize-flux"
 
 
+def _kustomize(overlay: Path) -> str:
+    """What `kubectl kustomize` builds from ``overlay``."""
+    kubectl = binaries.kubectl()
+    assert kubectl is not None
+    env = {**os.environ, "KUBECONFIG": os.devnull}
+    return subprocess.run(
+        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=True, env=env
+    ).stdout
+
+
 @pytest.mark.skipif(
     binaries.kubectl() is None and not os.environ.get("CI"), reason="kubectl is not installed"
 )
 @pytest.mark.parametrize("cluster", ["production", "staging"])
 def test_flux_overlays_build_what_kubectl_kustomize_builds(cluster: str) -> None:
-    kubectl = binaries.kubectl()
-    assert kubectl is not None
-    built = subprocess.run(
-        [kubectl, "kustomize", str(FLUX / "upstream" / "apps" / cluster)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "KUBECONFIG": os.devnull},
-    )
     theirs = sorted(
-        (yaml.safe_load_all(built.stdout)),
+        yaml.safe_load_all(_kustomize(FLUX / "upstream" / "apps" / cluster)),
         key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]),
     )
     ours = sorted(
@@ -398,8 +399,6 @@ GEP_ENVS = {
 def test_components_and_overlay_patches_build_what_kubectl_kustomize_builds(
     tmp_path: Path, invoke: Invoke
 ) -> None:
-    kubectl = binaries.kubectl()
-    assert kubectl is not None
     layout = {
         "kustomize/base/deployment.yaml": GEP_BASE,
         "kustomize/base/kustomization.yaml": "resources: [deployment.yaml]\n",
@@ -444,14 +443,7 @@ def test_components_and_overlay_patches_build_what_kubectl_kustomize_builds(
     source = write_tree(tmp_path / "fanout", fanout_files)
     assert invoke("render", str(source)).exit_code == 0
     for env in GEP_ENVS:
-        built = subprocess.run(
-            [kubectl, "kustomize", str(tmp_path / "kustomize/envs" / env)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "KUBECONFIG": os.devnull},
-        )
-        (theirs,) = yaml.safe_load_all(built.stdout)
+        (theirs,) = yaml.safe_load_all(_kustomize(tmp_path / "kustomize/envs" / env))
         theirs["metadata"]["namespace"] = "default"  # fanout names the namespace every object lands in
         (ours,) = _objects(source / "rendered" / env).values()
         assert ours == theirs, env
