@@ -157,3 +157,14 @@ def test_the_well_known_table_names_where_each_scope_was_read() -> None:
     assert well_known_scopes()[("policies.kyverno.io", "NamespacedValidatingPolicy")] is True
     assert well_known_scopes()[("networking.istio.io", "VirtualService")] is True
     assert well_known_scopes()[("image.toolkit.fluxcd.io", "ImageUpdateAutomation")] is True
+    # Cluster-scoped kinds that charts and platform repositories write without their definitions: taken as
+    # namespaced, each went into a namespace (with a warning).
+    for group, kind in [
+        ("external-secrets.io", "ClusterSecretStore"),
+        ("karpenter.sh", "NodePool"),
+        ("argoproj.io", "ClusterWorkflowTemplate"),
+        ("keda.sh", "ClusterTriggerAuthentication"),
+        ("templates.gatekeeper.sh", "ConstraintTemplate"),
+    ]:
+        assert well_known_scopes()[(group, kind)] is False, kind
+    assert well_known_scopes()[("keda.sh", "ScaledObject")] is True
