@@ -406,8 +406,8 @@ SCOPED_OBJECTS = """apiVersion: example.com/v1
 kind: ClusterWidget
 metadata: {name: w}
 ---
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sRequiredLabels
+apiVersion: platform.example.com/v1
+kind: TenantQuota
 metadata: {name: require-labels}
 spec: {match: {kinds: [{kinds: [Namespace]}]}}
 ---
@@ -450,28 +450,25 @@ def test_a_cluster_scoped_kind_the_chart_defines_gets_no_namespace(tmp_path: Pat
     assert found["tools/configmap_settings.yaml"]["metadata"]["namespace"] == "tools"
     # A kind nobody defines is taken as namespaced, as most custom kinds are, and that guess is said.
     assert (
-        found["tools/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml"]["metadata"][
-            "namespace"
-        ]
+        found["tools/tenantquota.platform.example.com_require-labels.yaml"]["metadata"]["namespace"]
         == "tools"
     )
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith(
-        "templates/chart.yaml:4:8: warning: K8sRequiredLabels 'require-labels' (constraints.gatekeeper.sh/v1beta1) has no namespace"
+        "templates/chart.yaml:4:8: warning: TenantQuota 'require-labels' (platform.example.com/v1) has no namespace"
     )
     assert "written in the release namespace tools, where Helm installs a namespaced kind" in warning
-    assert "`scopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Namespaced}` (or Cluster)" in warning
+    assert "`scopes: {TenantQuota.platform.example.com: Namespaced}` (or Cluster)" in warning
 
 
 def test_fanout_yaml_says_which_kinds_are_cluster_scoped(tmp_path: Path, invoke: Invoke) -> None:
-    root = _scoped_source(tmp_path, "scopes:\n  K8sRequiredLabels.constraints.gatekeeper.sh: Cluster\n")
+    root = _scoped_source(tmp_path, "scopes:\n  TenantQuota.platform.example.com: Cluster\n")
     result = invoke("render", str(root))
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
     found = objects(root / "rendered", "a")
     assert (
-        "namespace"
-        not in found["_cluster/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml"]["metadata"]
+        "namespace" not in found["_cluster/tenantquota.platform.example.com_require-labels.yaml"]["metadata"]
     )
 
 

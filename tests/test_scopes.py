@@ -9,13 +9,13 @@ from conftest import Invoke, write_tree
 from kubefed_helpers import objects
 
 CLUSTER = "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
-POLICIES = """apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sRequiredLabels
+POLICIES = """apiVersion: platform.example.com/v1
+kind: TenantQuota
 metadata: {name: require-labels}
 spec: {match: {kinds: [{kinds: [Namespace]}]}}
 ---
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sRequiredLabels
+apiVersion: platform.example.com/v1
+kind: TenantQuota
 metadata: {name: internal}
 spec: {enforcementAction: dryrun}
 """
@@ -40,39 +40,39 @@ def test_a_default_namespace_given_to_an_unknown_kind_is_said_once(tmp_path: Pat
     assert result.exit_code == 0, result.output
     [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning.startswith(
-        "templates/policies.yaml:3:1: warning: K8sRequiredLabels 'require-labels' (constraints.gatekeeper.sh/v1beta1) has no namespace"
+        "templates/policies.yaml:3:1: warning: TenantQuota 'require-labels' (platform.example.com/v1) has no namespace"
     )
     assert "written in the default namespace apps" in warning
-    assert "`scopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Namespaced}` (or Cluster)" in warning
+    assert "`scopes: {TenantQuota.platform.example.com: Namespaced}` (or Cluster)" in warning
     assert sorted(objects(root / "rendered", "a")) == [
-        "apps/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
-        "apps/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
+        "apps/tenantquota.platform.example.com_internal.yaml",
+        "apps/tenantquota.platform.example.com_require-labels.yaml",
     ]
 
 
 def test_scopes_settle_it_either_way(tmp_path: Path, invoke: Invoke) -> None:
     cluster = _root(
         tmp_path / "c",
-        "defaultNamespace: apps\nscopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Cluster}\n",
+        "defaultNamespace: apps\nscopes: {TenantQuota.platform.example.com: Cluster}\n",
     )
     result = invoke("render", str(cluster))
     assert result.exit_code == 0 and "warning" not in result.stderr
     files = objects(cluster / "rendered", "a")
     assert sorted(files) == [
-        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
-        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
+        "_cluster/tenantquota.platform.example.com_internal.yaml",
+        "_cluster/tenantquota.platform.example.com_require-labels.yaml",
     ]
     assert all("namespace" not in f["metadata"] for f in files.values())
 
     namespaced = _root(
         tmp_path / "n",
-        "defaultNamespace: apps\nscopes: {K8sRequiredLabels.constraints.gatekeeper.sh: Namespaced}\n",
+        "defaultNamespace: apps\nscopes: {TenantQuota.platform.example.com: Namespaced}\n",
     )
     result = invoke("render", str(namespaced))
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert sorted(objects(namespaced / "rendered", "a")) == [
-        "apps/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
-        "apps/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
+        "apps/tenantquota.platform.example.com_internal.yaml",
+        "apps/tenantquota.platform.example.com_require-labels.yaml",
     ]
 
 
@@ -81,8 +81,8 @@ def test_without_a_default_namespace_nothing_is_guessed(tmp_path: Path, invoke: 
     result = invoke("render", str(root))
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert sorted(objects(root / "rendered", "a")) == [
-        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_internal.yaml",
-        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_require-labels.yaml",
+        "_cluster/tenantquota.platform.example.com_internal.yaml",
+        "_cluster/tenantquota.platform.example.com_require-labels.yaml",
     ]
 
 
@@ -168,3 +168,28 @@ def test_the_well_known_table_names_where_each_scope_was_read() -> None:
     ]:
         assert well_known_scopes()[(group, kind)] is False, kind
     assert well_known_scopes()[("keda.sh", "ScaledObject")] is True
+    from fanout.kube.kinds import well_known_scope
+
+    # Gatekeeper's constraint kinds are made by ConstraintTemplates, always cluster-scoped (CreateCRD in
+    # open-policy-agent/frameworks constraint/pkg/client/crds/crds.go, commit
+    # 106d3e3fec59ec52cb121aa93254b04b2dc1df53): the whole group is.
+    assert well_known_scope("constraints.gatekeeper.sh", "K8sRequiredLabels") is False
+    assert well_known_scope("constraints.gatekeeper.sh", "AnyConstraintATemplateMakes") is False
+    assert well_known_scope("monitoring.coreos.com", "ServiceMonitor") is True
+    assert well_known_scope("platform.example.com", "TenantQuota") is None
+
+
+def test_a_gatekeeper_constraint_lands_in_the_cluster_folder(tmp_path: Path, invoke: Invoke) -> None:
+    """The most common custom kind a platform repository writes without its definition: a constraint."""
+    constraint = (
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\n"
+        "metadata: {name: require-team}\nspec: {match: {kinds: [{apiGroups: [''], kinds: [Namespace]}]}}\n"
+    )
+    root = _root(tmp_path, "defaultNamespace: apps\n")
+    (root / "templates/policies.yaml").write_text(constraint)
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    assert sorted(objects(root / "rendered", "a")) == [
+        "_cluster/k8srequiredlabels.constraints.gatekeeper.sh_require-team.yaml"
+    ]

@@ -30,7 +30,7 @@ from fanout.kube.kinds import (
     NAMESPACED,
     TargetType,
     group_of,
-    well_known_scopes,
+    well_known_scope,
 )
 
 
@@ -67,7 +67,7 @@ class Context:
             return False
         if kind in NAMESPACED:
             return True
-        return well_known_scopes().get((group, kind))
+        return well_known_scope(group, kind)
 
     def namespaced(self, api_version: str, kind: str, namespace: str | None) -> bool:
         scope = self.scope(api_version, kind)

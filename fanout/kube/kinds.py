@@ -93,7 +93,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 def well_known_scopes() -> dict[tuple[str, str], bool]:
     """(group, kind) -> namespaced, for custom kinds that charts use without shipping their definitions
     (ServiceMonitor, HTTPRoute, ClusterIssuer): read from each project's CustomResourceDefinitions, with the
-    commit, in ``data/wellknown-scopes.json``."""
+    commit, in ``data/wellknown-scopes.json``. A kind of "*" is every kind of its group (Gatekeeper's
+    constraints, whose kinds its ConstraintTemplates make): ask ``well_known_scope``."""
     data = json.loads((DATA_DIR / "wellknown-scopes.json").read_text())
     found: dict[tuple[str, str], bool] = {}
     for source in data["sources"]:
@@ -101,6 +102,13 @@ def well_known_scopes() -> dict[tuple[str, str], bool]:
             kind, _, group = key.partition(".")
             found[(group, kind)] = scope == "Namespaced"
     return found
+
+
+def well_known_scope(group: str, kind: str) -> bool | None:
+    """Whether a well-known custom kind is namespaced; None when fanout does not know it."""
+    known = well_known_scopes()
+    found = known.get((group, kind))
+    return known.get((group, "*")) if found is None else found
 
 
 def group_of(api_version: str) -> str:
