@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fanout.core.fielddiff import FieldChange
 from fanout.core.model import ObjectId
 from fanout.render.pipeline import Rendering, load_inputs, render
 from fanout.report.diffing import (
     CHANGED,
     HIDDEN,
-    FieldChange,
     Side,
     compare_clusters,
     compare_renderings,

@@ -247,7 +247,10 @@ def test_the_differences_are_named_by_file_object_and_field() -> None:
     assert _differences([listed], [(one[0], 0, {"kind": "List", "items": [1, 3]})]) == (
         "charts/c/templates/a.yaml, List None, /items/1"
     )
-    assert str(_differences([listed], [(one[0], 0, {"kind": "List", "items": [1]})])).endswith(", /items")
+    assert _differences([listed], [(one[0], 0, {"kind": "List", "items": [1]})]) == (
+        "charts/c/templates/a.yaml, List None, /items/1"
+    )
+    assert _differences([one], [(one[0], 0, [1])]) == "charts/c/templates/a.yaml, ConfigMap x, /"
     assert _differences([one], [one, two]) == "charts/c/templates/a.yaml: a different number of objects"
     assert _differences([one, two], [one]) == "charts/c/templates/a.yaml: a different number of objects"
     # Bitnami's redis chart: the StatefulSet's checksum/secret annotation sorts before the Secret it sums.

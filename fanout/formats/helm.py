@@ -29,8 +29,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fanout.core.document import Document, escape
+from fanout.core.document import Document
 from fanout.core.errors import Problem
+from fanout.core.fielddiff import field_changes
 from fanout.core.model import Cluster, Placement, Template
 from fanout.core.substitute import Scan, Unresolved, resolve, substitute
 from fanout.core.validate import check
@@ -329,7 +330,8 @@ def _differences(first: Sequence[_Object], again: Sequence[_Object], shown: int 
         if one != two:
             metadata = one.get("metadata")
             name = metadata.get("name") if isinstance(metadata, dict) else None
-            found.append(f"{path}, {one.get('kind')} {name}, {_field(one, two, '') or '/'}")
+            changed = field_changes(one, two)
+            found.append(f"{path}, {one.get('kind')} {name}, {(changed[0].path if changed else '') or '/'}")
     if len(first) != len(again):
         shorter = min(len(first), len(again))
         longer = first if len(first) > len(again) else again
@@ -338,19 +340,6 @@ def _differences(first: Sequence[_Object], again: Sequence[_Object], shown: int 
         return None
     more = f"; and {len(found) - shown} more" if len(found) > shown else ""
     return "; ".join(found[:shown]) + more
-
-
-def _field(one: Any, two: Any, at: str) -> str:
-    """The first JSON pointer under which ``one`` and ``two`` differ ("" when they differ as a whole)."""
-    if isinstance(one, dict) and isinstance(two, dict) and one.keys() == two.keys():
-        for key in sorted(one):
-            if one[key] != two[key]:
-                return _field(one[key], two[key], f"{at}/{escape(str(key))}")
-    if isinstance(one, list) and isinstance(two, list) and len(one) == len(two):
-        for index, (a, b) in enumerate(zip(one, two, strict=True)):
-            if a != b:
-                return _field(a, b, f"{at}/{index}")
-    return at
 
 
 def _source_path(chart: _Chart, name: str) -> str:

@@ -14,13 +14,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fanout.core.document import escape
 from fanout.core.errors import visible
+from fanout.core.fielddiff import FieldChange, ObjectStatus, canonical, field_changes
 from fanout.core.model import ObjectId
 from fanout.render.emit import dump
 from fanout.render.pipeline import ClusterOutput, RenderedObject, Rendering
 
-ObjectStatus = Literal["added", "removed", "changed"]
 ClusterStatus = Literal["added", "removed", "changed", "unchanged"]
 
 SECRET_KIND = "Secret"
@@ -38,16 +37,6 @@ class Side:
     ref: str | None = None  # the git revision asked for, if any
     commit: str | None = None  # the commit read, if any
     cluster: str | None = None  # in cluster-to-cluster mode, the cluster on this side
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One value that differs: ``op`` says whether it was added, removed or changed."""
-
-    path: str  # JSON Pointer into the object
-    op: ObjectStatus
-    before: Any = None  # None when added
-    after: Any = None  # None when removed
 
 
 @dataclass(frozen=True)
@@ -117,11 +106,6 @@ class Comparison:
         return sum(c.count(status) for c in self.clusters)
 
 
-def _canonical(obj: Any) -> str:
-    # JSON tells true from 1 and 1.0 from 1, which Python's == does not; key order is not a difference.
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False)
-
-
 def is_secret(ident: ObjectId) -> bool:
     return ident.secret
 
@@ -163,36 +147,6 @@ def _yaml_lines(obj: Mapping[str, Any] | None) -> list[str]:
     return [] if obj is None else [visible(line, tabs=True) for line in dump(obj).split("\n")[:-1]]
 
 
-def _tail(items: list[Any], start: int) -> list[tuple[int, Any]]:
-    return list(enumerate(items))[start:]
-
-
-def field_changes(before: Any, after: Any, pointer: str = "") -> list[FieldChange]:
-    """Every value that differs, as deep as both sides have the same shape (list items by index)."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        found: list[FieldChange] = []
-        for key in [*before, *(k for k in after if k not in before)]:
-            at = f"{pointer}/{escape(key)}"
-            if key not in after:
-                found.append(FieldChange(at, "removed", before[key], None))
-            elif key not in before:
-                found.append(FieldChange(at, "added", None, after[key]))
-            else:
-                found.extend(field_changes(before[key], after[key], at))
-        return found
-    if isinstance(before, list) and isinstance(after, list):
-        found = []
-        common = min(len(before), len(after))
-        for index in range(common):
-            found.extend(field_changes(before[index], after[index], f"{pointer}/{index}"))
-        found.extend(FieldChange(f"{pointer}/{i}", "removed", item) for i, item in _tail(before, common))
-        found.extend(FieldChange(f"{pointer}/{i}", "added", None, item) for i, item in _tail(after, common))
-        return found
-    if _canonical(before) != _canonical(after):
-        return [FieldChange(pointer, "changed", before, after)]
-    return []
-
-
 def object_change(
     ident: ObjectId,
     api_version: str,
@@ -216,7 +170,7 @@ def object_change(
     if base is None or head is None:
         status: ObjectStatus = "added" if base is None else "removed"
         fields: tuple[FieldChange, ...] = ()
-        signature = _canonical(head if head is not None else base)
+        signature = canonical(head if head is not None else base)
     else:
         status = "changed"
         fields = tuple(field_changes(base, head))
@@ -233,7 +187,7 @@ def compare_objects(
     found: list[tuple[tuple[int, str], ObjectChange]] = []
     for ident in [*after, *(i for i in before if i not in after)]:
         old, new = before.get(ident), after.get(ident)
-        if old is not None and new is not None and _canonical(old.obj) == _canonical(new.obj):
+        if old is not None and new is not None and canonical(old.obj) == canonical(new.obj):
             continue
         shown = new if new is not None else old
         assert shown is not None

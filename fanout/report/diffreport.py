@@ -15,16 +15,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from fanout.core.errors import visible
+from fanout.core.fielddiff import FieldChange, ObjectStatus
 from fanout.core.words import plural, some_names
-from fanout.report.diffing import (
-    ClusterDiff,
-    Comparison,
-    FieldChange,
-    Group,
-    ObjectChange,
-    ObjectStatus,
-    Side,
-)
+from fanout.report.diffing import ClusterDiff, Comparison, Group, ObjectChange, Side
 
 JSON_VERSION = 1
 # GitHub refuses comments over 65,536 characters; stay well below, leaving room for a bot's own text.
