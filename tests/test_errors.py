@@ -113,6 +113,30 @@ CASES = {
         "overrides/o.yaml:8:5: patch failed on Deployment.apps shop/web: replace /spec/nope:"
         " the path does not exist (use add to create it) (in cluster aws-east)",
     ),
+    # fanout import guards a list item it names by position with a test of its key (tests/test_import.py).
+    "test-fails": (
+        {
+            "overrides/o.yaml": OVERRIDE.format(
+                cluster="aws-east", op="test", path="/spec/template/spec/containers/0/name"
+            ).replace("value: 1", "value: sidecar")
+        },
+        "overrides/o.yaml:8:5: patch failed on Deployment.apps shop/web: test"
+        ' /spec/template/spec/containers/0/name: the object has "web" there, the patch expects "sidecar"'
+        " (if the template's list was reordered, the patch's positions name other items now)"
+        " (in cluster aws-east)",
+    ),
+    "test-of-a-whole-object-fails": (
+        {
+            "overrides/o.yaml": OVERRIDE.format(
+                cluster="aws-east", op="test", path="/spec/template/spec/containers/0"
+            ).replace("value: 1", "value: {name: web, image: 'web:1', args: [a-rather-long-argument]}")
+        },
+        "overrides/o.yaml:8:5: patch failed on Deployment.apps shop/web: test"
+        ' /spec/template/spec/containers/0: the object has {"image": "web:1", "name": "web"} there, the'
+        ' patch expects {"args": ["a-rather-long-argument"], "image": "web:1", "name…'
+        " (if the template's list was reordered, the patch's positions name other items now)"
+        " (in cluster aws-east)",
+    ),
     "add-without-parent": (
         {"overrides/o.yaml": OVERRIDE.format(cluster="aws-east", op="add", path="/spec/strategy/type")},
         "overrides/o.yaml:8:5: patch failed on Deployment.apps shop/web: add /spec/strategy/type:"

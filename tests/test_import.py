@@ -180,20 +180,63 @@ def test_known_differences_become_the_expected_source(invoke: Invoke, tmp_path: 
         json.dumps({"names": ["prod-b"]}),
     }
     dev = next(o for o in overrides if "clusterSelector" in o["spec"]["clusters"])
+    # A JSON Patch that names a list item by position first tests that the item is the one meant.
     assert dev["spec"]["patch"] == [
+        {"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "web"},
         {
             "op": "add",
             "path": "/spec/template/spec/containers/0/env/-",
             "value": {"name": "DEBUG", "value": "1"},
-        }
+        },
     ]
     prod_b = next(o for o in overrides if o["spec"]["clusters"] == {"names": ["prod-b"]})
     assert prod_b["spec"]["patch"] == [
-        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "web:2"}
+        {"op": "test", "path": "/spec/template/spec/containers/0/name", "value": "web"},
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "web:2"},
     ]
     only_prod = yaml.safe_load((source / "templates/shop/configmap_only-prod.yaml").read_text())
     assert only_prod["metadata"]["annotations"] == {"fanout.dev/placement": "env=prod"}
     assert only_prod["data"]["script"] == "echo ${HOME} and $$${x} and $${cluster.name}"
+
+
+def _rules(thresholds: dict[str, int]) -> str:
+    rules = "".join(f"  - {{name: {n}, threshold: {t}}}\n" for n, t in thresholds.items())
+    return (
+        "apiVersion: monitoring.example.com/v1\nkind: AlertRules\n"
+        f"metadata: {{name: latency, namespace: shop}}\nspec:\n  rules:\n{rules}"
+    )
+
+
+def test_a_list_item_named_by_position_is_tested_first_so_a_reordered_template_fails(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    # One cluster differs in the third rule of a list without a merge key: JSON Patch names it by position.
+    usual = {"p50": 1, "p90": 2, "p99": 3}
+    copies = _fleet(
+        tmp_path / "copies",
+        {
+            name: {"rules.yaml": _rules({**usual, "p99": 30} if name == "prod" else usual)}
+            for name in ("dev", "prod", "staging")
+        },
+    )
+    source = _round_trip(invoke, copies, tmp_path)
+    override = (source / "overrides/shop/alertrules.monitoring.example.com_latency.yaml").read_text()
+    assert yaml.safe_load(override)["spec"]["patch"] == [
+        {"op": "test", "path": "/spec/rules/2/name", "value": "p99"},
+        {"op": "replace", "path": "/spec/rules/2/threshold", "value": 30},
+    ]
+    # Someone later puts the template's rules in another order: without the test, prod's p50 would get
+    # p99's threshold and the render would pass. With it, the render fails and says where.
+    template = source / "templates/shop/alertrules.monitoring.example.com_latency.yaml"
+    doc = yaml.safe_load(template.read_text())
+    rules = doc["spec"]["rules"]
+    doc["spec"]["rules"] = [rules[1], rules[2], rules[0]]  # p90, p99, p50: p50 is now at index 2
+    template.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    result = invoke("render", str(source), "--output-dir", str(out))
+    assert result.exit_code == 1
+    assert 'test /spec/rules/2/name: the object has "p50" there, the patch expects "p99"' in result.output
+    assert not out.exists()
 
 
 def test_import_is_deterministic(invoke: Invoke, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from fanout.core.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
 from fanout.importer.factor import Factored, Op, canon
 from fanout.importer.read import Key
 from fanout.importer.smpdiff import strategic_patch
+from fanout.render import strategic
 from fanout.render.emit import dump, object_path
 
 FANOUT_API = "fanout.dev/v1alpha1"
@@ -140,6 +141,53 @@ def _through_list(document: Any, path: str) -> bool:
     return isinstance(document, list)
 
 
+def guards(template: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A ``test`` of its key for each list item the steps name by position (``/env/6/value``): should the
+    template's list be reordered later, the patch then fails, naming the item, instead of changing another.
+
+    The key is the list's merge key (an env var's ``name``, a volume mount's ``mountPath``), else ``name``
+    when the item has one. The tests go first, so each reads the template as it is, untouched.
+    """
+    schema = strategic.Roots(strategic.KUSTOMIZE, {})(dict(template))
+    found: dict[str, Any] = {}
+    for step in steps:
+        tokens = [t.replace("~1", "/").replace("~0", "~") for t in step["path"].split("/")[1:]]
+        _item_keys(template, schema, tokens, step["op"] == "add", found)
+    return [{"op": "test", "path": path, "value": value} for path, value in found.items()]
+
+
+def _item_keys(node: Any, schema: Any, tokens: list[str], adding: bool, found: dict[str, Any]) -> None:
+    """Adds to ``found`` the key pointer and value of each item of a list ``tokens`` passes through."""
+    pointer = ""
+    while tokens and isinstance(node, dict) and tokens[0] in node:
+        name, value, rest = tokens[0], node[tokens[0]], tokens[1:]
+        pointer += "/" + _escape(name)
+        if isinstance(value, list) and rest and rest[0].isdigit() and int(rest[0]) < len(value):
+            index = int(rest[0])
+            item = value[index]
+            if not (adding and len(rest) == 1):  # an add at an index inserts: no item is named
+                meta = schema.list_meta(name) if schema is not None else None
+                key = meta.merge_key if meta is not None and meta.merge_key else "name"
+                if isinstance(item, dict) and isinstance(item.get(key), (str, int)):
+                    found.setdefault(f"{pointer}/{index}/{_escape(key)}", item[key])
+            schema = schema.items(name) if schema is not None else None
+            node, pointer, tokens = item, f"{pointer}/{index}", rest[1:]
+        else:
+            schema = schema.field(name) if schema is not None else None
+            node, tokens = value, rest
+
+
+def _signature(template: Mapping[str, Any], members: tuple[str, ...], ops: Sequence[Op]) -> tuple[str, ...]:
+    """What objects must have in common to share one override: the clusters, the difference, and the
+    keys of the list items it names by position (the guards must hold in each)."""
+    steps = [step for op in ops for step in json_patch(op)]
+    return (*members, "", canon(ops), canon(guards(template, steps)))
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
 def json_patch(op: Op) -> list[dict[str, Any]]:
     """RFC 6902 operations for one difference."""
     if op.op == "append":
@@ -197,12 +245,12 @@ def source_files(
     templates: dict[str, list[tuple[dict[str, Any], tuple[Key, ...]]]] = {}
     overrides: dict[str, list[tuple[dict[str, Any], tuple[Key, ...]]]] = {}
     # The same difference for the same clusters in several objects is one override naming them all.
-    shared: dict[tuple[tuple[str, ...], str], list[Key]] = {}
+    shared: dict[tuple[str, ...], list[Key]] = {}
     for item in factored:
         for members, ops in item.groups:
-            shared.setdefault((members, canon(ops)), []).append(item.key)
+            shared.setdefault(_signature(item.template, members, ops), []).append(item.key)
     taken: set[str] = set()
-    written: set[tuple[tuple[str, ...], str]] = set()
+    written: set[tuple[str, ...]] = set()
     template_of = {item.key: item.template for item in factored}
     for item in factored:
         key = item.key
@@ -212,7 +260,7 @@ def source_files(
             template = _placed(template, item.clusters, exact_selector(item.clusters, labels, clusters))
         templates.setdefault(f"templates/{relative}", []).append((template, (key,)))
         for members, ops in item.groups:
-            signature = (members, canon(ops))
+            signature = _signature(template_of[key], members, ops)
             keys = tuple(dict.fromkeys(shared[signature]))
             if signature in written:
                 continue
@@ -229,11 +277,13 @@ def source_files(
                 steps = [step for op in ops for step in json_patch(op)]
                 smp = _strategic(template_of[keys[0]], steps)
                 # The strategic patch names list items by their key, which reads better than positions, where
-                # it is no longer than the JSON Patch (so that a fleet's source stays small).
+                # it is no longer than the JSON Patch (so that a fleet's source stays small). Compared without
+                # the guards: else a strategic patch that repeats a whole list (one without a merge key) would
+                # win, and the template's later edits to that list would no longer reach these clusters.
                 if smp is not None and len(dump(smp)) <= len(dump({"patch": steps})):
                     spec["strategic"] = smp
                 else:
-                    spec["patch"] = steps
+                    spec["patch"] = [*guards(template_of[keys[0]], steps), *steps]
             if len(keys) > 1:
                 stem = "-".join(f"{k}-{v}" for k, v in rule.items()) if rule else members[0]
                 name = override_name(f"shared-{stem}", taken)

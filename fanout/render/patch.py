@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -84,6 +85,12 @@ def _explain(document: Any, op: PatchOp, error: Exception, secret: bool = False)
     if secret:  # the library's own message quotes the values
         what = "the value is not the tested one" if op.op == "test" else "it cannot be applied"
         return f"{text}: {what} ({SECRET_NOTE})"
+    if op.op == "test":
+        return (
+            f"{text}: the object has {_short(_value(document, op.path))} there, the patch expects"
+            f" {_short(op.value)} (if the template's list was"
+            " reordered, the patch's positions name other items now)"
+        )
     return f"{text}: {error}"
 
 
@@ -104,6 +111,12 @@ def _prepare(document: Any, op: PatchOp) -> str:
         if not isinstance(current, dict):
             raise ValueError(f"cannot set {op.path}: its parent is not a mapping")
     return op.op
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``value`` as JSON on one line, cut to about ``limit`` characters (it may be a whole object)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _value(document: Any, pointer: str) -> Any:
