@@ -112,8 +112,13 @@ def _all_safe(listed: Mapping[object, object]) -> bool:
 
 
 def is_temporary(path: str) -> bool:
+    """A staged file or backup (``.fanout-<token>-<name>.tmp``), or a file in a new cluster's staging folder
+    (``.fanout-<token>-<cluster>.tmp/...``, see ``staging.FRESH``)."""
     name = posixpath.basename(path)
-    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIXES)
+    if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIXES):
+        return True
+    first, _, rest = path.partition("/")
+    return bool(rest) and first.startswith(TEMP_PREFIX) and first.endswith(".tmp")
 
 
 def read_marker(out: Path) -> Marker | None:

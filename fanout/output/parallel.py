@@ -36,8 +36,9 @@ from fanout.core.errors import FanoutError
 from fanout.core.model import Inputs
 from fanout.output.contents import Contents
 from fanout.output.cores import start_method
-from fanout.output.moves import Transaction, first_indexes, share_moves
+from fanout.output.moves import Transaction, first_indexes, folder_moves, share_moves
 from fanout.output.staging import (
+    NEW,
     Mover,
     Placed,
     Requests,
@@ -176,16 +177,20 @@ def _chunks(plans: Sequence[ClusterPlan], count: int) -> list[list[int]]:
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 
-def _expand(
-    share: Mapping[str, Sequence[Write] | None], rendered: Mapping[str, ClusterFiles]
-) -> dict[str, Sequence[Write]]:
-    """A share of a request as sent to a worker: None stands for "every file of the cluster, all new" (a
-    first render), sent in a word."""
-    return {name: items if items is not None else _all_new(rendered[name]) for name, items in share.items()}
+# A share of a request as sent to a worker: by cluster, its writes, or how every file of the cluster is
+# written when all are new (NEW or FRESH: a first render), sent in a word.
+Share = Mapping[str, Sequence[Write] | int]
 
 
-def _all_new(files: ClusterFiles) -> list[Write]:
-    return [(path, digest, True) for path, digest in zip(files.paths, files.digests, strict=True)]
+def _expand(share: Share, rendered: Mapping[str, ClusterFiles]) -> dict[str, Sequence[Write]]:
+    return {
+        name: _all_new(rendered[name], items) if isinstance(items, int) else items
+        for name, items in share.items()
+    }
+
+
+def _all_new(files: ClusterFiles, how: int) -> list[Write]:
+    return [(path, digest, how) for path, digest in zip(files.paths, files.digests, strict=True)]
 
 
 def _placed(root: str, share: Mapping[str, Sequence[Write]]) -> dict[str, array[int]]:
@@ -270,7 +275,10 @@ def _worker(
                 expanded = _expand(share, rendered)
                 # Undone, on failure, by the writing process from what is on disk (fanout.output.moves).
                 try:
-                    Transaction(functools.partial(share_moves, root, expanded, token, first)).put_all()
+                    Transaction(
+                        functools.partial(share_moves, root, expanded, token, first),
+                        functools.partial(folder_moves, root, expanded, token),
+                    ).put_all()
                     conn.send(("moved", _placed(root, expanded)))
                 except OSError as exc:
                     conn.send(("stage-failed", f"{exc.strerror or exc} ({exc.filename})"))
@@ -377,14 +385,14 @@ class Workers:
             render_plans(self.inputs, self.plans)  # raises the full, ordered report
             raise AssertionError("a chunk failed to render but the whole render did not")  # pragma: no cover
 
-    def _shares(self, requests: Requests) -> dict[int, dict[str, Sequence[Write] | None]]:
-        """``requests`` split by the worker that rendered each cluster; None stands for "every file of
-        the cluster, all new" (a first render), sent in a word."""
-        shares: dict[int, dict[str, Sequence[Write] | None]] = {}
+    def _shares(self, requests: Requests) -> dict[int, dict[str, Sequence[Write] | int]]:
+        """``requests`` split by the worker that rendered each cluster (see ``Share``)."""
+        shares: dict[int, dict[str, Sequence[Write] | int]] = {}
         for name, items in requests.items():
             files = self.rendered[name]
-            everything = len(items) == len(files.paths) and all(new for _, _, new in items)
-            shares.setdefault(self.owner[name], {})[name] = None if everything else items
+            how = items[0][2] if items else NEW
+            everything = len(items) == len(files.paths) and how and all(h == how for _, _, h in items)
+            shares.setdefault(self.owner[name], {})[name] = how if everything else items
         return shares
 
     def _ask_all(self, messages: Mapping[int, tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -8,6 +8,7 @@ files whose bytes they hold with ``stage``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import sys
@@ -57,8 +58,13 @@ def file_mode() -> int:
     return 0o666 & ~current
 
 
-# A file to write: (path in its cluster's folder, content digest, whether it is new).
-Write = tuple[str, str, bool]
+# How a file is written: over a changed file (CHANGED, falsy), as a new file beside others (NEW), or as a
+# new file of a cluster whose folder does not exist yet (FRESH): staged in a staging folder of its own that
+# is renamed into place whole, one rename for the cluster instead of a link and an unlink per file.
+CHANGED, NEW, FRESH = 0, 1, 2
+# A file to write: (path in its cluster's folder, content digest, how: CHANGED, NEW or FRESH). Every file
+# of a FRESH cluster is FRESH.
+Write = tuple[str, str, int]
 # What to write, by cluster; and the folders a writer created for it, parents first.
 Requests = Mapping[str, Sequence[Write]]
 Written = list[str]
@@ -81,19 +87,44 @@ class StageFailure(Exception):
         self.created = list(created)
 
 
-def staged_path(root: str, cluster: str, relative: str, token: str) -> str:
-    """Where a file is staged: beside it, under a name fanout's marker can list before it exists."""
+def staging_folder(cluster: str, token: str) -> str:
+    """Where the folder of a FRESH cluster is staged (relative to the output folder), to be renamed into
+    place; a name fanout's marker can list before it exists, as a staged file's."""
+    return f"{TEMP_PREFIX}{token}-{cluster}.tmp"
+
+
+# The length of a token (``secrets.token_hex(6)``) and the longest file name most file systems take.
+TOKEN_LENGTH = 12
+NAME_MAX = 255
+
+
+def stages_whole(cluster: str) -> bool:
+    """Whether a new cluster's folder can be staged whole: its staging folder's name, 25 bytes longer
+    than the cluster's, must be a name the file system takes (a cluster name may have 253 characters)."""
+    return len(staging_folder(cluster, "0" * TOKEN_LENGTH).encode("utf-8", "surrogateescape")) <= NAME_MAX
+
+
+def staged_path(root: str, cluster: str, relative: str, token: str, how: int = NEW) -> str:
+    """Where a file is staged: beside it, under a name fanout's marker can list before it exists; a FRESH
+    cluster's file under its own name in the cluster's staging folder."""
+    if how == FRESH:
+        return f"{root}/{staging_folder(cluster, token)}/{relative}"
     folder, _, name = f"{cluster}/{relative}".rpartition("/")
     return f"{root}/{folder}/{TEMP_PREFIX}{token}-{name}.tmp"
+
+
+def _staged_folders(requests: Requests, token: str) -> Iterable[str]:
+    """Each staged file's path relative to the output folder, for the folders it needs."""
+    for cluster, items in requests.items():
+        for relative, _, how in items:
+            yield f"{staging_folder(cluster, token)}/{relative}" if how == FRESH else f"{cluster}/{relative}"
 
 
 def stage(root: str, mode: int, requests: Requests, contents: Mapping[str, bytes], token: str) -> Written:
     """Create the folders the files need, then stage them (``write_files``); the folders created."""
     created: list[str] = []
     try:
-        make_parents(
-            root, (f"{cluster}/{r}" for cluster, items in requests.items() for r, _, _ in items), created
-        )
+        make_parents(root, _staged_folders(requests, token), created)
         write_files(root, mode, requests, contents, token)
     except OSError as exc:
         raise StageFailure(f"{exc.strerror or exc} ({exc.filename})", created) from None
@@ -110,8 +141,8 @@ def write_files(root: str, mode: int, requests: Requests, contents: Mapping[str,
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         for cluster, items in requests.items():
-            for relative, digest, _new in items:
-                target = staged_path(root, cluster, relative, token)
+            for relative, digest, how in items:
+                target = staged_path(root, cluster, relative, token, how)
                 fd = os.open(target, flags, mode)
                 made += 1
                 try:
@@ -120,7 +151,9 @@ def write_files(root: str, mode: int, requests: Requests, contents: Mapping[str,
                     os.close(fd)
     except OSError as exc:
         names = (
-            staged_path(root, c, relative, token) for c, items in requests.items() for relative, _, _ in items
+            staged_path(root, c, relative, token, how)
+            for c, items in requests.items()
+            for relative, _, how in items
         )
         for path in itertools.islice(names, made):
             with contextlib.suppress(OSError):
@@ -143,8 +176,9 @@ def flush(root: str) -> None:
         os.sync()
 
 
+@functools.cache  # one handle per process (a folder move asks once per new cluster)
 def libc() -> Any:
-    """The C library, for the Linux calls Python does not wrap (syncfs, prctl)."""
+    """The C library, for the Linux calls Python does not wrap (syncfs, prctl, renameat2)."""
     import ctypes
 
     return ctypes.CDLL(None, use_errno=True)

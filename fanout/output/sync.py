@@ -54,8 +54,11 @@ from fanout.output.folder import (
     pending_parts,
     spliced_marker,
 )
-from fanout.output.moves import Transaction, first_indexes, moves, txn_backup
+from fanout.output.moves import Transaction, first_indexes, folder_moves, moves, txn_backup
 from fanout.output.staging import (
+    CHANGED,
+    FRESH,
+    NEW,
     Mover,
     Placed,
     Requests,
@@ -64,6 +67,8 @@ from fanout.output.staging import (
     Writer,
     file_mode,
     flush,
+    stages_whole,
+    staging_folder,
     write_marker,
 )
 from fanout.output.verify import EarlyProof, digest_of, verified, verify_clusters
@@ -356,6 +361,8 @@ def plan(
         # A cluster folder that does not exist holds nothing to compare with (the common first render),
         # and no symlink that could lead out of the output folder.
         missing = not os.path.isdir(f"{root}/{cluster.name}")
+        # Such a folder is staged whole and moved in with one rename (``staging.FRESH``).
+        new = FRESH if missing and stages_whole(cluster.name) else NEW
         wanted: list[Write] = []
         listed[cluster.name] = dict(zip(cluster.paths, cluster.digests, strict=True))
         for relative, digest in zip(cluster.paths, cluster.digests, strict=True):
@@ -372,7 +379,7 @@ def plan(
             stat = None if missing else _stat(target)
             if stat is None:
                 added.append(full)
-                wanted.append((relative, digest, True))
+                wanted.append((relative, digest, new))
                 continue
             if not S_ISREG(stat.st_mode):
                 foreign.append(Problem(f"refusing to replace {target}: it is not a file"))
@@ -387,7 +394,7 @@ def plan(
                 files[relative] = file_record(stat, digest)
             elif full in folder.owned:
                 changed.append(full)
-                wanted.append((relative, digest, False))
+                wanted.append((relative, digest, CHANGED))
             else:
                 foreign.append(Problem(f"refusing to overwrite {target}: fanout did not write it"))
         records[cluster.name] = ClusterRecord(digests[cluster.name], files)  # written files join later
@@ -510,12 +517,26 @@ def clear_pending(folder: Folder) -> None:
     for path in (*folder.pending, MARKER_STAGING):
         with contextlib.suppress(OSError, FanoutError):
             target = guard.path(path)
+            # In a staging folder, the file's own name is not a temporary one: no folder on the way may be
+            # a link, so that a planted link cannot lead the removal to another folder's files.
+            if "/" in path and not is_temporary(path.rpartition("/")[2]) and _linked(guard.root, path):
+                continue
             if target.is_file() and not target.is_symlink():
                 target.unlink()
                 parent = target.parent
                 while parent != guard.root and parent.is_relative_to(guard.root) and not parent.is_symlink():
                     os.rmdir(parent)  # OSError (not empty) ends it
                     parent = parent.parent
+
+
+def _linked(root: Path, path: str) -> bool:
+    """Whether a folder on ``path`` (relative to ``root``) is a symbolic link."""
+    current = root
+    for part in path.split("/")[:-1]:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
 
 
 def _restore_marker(path: str, content: bytes | None, mode: int) -> None:
@@ -534,9 +555,14 @@ def _journal(
     for _, backup in removals:
         relative = backup[cut:]
         removed.setdefault(relative.partition("/")[0], []).append(relative)
-    # Every name is under its cluster's folder: sorted cluster by cluster ("name/" orders them as the
-    # whole names would), the names are sorted as a whole.
-    clusters = sorted({*requests, *removed}, key=lambda name: f"{name}/")
+
+    # Every name is under its cluster's folder, or its staging folder (a FRESH cluster): sorted by that
+    # folder ("name/" orders them as the whole names would), the names are sorted as a whole.
+    def folder_of(name: str) -> str:
+        items = requests.get(name)
+        return f"{staging_folder(name, token)}/" if items and items[0][2] == FRESH else f"{name}/"
+
+    clusters = sorted({*requests, *removed}, key=folder_of)
 
     first = first_indexes(requests)
 
@@ -580,7 +606,7 @@ def apply(
         (f"{root}/{p}", txn_backup(f"{root}/{p}", token, count + i)) for i, p in enumerate(changes.removed)
     ]
     created: list[str] = []
-    txn = Transaction(lambda: moves(root, requests, token))
+    txn = Transaction(lambda: moves(root, requests, token), lambda: folder_moves(root, requests, token))
     try:
         if count or removals:
             # The journal, before anything else: the new files are fanout's and every temporary name is
