@@ -45,6 +45,7 @@ the largest single process's peak RSS (``ru_maxrss``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -134,14 +135,16 @@ def _sampling(pid: int) -> Iterator[list[int]]:
         thread.join()
 
 
-def run_fanout(args: Sequence[str], env: dict[str, str], expect: int = 0) -> Run:
+def run_fanout(args: Sequence[str], env: dict[str, str], expect: int = 0, sample: bool = True) -> Run:
+    """One fanout run, timed; ``sample``: also its processes' total memory (PSS, every 20 ms), which costs
+    CPU that a render on every core would otherwise have (left out of the `--jobs` ratio's runs)."""
     os.sync()
     command = [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "fanout", *args]
     start = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    with _sampling(process.pid) as peak:
+    with _sampling(process.pid) if sample else contextlib.nullcontext([0]) as peak:
         stdout, stderr = process.communicate()
     seconds = time.perf_counter() - start
     if process.returncode != expect:
@@ -246,7 +249,9 @@ def paired_jobs(src: Path, out: Path, cache: Path, env: dict[str, str], repeat: 
         for jobs, runs in (("1", ones), ("2", twos)):
             fresh(cache)
             runs.append(
-                run_fanout(["render", str(src), "--output-dir", str(retire(out)), "--jobs", jobs], env)
+                run_fanout(
+                    ["render", str(src), "--output-dir", str(retire(out)), "--jobs", jobs], env, sample=False
+                )
             )
     return best(ones), best(twos)
 
