@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -150,14 +151,21 @@ def test_a_first_render_stages_each_cluster_folder_whole_and_lists_every_file_in
 
 
 def test_a_killed_first_renders_staging_folders_are_cleared_by_the_next(tmp_path: Path) -> None:
-    """A kill after the journal, with some cluster folders moved in and the others still staged: the next
-    render removes the staging folders (every file listed, then the emptied folders) and writes the rest."""
+    """A kill after the journal, with one cluster folder moved in, others staged and one half staged: the
+    next render removes the staging folders (every file listed, then the emptied folders), writes the rest."""
     journal, out = _journal_of_first_render(tmp_path)
     expected = read_tree(out)
     listed = parse_marker(journal, "journal")
     token = listed.pending[0].split("-")[1]
     for name in NAMES[1:]:  # the first cluster was moved in; the others were not
         os.rename(out / name, out / staging.staging_folder(name, token))
+    # The last one was still being staged: some of its files were not written yet.
+    last = out / staging.staging_folder(NAMES[-1], token)
+    for path in sorted(p for p in last.rglob("*") if p.is_file())[::2]:
+        path.unlink()
+    # And one cluster's staging folder was made, but not yet the folders inside it.
+    for path in sorted(last.parent.glob(staging.staging_folder(NAMES[-2], token) + "/*"), reverse=True):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
     (out / MARKER).write_bytes(journal)
     _write(_source(tmp_path / "v1", "web:1", extra=False), out)
     assert read_tree(out) == expected

@@ -519,13 +519,19 @@ def clear_pending(folder: Folder) -> None:
             target = guard.path(path)
             # In a staging folder, the file's own name is not a temporary one: no folder on the way may be
             # a link, so that a planted link cannot lead the removal to another folder's files.
-            if "/" in path and not is_temporary(path.rpartition("/")[2]) and _linked(guard.root, path):
+            in_staging = "/" in path and not is_temporary(path.rpartition("/")[2])
+            if in_staging and _linked(guard.root, path):
                 continue
-            if target.is_file() and not target.is_symlink():
+            removed = target.is_file() and not target.is_symlink()
+            if removed:
                 target.unlink()
+            # A staging folder is fanout's own whatever it holds: its folders go even when the file was never
+            # written (a run killed while staging made every folder first).
+            if removed or in_staging:
                 parent = target.parent
                 while parent != guard.root and parent.is_relative_to(guard.root) and not parent.is_symlink():
-                    os.rmdir(parent)  # OSError (not empty) ends it
+                    with contextlib.suppress(FileNotFoundError):  # not made yet: the one above may be empty
+                        os.rmdir(parent)  # another OSError (not empty) ends it
                     parent = parent.parent
 
 
