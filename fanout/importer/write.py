@@ -20,6 +20,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
+from fanout.core.document import escape, split_pointer
 from fanout.core.model import ObjectId
 from fanout.core.schemas import COPY_FOLDER, modeline
 from fanout.core.validate import CLUSTERS_ANNOTATION, PLACEMENT_ANNOTATION
@@ -107,7 +108,7 @@ def _merge(ops: Sequence[Op]) -> dict[str, Any] | None:
     for op in ops:
         if op.op in ("append", "truncate"):
             return None
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in op.path.split("/")[1:]]
+        parts = split_pointer(op.path)
         # A list index, or a null (which a merge patch reads as "remove"), needs JSON Patch. A map value
         # is safe: the template has no map there (the diff would have gone into it), so nothing merges.
         if not parts or any(p.isdigit() for p in parts) or has_null(op.value):
@@ -132,12 +133,12 @@ def _strategic(template: Mapping[str, Any], steps: Sequence[dict[str, Any]]) -> 
 
 
 def _through_list(document: Any, path: str) -> bool:
-    for part in path.split("/")[1:]:
+    for part in split_pointer(path):
         if isinstance(document, list):
             return True
         if not isinstance(document, dict):
             return False
-        document = document.get(part.replace("~1", "/").replace("~0", "~"))
+        document = document.get(part)
     return isinstance(document, list)
 
 
@@ -151,7 +152,7 @@ def guards(template: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> l
     schema = strategic.Roots(strategic.KUSTOMIZE, {})(dict(template))
     found: dict[str, Any] = {}
     for step in steps:
-        tokens = [t.replace("~1", "/").replace("~0", "~") for t in step["path"].split("/")[1:]]
+        tokens = split_pointer(step["path"])
         _item_keys(template, schema, tokens, step["op"] == "add", found)
     return [{"op": "test", "path": path, "value": value} for path, value in found.items()]
 
@@ -161,7 +162,7 @@ def _item_keys(node: Any, schema: Any, tokens: list[str], adding: bool, found: d
     pointer = ""
     while tokens and isinstance(node, dict) and tokens[0] in node:
         name, value, rest = tokens[0], node[tokens[0]], tokens[1:]
-        pointer += "/" + _escape(name)
+        pointer += "/" + escape(name)
         if isinstance(value, list) and rest and rest[0].isdigit() and int(rest[0]) < len(value):
             index = int(rest[0])
             item = value[index]
@@ -169,7 +170,7 @@ def _item_keys(node: Any, schema: Any, tokens: list[str], adding: bool, found: d
                 meta = schema.list_meta(name) if schema is not None else None
                 key = meta.merge_key if meta is not None and meta.merge_key else "name"
                 if isinstance(item, dict) and isinstance(item.get(key), (str, int)):
-                    found.setdefault(f"{pointer}/{index}/{_escape(key)}", item[key])
+                    found.setdefault(f"{pointer}/{index}/{escape(key)}", item[key])
             schema = schema.items(name) if schema is not None else None
             node, pointer, tokens = item, f"{pointer}/{index}", rest[1:]
         else:
@@ -182,10 +183,6 @@ def _signature(template: Mapping[str, Any], members: tuple[str, ...], ops: Seque
     keys of the list items it names by position (the guards must hold in each)."""
     steps = [step for op in ops for step in json_patch(op)]
     return (*members, "", canon(ops), canon(guards(template, steps)))
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def json_patch(op: Op) -> list[dict[str, Any]]:

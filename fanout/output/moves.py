@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 
 from fanout.output.folder import TEMP_PREFIX
-from fanout.output.staging import FRESH, Requests, libc, staged_path, staging_folder
+from fanout.output.staging import Requests, libc, staged_path, staging_folder, whole
 
 # A file to move into place: its staged file, its target, the target's backup (None: a new file).
 Move = tuple[str, str, str | None]
@@ -64,7 +64,7 @@ def folder_moves(root: str, requests: Requests, token: str) -> Iterator[FolderMo
     """The folder moves of the FRESH clusters of ``requests``, positioned in ``moves``' order."""
     first = 0
     for cluster, items in requests.items():
-        if items and items[0][2] == FRESH:
+        if whole(items):
             yield f"{root}/{staging_folder(cluster, token)}", f"{root}/{cluster}", first, len(items)
         first += len(items)
 

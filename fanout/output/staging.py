@@ -87,6 +87,11 @@ class StageFailure(Exception):
         self.created = list(created)
 
 
+def whole(items: Sequence[Write]) -> bool:
+    """Whether a cluster's writes are FRESH: its folder is staged whole (all of them are, or none)."""
+    return bool(items) and items[0][2] == FRESH
+
+
 def staging_folder(cluster: str, token: str) -> str:
     """Where the folder of a FRESH cluster is staged (relative to the output folder), to be renamed into
     place; a name fanout's marker can list before it exists, as a staged file's."""

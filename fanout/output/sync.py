@@ -69,6 +69,7 @@ from fanout.output.staging import (
     flush,
     stages_whole,
     staging_folder,
+    whole,
     write_marker,
 )
 from fanout.output.verify import EarlyProof, digest_of, verified, verify_clusters
@@ -565,8 +566,7 @@ def _journal(
     # Every name is under its cluster's folder, or its staging folder (a FRESH cluster): sorted by that
     # folder ("name/" orders them as the whole names would), the names are sorted as a whole.
     def folder_of(name: str) -> str:
-        items = requests.get(name)
-        return f"{staging_folder(name, token)}/" if items and items[0][2] == FRESH else f"{name}/"
+        return f"{staging_folder(name, token)}/" if whole(requests.get(name, ())) else f"{name}/"
 
     clusters = sorted({*requests, *removed}, key=folder_of)
 
