@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import read_tree
+from conftest import Invoke, read_tree, varied_source
 from test_sync import NAMES, _source, _temporaries, _write
 
 from fanout.core.errors import FanoutError
@@ -238,3 +238,20 @@ def test_a_cluster_name_too_long_for_a_staging_folder_is_written_file_by_file() 
     # The staging folder's name is the cluster's plus 25 bytes; a file system takes 255.
     assert staging.stages_whole("c" * 230)
     assert not staging.stages_whole("c" * 231)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_new_and_existing_cluster_folders_in_one_render_give_the_whole_renders_files(
+    invoke: Invoke, tmp_path: Path, jobs: str
+) -> None:
+    """A render where half the clusters' folders exist (written file by file) and half are new (moved in
+    whole) writes what one render into an empty folder writes, byte for byte."""
+    source = varied_source(tmp_path / "src", clusters=24)
+    whole, mixed = tmp_path / "whole", tmp_path / "mixed"
+    assert invoke("render", str(source), "--output-dir", str(whole), "--jobs", jobs).exit_code == 0
+    first = invoke("render", str(source), "--output-dir", str(mixed), "--shard", "1/2", "--jobs", jobs)
+    assert first.exit_code == 0, first.output
+    rest = invoke("render", str(source), "--output-dir", str(mixed), "--jobs", jobs, "--no-cache")
+    assert rest.exit_code == 0, rest.output
+    assert read_tree(mixed) == read_tree(whole)
+    assert not _temporaries(mixed)
