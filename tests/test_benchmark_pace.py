@@ -44,3 +44,35 @@ def test_a_disk_that_changed_pace_makes_the_verdicts_no_evidence(bench: ModuleTy
     assert row[3] == "**noisy**"
     assert row[1] == "0.20 s to 0.60 s (3.0x spread)"
     assert warning is not None and "3.0x" in warning and "not evidence" in warning
+
+
+def _small_root(bench: ModuleType, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    src = tmp_path / "src"
+    bench.generate(src, clusters=4, templates=6, overrides=3, seed=0)
+    env = {**bench.os.environ, "FANOUT_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    return src, env
+
+
+def test_a_cold_render_times_runs_that_do_not_sample_and_measures_memory_once_more(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    src, env = _small_root(bench, tmp_path)
+    out = tmp_path / "out"
+    run = bench.cold_render(src, out, tmp_path / "cache", env, 2)
+    # Two timed renders and the one that samples, each into a folder that never existed: the last one's
+    # output stays at OUT, the two before it were moved aside.
+    assert len(list(tmp_path.glob("out-*"))) == 2
+    assert len(list(out.glob("*/kustomization.yaml"))) == 4
+    assert run.max_rss_mb > 0
+    if Path("/proc/self/smaps_rollup").exists():
+        assert run.tree_mb is not None and run.tree_mb > 0
+
+
+def test_the_no_op_floor_stats_every_output_file(bench: ModuleType, tmp_path: Path) -> None:
+    src, env = _small_root(bench, tmp_path)
+    out = tmp_path / "out"
+    bench.run_fanout(["render", str(src), "--output-dir", str(out)], env)
+    start, proof, inputs, files = bench.fast_path_floors(src, out, env, 1)
+    assert files == len([p for p in out.rglob("*") if p.is_file()])
+    assert files == 4 * 6 + 4 + 1  # the objects, a kustomization per cluster, the marker
+    assert min(start, proof, inputs) > 0
