@@ -18,8 +18,10 @@ from fanout.core.errors import FanoutError
 from fanout.output.folder import (
     MARKER,
     _Folder,
+    cluster_entries,
     dump_indented,
     marker_content,
+    marker_of_clusters,
     parse_marker,
     safe_path,
     spliced_marker,
@@ -356,6 +358,21 @@ def test_a_spliced_marker_is_the_marker_encoded_afresh(
         assert not old
     else:
         assert spliced == marker_content(flat(listing), clusters=digests)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    clusters=st.dictionaries(_NAMES, _FILES, max_size=6),
+    digests=st.dictionaries(_NAMES, st.sampled_from(["i1", "i2"]), max_size=6),
+)
+def test_a_marker_encoded_cluster_by_cluster_is_the_marker_encoded_at_once(
+    clusters: dict[str, dict[str, str | None]], digests: dict[str, str]
+) -> None:
+    """A first render encodes each cluster's entries as the cluster arrives (in any order) and joins them
+    at the end: the very bytes ``marker_content`` gives for the whole listing."""
+    parts = {name: cluster_entries(name, files) for name, files in reversed(clusters.items())}
+    flat = {f"{n}/{r}": d for n, files in clusters.items() for r, d in files.items()}
+    assert marker_of_clusters(parts, digests) == marker_content(flat, clusters=digests)
 
 
 _RBAC_NAMES = st.text(st.characters(codec="utf-8", exclude_characters="/%"), min_size=1).filter(

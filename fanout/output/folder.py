@@ -245,26 +245,38 @@ def spliced_marker(
         starts[name] = at = found
     bounds = dict(zip(starts, [*list(starts.values())[1:], end + 1], strict=True))
     view = memoryview(old)
-    parts: list[bytes | memoryview] = []
-    for name in sorted(files, key=lambda n: f"{n}/"):
-        listed = files[name]
+    parts: dict[str, bytes | memoryview] = {}
+    for name, listed in files.items():
         if listed is None:
             if name not in starts:
                 return None
-            parts.append(view[starts[name] + 3 : bounds[name] - 1])  # without "\n  " and the "," after it
-        elif listed:
-            entries = {f"{name}/{relative}": digest for relative, digest in listed.items()}
-            parts.append(memoryview(json.dumps(entries, separators=_INNER, sort_keys=True).encode())[1:-1])
+            parts[name] = view[starts[name] + 3 : bounds[name] - 1]  # without "\n  " and the "," after it
+        else:
+            parts[name] = cluster_entries(name, listed)
+    return marker_of_clusters(parts, clusters)
+
+
+def cluster_entries(name: str, files: Mapping[str, str | None]) -> memoryview:
+    """The entries of cluster ``name``'s ``files`` (paths relative to its folder, with digests) as
+    ``marker_content`` encodes them, for ``marker_of_clusters``: each cluster's can be encoded as soon as it
+    is rendered."""
+    entries = {f"{name}/{relative}": digest for relative, digest in files.items()}
+    return memoryview(json.dumps(entries, separators=_INNER, sort_keys=True).encode())[1:-1]
+
+
+def marker_of_clusters(parts: Mapping[str, bytes | memoryview], clusters: Mapping[str, str]) -> bytes:
+    """``marker_content`` of a listing whose clusters' entries are already encoded (``cluster_entries``,
+    or copied from another marker); ``clusters`` gives each cluster's inputs' digest."""
+    # In sorted keys each cluster's entries stand together, clusters in the order of "name/".
     document: dict[str, Plain | Mapping[str, Plain] | Sequence[Plain] | _Encoded] = {
         "generator": "fanout",
         "version": MARKER_VERSION,
         "fanout": __version__,
         "note": NOTE,
-        "files": _Encoded(parts),
+        "files": _Encoded([parts[name] for name in sorted(parts, key=lambda n: f"{n}/")]),
     }
-    present = {name for name, listed in files.items() if listed is None or listed}
     if clusters:
-        document["clusters"] = {name: d for name, d in sorted(clusters.items()) if name in present}
+        document["clusters"] = {name: d for name, d in sorted(clusters.items()) if parts.get(name)}
     encoded = _indented(document)
     encoded.append(b"\n")
     return b"".join(encoded)

@@ -48,8 +48,10 @@ from fanout.output.folder import (
     Marker,
     _Folder,
     by_cluster,
+    cluster_entries,
     is_temporary,
     marker_content,
+    marker_of_clusters,
     parse_marker,
     pending_parts,
     spliced_marker,
@@ -355,6 +357,13 @@ def plan(
     root = str(guard.root)
     checked: set[str] = set()
     listed: dict[str, Mapping[str, str | None]] = {}  # each rendered cluster's files
+    # Every cluster's marker entries, when no old marker can lend any (``_spliced`` could not): a first
+    # render, or one without the cache.
+    lender = folder.records is not None and folder.marker is not None and not folder.pending
+    fresh_marker: dict[str, tuple[int, int]] | None = (  # cluster -> its entries' bounds in ``encoded``
+        {} if scope is None and not reused and not lender and donor is None else None
+    )
+    encoded = bytearray()
     for cluster in rendered:
         old = state.clusters.get(cluster.name)
         files: dict[str, FileRecord] = {}
@@ -365,14 +374,24 @@ def plan(
         # Such a folder is staged whole and moved in with one rename (``staging.FRESH``).
         new = FRESH if missing and stages_whole(cluster.name) else NEW
         wanted: list[Write] = []
-        listed[cluster.name] = dict(zip(cluster.paths, cluster.digests, strict=True))
+        cluster_checked = False
+        if fresh_marker is not None:
+            # Encoded now, while the workers still render: at the end it would be work on one core. Into
+            # one buffer: many small blocks freed among long-lived ones would stay in the process's heap.
+            start = len(encoded)
+            encoded += cluster_entries(cluster.name, dict(zip(cluster.paths, cluster.digests, strict=True)))
+            fresh_marker[cluster.name] = (start, len(encoded))
+        else:
+            listed[cluster.name] = dict(zip(cluster.paths, cluster.digests, strict=True))
         for relative, digest in zip(cluster.paths, cluster.digests, strict=True):
             full = f"{cluster.name}/{relative}"
             new_files[full] = digest
             parent, _, base = full.rpartition("/")
             if parent not in checked or base in ("", ".", ".."):
                 if missing and ".." not in full.split("/") and not full.startswith("/"):
-                    guard.path(f"{cluster.name}/_")
+                    if not cluster_checked:  # its own name, once: no folder below it exists to be a link
+                        guard.path(f"{cluster.name}/_")
+                        cluster_checked = True
                 else:
                     guard.path(full)  # refuses anything that would leave the output folder
                 checked.add(parent)
@@ -428,7 +447,14 @@ def plan(
         listing.update(new_files)
     inputs = {n: d for n, d in folder.clusters.items() if scope is not None and n not in scope}
     inputs.update((name, digests[name]) for name in records)
-    marker = _spliced(folder, reused, listed, inputs, donor) if scope is None else None
+    if fresh_marker is not None:
+        view = memoryview(encoded)
+        marker: bytes | None = marker_of_clusters(
+            {n: view[a:b] for n, (a, b) in fresh_marker.items()}, inputs
+        )
+        del view, encoded  # 100,000 entries: the marker holds them now
+    else:
+        marker = _spliced(folder, reused, listed, inputs, donor) if scope is None else None
     if marker is None:
         marker = marker_content(listing, clusters=inputs)
     changes = Changes(
