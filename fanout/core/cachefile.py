@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 DIGEST = 32  # bytes of SHA-256 between the magic and the payload
@@ -34,6 +35,27 @@ def write_quietly(path: Path, *data: bytes | memoryview) -> None:
 def write_sealed(path: Path, magic: bytes, payload: bytes) -> None:
     """``payload`` behind ``magic`` and its SHA-256, atomically and quietly."""
     write_quietly(path, magic, hashlib.sha256(payload).digest(), payload)
+
+
+def write_sealed_parts(path: Path, magic: bytes, parts: Iterable[bytes]) -> None:
+    """``write_sealed`` of the payload ``parts`` make together, made and written one part at a time: a
+    payload of tens of megabytes is never held whole. The digest goes in its place once every part is
+    written, before the file replaces ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as handle:
+            handle.write(magic + bytes(DIGEST))
+            for part in parts:
+                digest.update(part)
+                handle.write(part)
+            handle.seek(len(magic))
+            handle.write(digest.digest())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def read_sealed(path: Path, magic: bytes) -> tuple[memoryview, int] | None:

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import marshal
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fanout.core.cachefile import read_sealed, write_sealed
+from fanout.core.cachefile import read_sealed, write_sealed_parts
 from fanout.core.document import Document
 from fanout.core.errors import Location
 from fanout.core.model import Inputs
@@ -40,7 +41,7 @@ from fanout.core.schemas import schema_dir
 from fanout.render.place import ClusterPlan
 
 # The state file's kind (``core.cachefile``): the format and Python's marshal version.
-_MAGIC = f"fanout-render-state 3 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
+_MAGIC = f"fanout-render-state 4 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
 # A file whose mtime is this close to (or after) the moment the state was saved may have been changed
 # again within the same timestamp tick; it is checked by content, not by stat (git's "racy clean").
 RACY_NS = 50_000_000
@@ -345,13 +346,42 @@ def load_state(out: Path, code: bytes, folder: Path | None = None) -> State:
         return EMPTY
     payload, saved_ns = sealed
     try:
-        data = marshal.loads(payload)
-        if data[0] != code or data[1] != str(out.resolve()) or not isinstance(data[3], str):
+        records = _records(payload)
+        stored_code, where, marker, count = marshal.loads(next(records))
+        if stored_code != code or where != str(out.resolve()) or not isinstance(marker, str):
             return EMPTY
-        clusters = {name: ClusterRecord(inputs, files) for name, inputs, files in data[2]}
-    except (ValueError, EOFError, TypeError, IndexError, KeyError):
+        clusters = {}
+        for part in records:
+            for name, inputs, files in marshal.loads(part):
+                clusters[name] = ClusterRecord(inputs, files)
+        if len(clusters) != count:
+            return EMPTY
+    except (ValueError, EOFError, TypeError, IndexError, KeyError, StopIteration):
         return EMPTY
-    return State(clusters, saved_ns, data[3])
+    return State(clusters, saved_ns, marker)
+
+
+# The state's payload is a sequence of marshal records, each after its length: a header, then the clusters
+# in groups. A group shares its repeated strings (paths, digests) within itself, as one record for the whole
+# state would, without marshal's table of every object of the state (the peak of a render's end).
+_LENGTH = 8
+_GROUP = 64
+
+
+def _framed(record: bytes) -> bytes:
+    return len(record).to_bytes(_LENGTH, "big") + record
+
+
+def _records(payload: memoryview) -> Iterator[memoryview]:
+    """The records ``_framed`` wrote, as views of ``payload`` (no copies); ValueError if it is cut short."""
+    at = 0
+    while at < len(payload):
+        size = int.from_bytes(payload[at : at + _LENGTH], "big")
+        at += _LENGTH
+        if at + size > len(payload):
+            raise ValueError("a record is cut short")
+        yield payload[at : at + size]
+        at += size
 
 
 def save_state(
@@ -366,13 +396,22 @@ def save_state(
     ``marker``: the SHA-256 of the marker that lists exactly ``clusters``' files (see ``State.marker``).
     """
     path = state_path(out, folder)
-    entries = [
-        (name, record.inputs, files if type(files := record.files) is dict else dict(files))
-        for name, record in sorted(clusters.items())
-    ]
-    payload = marshal.dumps((code, str(out.resolve()), entries, marker))
-    del entries
-    write_sealed(path, _MAGIC, payload)
+
+    # A header, then a marshal record per cluster: written one at a time, so that the state of 200,000
+    # files (about 30 MB) is never held in memory as a whole beside the records it encodes.
+    def group(names: Sequence[str]) -> bytes:
+        entries = []
+        for name in names:
+            files = clusters[name].files
+            entries.append((name, clusters[name].inputs, files if type(files) is dict else dict(files)))
+        return _framed(marshal.dumps(entries))
+
+    ordered = sorted(clusters)
+    parts = itertools.chain(
+        [_framed(marshal.dumps((code, str(out.resolve()), marker, len(clusters))))],
+        (group(ordered[at : at + _GROUP]) for at in range(0, len(ordered), _GROUP)),
+    )
+    write_sealed_parts(path, _MAGIC, parts)
 
 
 def forget_state(out: Path, folder: Path | None = None) -> None:
