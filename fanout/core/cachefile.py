@@ -11,25 +11,36 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 DIGEST = 32  # bytes of SHA-256 between the magic and the payload
+
+
+def _replace_quietly(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Replace ``path`` atomically with what ``write`` writes into a new file; any OSError (``write``'s own
+    included) gives up quietly and leaves ``path`` as it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):  # e.g. the cache folder is a file: nothing to clean up
+            tmp.unlink(missing_ok=True)
 
 
 def write_quietly(path: Path, *data: bytes | memoryview) -> None:
     """Replace ``path`` with ``data``'s parts, atomically; give up quietly. (In parts, so that a large file
     is not copied once more to be written.)"""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as handle:
-            for part in data:
-                handle.write(part)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):  # e.g. the cache folder is a file: nothing to clean up
-            tmp.unlink(missing_ok=True)
+
+    def write(handle: BinaryIO) -> None:
+        for part in data:
+            handle.write(part)
+
+    _replace_quietly(path, write)
 
 
 def write_sealed(path: Path, magic: bytes, payload: bytes) -> None:
@@ -41,21 +52,17 @@ def write_sealed_parts(path: Path, magic: bytes, parts: Iterable[bytes]) -> None
     """``write_sealed`` of the payload ``parts`` make together, made and written one part at a time: a
     payload of tens of megabytes is never held whole. The digest goes in its place once every part is
     written, before the file replaces ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(handle: BinaryIO) -> None:
         digest = hashlib.sha256()
-        with open(tmp, "wb") as handle:
-            handle.write(magic + bytes(DIGEST))
-            for part in parts:
-                digest.update(part)
-                handle.write(part)
-            handle.seek(len(magic))
-            handle.write(digest.digest())
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        handle.write(magic + bytes(DIGEST))
+        for part in parts:
+            digest.update(part)
+            handle.write(part)
+        handle.seek(len(magic))
+        handle.write(digest.digest())
+
+    _replace_quietly(path, write)
 
 
 def read_sealed(path: Path, magic: bytes) -> tuple[memoryview, int] | None:

@@ -397,8 +397,8 @@ def save_state(
     """
     path = state_path(out, folder)
 
-    # A header, then a marshal record per cluster: written one at a time, so that the state of 200,000
-    # files (about 30 MB) is never held in memory as a whole beside the records it encodes.
+    # A header, then a marshal record per group of clusters, each made and written in turn: one record of
+    # the whole state made marshal keep a table of every object in it (the peak at a render's end).
     def group(names: Sequence[str]) -> bytes:
         entries = []
         for name in names:

@@ -359,9 +359,8 @@ def plan(
     listed: dict[str, Mapping[str, str | None]] = {}  # each rendered cluster's files
     # Every cluster's marker entries, when no old marker can lend any (``_spliced`` could not): a first
     # render, or one without the cache.
-    lender = folder.records is not None and folder.marker is not None and not folder.pending
     fresh_marker: dict[str, tuple[int, int]] | None = (  # cluster -> its entries' bounds in ``encoded``
-        {} if scope is None and not reused and not lender and donor is None else None
+        {} if scope is None and not reused and not _lends(folder) and donor is None else None
     )
     encoded = bytearray()
     for cluster in rendered:
@@ -499,7 +498,7 @@ def _spliced(
     """The new marker with the entries of each reused cluster whose files the old marker (else ``donor``)
     lists with the same digests copied from it, not encoded again; None where neither can serve."""
     records = folder.records
-    if records is None or folder.marker is None or folder.pending:
+    if not _lends(folder) or records is None or folder.marker is None:  # (the last two: for the type checker)
         return _donated(donor, reused, listed, inputs) if donor is not None else None
     files: dict[str, Mapping[str, str | None] | None] = dict(listed)
     for name, record in reused.items():
@@ -513,6 +512,12 @@ def _spliced(
         )
         files[name] = None if same else {r: content_digest(f) for r, f in record.files.items()}
     return spliced_marker(folder.marker, records, files, inputs)
+
+
+def _lends(folder: Folder) -> bool:
+    """Whether the folder's marker can lend its entries to the new one: it is the marker the state's records
+    list (so fanout wrote it, byte for byte), with no pending files."""
+    return folder.records is not None and folder.marker is not None and not folder.pending
 
 
 def _donated(
