@@ -151,6 +151,7 @@ def test_render_at_a_commit_reads_the_strategic_override_from_git(
 
 
 def test_an_identity_field_may_be_repeated_but_not_changed(source: Path, invoke: Invoke) -> None:
+    """(A kustomize-mode patch with resources: takes each object's identity instead: see the next tests.)"""
     same = (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 3}\n"
     )
@@ -182,6 +183,7 @@ def test_an_identity_field_may_be_repeated_but_not_changed(source: Path, invoke:
             "overrides/merge.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: m}\n"
             "spec:\n  clusters: {names: [aws-east]}\n  resources: [{kind: Deployment, name: web}]\n"
             "  merge: {apiVersion: apps/v2}\n",
+            "fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\nstrategicMerge: kubernetes\n",
         },
     )
     result = invoke("render", str(source))
@@ -447,3 +449,134 @@ def test_components_and_overlay_patches_build_what_kubectl_kustomize_builds(
         theirs["metadata"]["namespace"] = "default"  # fanout names the namespace every object lands in
         (ours,) = _objects(source / "rendered" / env).values()
         assert ours == theirs, env
+
+
+# Modelled on kustomize's examples/patchMultipleObjects.md (kubernetes-sigs/kustomize commit
+# 12f9e6391464b3ad9dd3fe8182049dc1b1772990): one patch, named `not-important`, injects a sidecar into every
+# Deployment its target selects. kustomize gives the patch each target's identity; fanout did not, and
+# refused the pasted patch ("overrides may not change /metadata/name").
+TWO_DEPLOYMENTS = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: deploy1
+  labels: {old-label: old-value}
+spec:
+  template:
+    metadata:
+      labels: {old-label: old-value}
+    spec:
+      containers:
+      - {name: nginx, image: nginx, args: [one, two]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: deploy2
+  labels: {key: value}
+spec:
+  template:
+    metadata:
+      labels: {key: value}
+    spec:
+      containers:
+      - {name: busybox, image: busybox}
+"""
+
+SIDECAR = """
+spec:
+  template:
+    spec:
+      containers:
+      - name: istio-proxy
+        image: docker.io/istio/proxyv2
+        args: [proxy, sidecar]
+"""
+
+
+@pytest.mark.skipif(
+    binaries.kubectl() is None and not os.environ.get("CI"), reason="kubectl is not installed"
+)
+@pytest.mark.parametrize(
+    "header",
+    [
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: not-important}\n",
+        # kustomize takes the target's apiVersion, and puts its kind, name and namespace back after merging.
+        "apiVersion: apps/v9\nkind: StatefulSet\nmetadata: {name: not-important, namespace: elsewhere}\n",
+    ],
+)
+def test_a_patch_with_a_target_takes_each_objects_identity_as_kubectl_kustomize_does(
+    tmp_path: Path, invoke: Invoke, header: str
+) -> None:
+    patch = header + SIDECAR.lstrip("\n")
+    write_tree(
+        tmp_path / "kustomize",
+        {
+            "deployments.yaml": TWO_DEPLOYMENTS,
+            "patch.yaml": patch,
+            "kustomization.yaml": "resources: [deployments.yaml]\n"
+            "patches: [{path: patch.yaml, target: {kind: Deployment}}]\n",
+        },
+    )
+    source = write_tree(
+        tmp_path / "fanout",
+        {
+            "fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\ndefaultNamespace: default\n",
+            "clusters/c.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: dev}\n",
+            "templates/deployments.yaml": TWO_DEPLOYMENTS,
+            "overrides/sidecar.yaml": _override(
+                "sidecar", "{names: [dev]}", patch, "  resources: [{kind: Deployment, name: '*'}]\n"
+            ),
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    theirs = {}
+    for obj in yaml.safe_load_all(_kustomize(tmp_path / "kustomize")):
+        obj["metadata"]["namespace"] = "default"  # fanout names the namespace every object lands in
+        theirs[f"default/deployment.apps_{obj['metadata']['name']}.yaml"] = obj
+    assert _objects(source / "rendered" / "dev") == theirs
+
+    explained = invoke("explain", "dev", "deployment/deploy1", str(source), "--field", "/metadata/name")
+    assert explained.exit_code == 0, explained.output
+    assert explained.stdout.rstrip().endswith('/metadata/name: "deploy1" (template templates/deployments.yaml:4)')
+
+
+CONFIGMAP_IN = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: web, namespace: {}}}\ndata: {{a: '1'}}\n"
+
+
+def test_a_patch_without_a_namespace_names_one_object_or_is_refused(source: Path, invoke: Invoke) -> None:
+    """kustomize takes a patch without target: for one object (without a namespace: the one in default);
+    fanout takes the one namespace its templates put that name in, and refuses to pick between two."""
+    patch = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {a: '2'}\n"
+    write_tree(
+        source,
+        {
+            "templates/web-prod.yaml": CONFIGMAP_IN.format("prod"),
+            "overrides/web.yaml": _override("web", "{names: [aws-east]}", patch),
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    assert _objects(source / "rendered" / "aws-east")["prod/configmap_web.yaml"]["data"] == {"a": "2"}
+
+    before = read_tree(source / "rendered")
+    (source / "templates" / "web-default.yaml").write_text(CONFIGMAP_IN.format("default"))
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "overrides/web.yaml:9:5: the strategic patch names ConfigMap web without a namespace, but cluster"
+        " aws-east has one in each of default, prod: add metadata.namespace to say which (kubectl kustomize"
+        " takes the one in default), or resources: to patch them all",
+        "fanout: 1 problem found",
+    ]
+    assert read_tree(source / "rendered") == before
+
+    (source / "overrides" / "web.yaml").write_text(
+        _override("web", "{names: [aws-east]}", patch.replace("{name: web}", "{name: web, namespace: default}"))
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    objects = _objects(source / "rendered" / "aws-east")
+    assert objects["default/configmap_web.yaml"]["data"] == {"a": "2"}
+    assert objects["prod/configmap_web.yaml"]["data"] == {"a": "1"}

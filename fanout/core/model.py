@@ -48,6 +48,16 @@ class KindScope(NamedTuple):
 # What identifies an object: KubeFed refused overrides of these, and so does fanout (a patch may repeat them
 # with the object's own values, as every kustomize patch does).
 IDENTITY_PATHS = ("/metadata/name", "/metadata/namespace", "/metadata/generateName", "/kind", "/apiVersion")
+# What a kustomize strategic patch with a ``target:`` takes from each object it patches, whatever it says
+# itself (kustomize at 12f9e6391464b3ad9dd3fe8182049dc1b1772990: api/resmap/reswrangler.go ``ApplySmPatch``
+# gives the patch the object's apiVersion; api/resource/resource.go ``ApplySmPatch`` puts the kind, name
+# and namespace back after the merge). kustomize's own example names such a patch ``not-important``.
+TARGET_IDENTITY: tuple[tuple[str, ...], ...] = (
+    ("apiVersion",),
+    ("kind",),
+    ("metadata", "name"),
+    ("metadata", "namespace"),
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +142,26 @@ class Patch:
     strategic_pointer: str | None = None
     strategic_mode: str = "kustomize"
     custom: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    # The Override names its objects with ``resources:``, as a kustomize patch its ``target:`` (``aimed``).
+    targeted: bool = False
     because: str = ""  # why it applies, for people, when its source format says more than its label
+
+    @property
+    def aimed(self) -> bool:
+        """A kustomize strategic patch with a target: it takes each object's ``TARGET_IDENTITY``."""
+        return self.targeted and self.strategic is not None and self.strategic_mode == "kustomize"
+
+    @property
+    def strategic_writes(self) -> Any:
+        """The strategic patch as far as it writes fields: an aimed one's identity writes nothing."""
+        if not self.aimed or not isinstance(self.strategic, dict):
+            return self.strategic
+        writes = {k: v for k, v in self.strategic.items() if k not in ("apiVersion", "kind")}
+        if isinstance(writes.get("metadata"), dict):
+            writes["metadata"] = {
+                k: v for k, v in writes["metadata"].items() if k not in ("name", "namespace")
+            }
+        return writes
 
     @property
     def body_pointer(self) -> str | None:

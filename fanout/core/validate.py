@@ -346,6 +346,7 @@ def make_patch(
     strategic: Any = None,
     config: Config | None = None,
     custom: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    targeted: bool = False,
 ) -> Patch:
     scan = Scan()
     for op in ops:
@@ -370,6 +371,7 @@ def make_patch(
         strategic_pointer=strategic_pointer,
         strategic_mode=(config or Config()).strategic_merge,
         custom=custom or {},
+        targeted=targeted and strategic is not None,
     )
 
 
@@ -442,6 +444,7 @@ def build_overrides(
             spec.get("strategic"),
             config,
             custom,
+            targeted="resources" in spec,
         )
         if "resources" in spec:
             resources = tuple(

@@ -12,7 +12,7 @@ import jsonpatch
 import jsonpointer
 
 from fanout.core.document import escape, split_pointer
-from fanout.core.model import IDENTITY_PATHS, Patch, PatchOp, Template
+from fanout.core.model import IDENTITY_PATHS, TARGET_IDENTITY, Patch, PatchOp, Template
 from fanout.core.substitute import substitute
 from fanout.render import strategic
 from fanout.render.smp_common import StrategicError
@@ -186,14 +186,52 @@ def _identity(obj: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(_at(obj, split_pointer(path)) for path in IDENTITY_PATHS)
 
 
+Identity = dict[tuple[str, ...], Any]
+
+
+def _aimed(body: Any, identity: Identity) -> Any:
+    """``body`` with an object's identity, as kustomize aims a patch at each of its targets (a copy: the
+    body is the Override's)."""
+    if not isinstance(body, dict):
+        return body
+    aimed = dict(body)
+    if isinstance(aimed.get("metadata"), dict):
+        aimed["metadata"] = dict(aimed["metadata"])
+    _put(aimed, identity, create=False)
+    return aimed
+
+
+def _put(target: dict[str, Any], identity: Identity, create: bool) -> None:
+    """Write ``identity`` into ``target`` (``create``: also where the patch left no metadata)."""
+    for (*parents, key), value in identity.items():
+        node: Any = target
+        for parent in parents:
+            if create and value is not _ABSENT and not isinstance(node.get(parent), dict):
+                node[parent] = {}
+            node = node.get(parent)
+            if not isinstance(node, dict):
+                break
+        else:
+            if value is _ABSENT:
+                node.pop(key, None)
+            else:
+                node[key] = value
+
+
 def _strategic(obj: dict[str, Any], body: Any, patch: Patch) -> dict[str, Any] | None:
     pointer = patch.strategic_pointer or ""
+    # kustomize aims a patch with a target at each object; without one, the patch names the object.
+    identity = {path: _at(obj, list(path)) for path in TARGET_IDENTITY} if patch.aimed else None
+    if identity is not None:
+        body = _aimed(body, identity)
     check_identity(obj, body, patch, pointer)
     before = _identity(obj)
     try:
         result = strategic.apply(obj, body, patch.strategic_mode, patch.custom)
     except StrategicError as exc:
         raise PatchFailure(patch, pointer + exc.pointer, exc.message) from None
+    if identity is not None and result is not None:  # also where the patch replaced or removed metadata
+        _put(result, identity, create=True)
     if result is not None and _identity(result) != before:
         raise PatchFailure(patch, pointer, "the strategic patch changes what identifies the object")
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from fanout.core.errors import Problem, Problems
@@ -39,6 +39,49 @@ def _matching_overrides(
     return result
 
 
+def _one_namespace(
+    override: Override,
+    templates: Sequence[Template],
+    placements: Sequence[frozenset[str]],
+    overrides_of: Mapping[int, list[tuple[Override, frozenset[str]]]],
+    problems: Problems,
+) -> None:
+    """A strategic patch that names its object without a namespace must find one object in a cluster.
+
+    kustomize takes a patch without ``target:`` for exactly one object, and a patch without a namespace
+    for the one in ``default`` (api/resource/resource.go ``CurId``, resid ``IsNsEquals``). fanout takes it
+    for the object of that name in whatever namespace its template has (in kustomize the overlay's
+    namespace comes after the patches); where two namespaces hold one, it refuses to guess.
+    """
+    patch = override.patch
+    if patch.strategic is None or patch.targeted or override.resources[0].namespace is not None:
+        return
+    namespace_in: dict[str, str] = {}
+    clashes: set[str] = set()
+    for index, template in enumerate(templates):
+        for candidate, clusters in overrides_of[index]:
+            if candidate is override:
+                for cluster in sorted(clusters & placements[index]):
+                    seen = namespace_in.setdefault(cluster, template.ident.namespace or "")
+                    if seen != (template.ident.namespace or ""):
+                        clashes.add(cluster)
+    if clashes:
+        ref = override.resources[0]
+        found = sorted({t.ident.namespace or "" for t in templates if ref.matches(t)})
+        named = sorted(clashes)
+        who = (
+            f"cluster {named[0]} has"
+            if len(named) == 1
+            else f"{len(named)} clusters ({', '.join(named[:3])}{', ...' if len(named) > 3 else ''}) have"
+        )
+        problems.add(
+            f"the strategic patch names {ref.kind} {ref.name} without a namespace, but {who} one in each of"
+            f" {', '.join(found)}: add metadata.namespace to say which (kubectl kustomize takes the one in"
+            " default), or resources: to patch them all",
+            override.doc.location("/spec/strategic/metadata"),
+        )
+
+
 def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPlan, ...]:
     """The render plan for every cluster (or those in ``only``); raises on placement problems."""
     problems = Problems()
@@ -62,6 +105,9 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
                 f" (resources: {wanted})",
                 override.doc.location("/spec/resources"),
             )
+
+    for override in inputs.overrides:
+        _one_namespace(override, inputs.templates, placements, overrides_of, problems)
 
     plans = []
     duplicates: dict[tuple[int, int], list[str]] = {}

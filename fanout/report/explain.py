@@ -239,7 +239,7 @@ def touches(patch: Patch, pointer: str) -> bool:
     """Whether the patch writes ``pointer`` (or a part or parent of it), whatever the value."""
     if patch.merge is not None and _merge_touches(patch.merge, pointer):
         return True
-    if patch.strategic is not None and _merge_touches(patch.strategic, pointer):
+    if patch.strategic is not None and _merge_touches(patch.strategic_writes, pointer):
         return True
     return any(
         _related(op.path, pointer) or (op.from_ is not None and _related(op.from_, pointer))
@@ -256,7 +256,7 @@ def field_location(patch: Patch, pointer: str, result: Any = None) -> Location:
         # The deepest key of the merge patch on the way to the field.
         return patch.doc.location(patch.merge_pointer + pointer)
     if patch.strategic is not None and patch.strategic_pointer is not None:
-        written = written_at(patch.strategic, pointer, result)
+        written = written_at(patch.strategic_writes, pointer, result)
         return patch.doc.location(patch.strategic_pointer + (written if written is not None else ""))
     return patch.location
 

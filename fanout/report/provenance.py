@@ -75,7 +75,7 @@ def last_writer(template: Template, patches: Sequence[Patch], obj: Any, pointer:
         if patch.merge is not None and patch.merge_pointer is not None and _merge_writes(patch.merge, field):
             return patch.doc.location(patch.merge_pointer + pointer)
         if patch.strategic is not None and patch.strategic_pointer is not None:
-            written = written_at(patch.strategic, pointer, obj)
+            written = written_at(patch.strategic_writes, pointer, obj)
             if written is not None:
                 return patch.doc.location(patch.strategic_pointer + written)
     return template.location_of(pointer)
