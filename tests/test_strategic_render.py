@@ -539,7 +539,9 @@ def test_a_patch_with_a_target_takes_each_objects_identity_as_kubectl_kustomize_
 
     explained = invoke("explain", "dev", "deployment/deploy1", str(source), "--field", "/metadata/name")
     assert explained.exit_code == 0, explained.output
-    assert explained.stdout.rstrip().endswith('/metadata/name: "deploy1" (template templates/deployments.yaml:4)')
+    assert explained.stdout.rstrip().endswith(
+        '/metadata/name: "deploy1" (template templates/deployments.yaml:4)'
+    )
 
 
 CONFIGMAP_IN = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: web, namespace: {}}}\ndata: {{a: '1'}}\n"
@@ -573,7 +575,9 @@ def test_a_patch_without_a_namespace_names_one_object_or_is_refused(source: Path
     assert read_tree(source / "rendered") == before
 
     (source / "overrides" / "web.yaml").write_text(
-        _override("web", "{names: [aws-east]}", patch.replace("{name: web}", "{name: web, namespace: default}"))
+        _override(
+            "web", "{names: [aws-east]}", patch.replace("{name: web}", "{name: web, namespace: default}")
+        )
     )
     result = invoke("render", str(source))
     assert result.exit_code == 0, result.output
