@@ -614,3 +614,147 @@ def test_keys_a_chart_leaves_empty_are_installed_as_absent(tmp_path: Path, invok
     assert b["tools/service_controller.yaml"]["metadata"]["annotations"] == {"lb": "nlb"}
     webhook = a["_cluster/validatingwebhookconfiguration.admissionregistration.k8s.io_admission.yaml"]
     assert webhook["metadata"] == {"name": "admission"}
+
+
+# cert-manager's chart (cert-manager/cert-manager 2d0d7f7f74241a9cbf79f0e2a7bb247238ee09fd,
+# deploy/charts/cert-manager/templates/rbac.yaml) writes `---` and then `{{- if ... -}}`, which trims the
+# line break after the separator: Helm's output holds `---# Permission to approve ...`. Helm splits there (its
+# SplitManifests splits at every `---` that starts a line), YAML does not, and fanout refused cert-manager's
+# default rendering ("the chart wrote YAML that does not read"). With the fix its defaults and four more value
+# sets were compared with Helm's engine, object by object: every one matched.
+GLUED_SEPARATORS = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: controller}
+---
+{{- if not .Values.disableAutoApproval -}}
+
+# Permission to approve CertificateRequests
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: controller-approve:cert-manager-io
+rules: []
+{{- end }}
+---
+{{- with .Values.extraConfig -}}
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: extra}
+data: {{ toYaml . | nindent 2 }}
+{{- end }}
+--- # a separator with a comment: YAML's own
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: last}
+"""
+
+
+def test_a_separator_glued_to_the_next_line_splits_as_helm_splits(tmp_path: Path, invoke: Invoke) -> None:
+    root = _scoped_source(
+        tmp_path,
+        **{
+            "charts/scoped/templates/objects.yaml": GLUED_SEPARATORS,
+            "charts/scoped/values.yaml": "disableAutoApproval: false\nextraConfig: {a: b}\n",
+        },
+    )
+    (root / "charts/scoped/crds/widgets.yaml").unlink()
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    rendered = root / "charts" / "scoped"
+    with helm.Chart.load(str(rendered)) as loaded:
+        (text,) = loaded.render(
+            values={}, name="scoped", namespace="tools", revision=1, is_install=True
+        ).values()
+    assert "---# Permission" in text and "---apiVersion: v1" in text  # what Helm's engine prints
+    assert sorted(objects(root / "rendered", "a")) == [
+        "_cluster/clusterrole.rbac.authorization.k8s.io_controller-approve%3Acert-manager-io.yaml",
+        "tools/configmap_extra.yaml",
+        "tools/configmap_last.yaml",
+        "tools/serviceaccount_controller.yaml",
+    ]
+    assert objects(root / "rendered", "a")["tools/configmap_extra.yaml"]["data"] == {"a": "b"}
+
+
+# Traefik's chart (traefik/traefik-helm-chart a8a66d0098703627b2cf352c66b1725c196a734a, traefik/.helmignore)
+# keeps a kustomization.yaml in crds/ and ignores it in .helmignore. fanout loads every chart from an archive
+# it makes, where Helm reads no .helmignore, so it took that file for a CustomResourceDefinition and refused
+# the chart ("'metadata' is required"). Worse, an ignored file in templates/ (an editor's `.orig` copy) was
+# rendered: a second object, exit 0. With .helmignore applied as Helm's directory loader applies it, 374
+# value sets (the `set:`s of Traefik's helm-unittest suites) were compared with Helm's engine, object by
+# object: every one matched.
+IGNORED_FILES = {
+    ".helmignore": "# as Traefik's\ncrds/kustomization.yaml\n*.orig\n",
+    "crds/kustomization.yaml": "resources: [widgets.yaml]\n",
+    "templates/config.yaml.orig": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stale}\n",
+    "templates/.config.yaml.swp": "not yaml: [",  # a dot-file in templates/: Helm's own default rule
+}
+
+
+def test_the_charts_helmignore_leaves_files_out_as_helm_does(tmp_path: Path, invoke: Invoke) -> None:
+    root = _scoped_source(tmp_path, **{f"charts/scoped/{p}": text for p, text in IGNORED_FILES.items()})
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    with helm.Chart.load(str(root / "charts" / "scoped")) as loaded:  # a folder: Helm reads .helmignore
+        crds = [c["name"] for c in loaded.crds]
+        rendered = loaded.render(values={}, name="scoped", namespace="tools", revision=1, is_install=True)
+    assert crds == ["crds/widgets.yaml"]
+    assert sorted(rendered) == ["scoped/templates/objects.yaml"]
+    found = objects(root / "rendered", "a")
+    assert not [path for path in found if "stale" in path or "kustomization" in path]
+    assert "_cluster/customresourcedefinition.apiextensions.k8s.io_clusterwidgets.example.com.yaml" in found
+
+    (root / "charts/scoped/.helmignore").write_text("# a rule Helm refuses\ntemplates/**/x.yaml\n")
+    before = read_tree(root / "rendered")
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "templates/chart.yaml:4:8: the chart's .helmignore does not load: line 2: 'templates/**/x.yaml':"
+        " double-star (**) syntax is not supported"
+    )
+    assert read_tree(root / "rendered") == before
+
+
+# kube-prometheus-stack (prometheus-community/helm-charts cf408a290aec489277a94450bb3511432477a53a) turns its
+# subcharts on and off by `condition:` (grafana.enabled, nodeExporter.enabled, crds.enabled). Rendering
+# changes Helm's loaded chart: it drops the subcharts the values turn off. fanout loaded each chart once for
+# all its clusters' values, so after one cluster turned a subchart off, every later cluster rendered without
+# it: kube-prometheus-stack then failed ("nil pointer evaluating interface {}.enabled"), and a chart whose
+# own templates do not name the subchart lost its objects with exit 0. The CustomResourceDefinitions of a
+# subchart turned off were written too. With a chart loaded afresh for every rendering, its four `ci/` sets
+# (grafana's adminPassword given) matched Helm's engine object by object.
+SUBCHART = {
+    "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
+    "- {name: sub, version: 1.0.0, condition: sub.enabled}\n",
+    "charts/app/values.yaml": "sub: {enabled: true}\n",
+    "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+    "charts/app/charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+    "charts/app/charts/sub/crds/widgets.yaml": SCOPED_CRD,
+    "charts/app/charts/sub/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sub}\n",
+    "clusters/c.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n---\n"
+    "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: b}\n---\n"
+    "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\n",
+    "values/b.yaml": "sub: {enabled: false}\n",
+    "templates/chart.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: HelmChart\n"
+    "metadata: {name: app, namespace: tools}\nspec:\n  chart: app\n  valuesFiles:\n"
+    '  - {path: "values/${cluster.name}.yaml", optional: true}\n',
+}
+
+
+@pytest.mark.parametrize("off", ["a", "b"])
+def test_a_subchart_one_cluster_turns_off_stays_on_for_the_others(
+    off: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    files = {k: v for k, v in SUBCHART.items() if k != "values/b.yaml"}
+    files[f"values/{off}.yaml"] = SUBCHART["values/b.yaml"]
+    root = write_tree(
+        tmp_path / "src", {"fanout.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Config\n", **files}
+    )
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    crd = "_cluster/customresourcedefinition.apiextensions.k8s.io_clusterwidgets.example.com.yaml"
+    for cluster in "abc":
+        expected = ["tools/configmap_app.yaml"]
+        if cluster != off:  # as Helm's engine renders each cluster's values from the chart as loaded
+            expected = sorted([crd, *expected, "tools/configmap_sub.yaml"])
+        assert sorted(objects(root / "rendered", cluster)) == expected, cluster

@@ -11,6 +11,7 @@ from fanout.core.model import Inputs
 from fanout.core.selectors import SelectorSyntaxError, parse
 from fanout.core.validate import did_you_mean
 from fanout.render.pipeline import load_inputs
+from fanout.report.machine import problem_line
 from fanout.source.discover import CONFIG_FILE
 from fanout.source.git import ResolvedSource, is_git_url, resolve_source
 from fanout.source.memo import Memo
@@ -79,12 +80,9 @@ def input_warnings(inputs: Inputs) -> list[Problem]:
 
 
 def warning_text(problem: Problem) -> str:
-    """``path:line:col: warning: message``, the text form of a warning (for stderr)."""
-    return (
-        f"{problem.location}: warning: {problem.message}"
-        if problem.location
-        else f"warning: {problem.message}"
-    )
+    """``path:line:col: warning: message``, the text form of a warning (for stderr), with what came from
+    input escaped as in an error's line: a value may hold a terminal's escape sequence."""
+    return problem_line(problem, "warning", "text")
 
 
 def choose_clusters(inputs: Inputs, names: Sequence[str], selector: str | None) -> set[str] | None:

@@ -35,7 +35,7 @@ from fanout.core.fielddiff import field_changes
 from fanout.core.model import Cluster, Placement, Template
 from fanout.core.substitute import Scan, Unresolved, resolve, substitute
 from fanout.core.validate import check
-from fanout.formats import manifest
+from fanout.formats import helmignore, manifest
 from fanout.formats.common import Context
 from fanout.source.parse import load_documents
 
@@ -129,7 +129,17 @@ class _Chart:
         if not inside:
             self.problem(f"no chart folder {self.path} (a chart folder or .tgz under charts/)", "/spec/chart")
             return None
-        return chart_archive(inside, self.path)
+        ignore = inside.get(f"{self.path}/{helmignore.FILE}")
+        try:
+            rules = helmignore.Rules(ignore.decode("utf-8", "replace") if ignore is not None else "")
+        except helmignore.BadRule as exc:
+            self.problem(f"the chart's {helmignore.FILE} does not load: {exc}", "/spec/chart")
+            return None
+        cut = len(self.path) + 1
+        kept = rules.kept(sorted(path[cut:] for path in inside))
+        return chart_archive(
+            {f"{self.path}/{path}": inside[f"{self.path}/{path}"] for path in kept}, self.path
+        )
 
     def values_for(self, cluster: Cluster) -> dict[str, Any] | None:
         merged: dict[str, Any] = {}
@@ -246,17 +256,14 @@ def _render_one(chart: _Chart, helm: Any) -> Rendered | None:
     with loaded:
         if not _dependencies_vendored(chart, loaded):
             return None
-        renderings: dict[str, _Rendering] = {}
-        for cluster in clusters:
-            values = chart.values_for(cluster)
-            if values is not None:
-                key = json.dumps(values, sort_keys=True, default=str)
-                renderings.setdefault(key, _Rendering([], values)).clusters.append(cluster)
-        crds = _objects(
-            chart, [(_source_path(chart, c["filename"] or c["name"]), c["data"]) for c in loaded.crds]
-        )
-        for rendering in renderings.values():
-            rendering.objects = crds + _render(chart, loaded, helm, rendering)
+    renderings: dict[str, _Rendering] = {}
+    for cluster in clusters:
+        values = chart.values_for(cluster)
+        if values is not None:
+            key = json.dumps(values, sort_keys=True, default=str)
+            renderings.setdefault(key, _Rendering([], values)).clusters.append(cluster)
+    for rendering in renderings.values():
+        rendering.objects = _render(chart, archive, helm, rendering)
     _warn(chart, said)
     return Rendered(chart, placement, list(renderings.values()))
 
@@ -290,14 +297,14 @@ def _flat(exc: Exception) -> str:
     return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
-def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> list[_Object]:
+def _render(chart: _Chart, archive: bytes, helm: Any, rendering: _Rendering) -> list[_Object]:
+    """One values' objects: the CustomResourceDefinitions of ``crds/`` first, then the templates', as
+    ``helm template --include-crds`` prints them; twice, to refuse a chart that renders differently."""
     where = "/spec/values" if chart.spec.get("values") else "/spec"
-    options = {"name": chart.release, "namespace": chart.namespace, "revision": 1, "is_install": True}
     with _stderr_lines() as said:
         try:
-            loaded.validate_schema(loaded.merge_values(rendering.values))
-            first = loaded.render(values=rendering.values, **options)
-            again = loaded.render(values=rendering.values, **options)
+            first = _rendered(chart, archive, helm, rendering.values, validate=True)
+            again = _rendered(chart, archive, helm, rendering.values)
         except helm.HelmValuesError as exc:
             message = f"the values do not fit the chart's values.schema.json: {_flat(exc)}"
             chart.problem(message, where, rendering.clusters)
@@ -306,8 +313,8 @@ def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> lis
             chart.problem(f"Helm cannot render {chart.path}: {_flat(exc)}", "/spec/chart", rendering.clusters)
             return []
     _warn(chart, said)
-    objects = _objects(chart, _manifests(chart, first))
-    varying = _differences(objects, _objects(chart, _manifests(chart, again)))
+    objects = _objects(chart, first[0], as_helm=False) + _objects(chart, first[1])
+    varying = _differences(objects, _objects(chart, again[0], as_helm=False) + _objects(chart, again[1]))
     if varying is not None:
         chart.problem(
             f"the chart renders differently each time ({varying}: randAlphaNum, htpasswd, genCA, now, ...);"
@@ -319,6 +326,29 @@ def _render(chart: _Chart, loaded: Any, helm: Any, rendering: _Rendering) -> lis
         )
         return []
     return objects
+
+
+Manifests = list[tuple[str, str]]
+
+
+def _rendered(
+    chart: _Chart, archive: bytes, helm: Any, values: dict[str, Any], validate: bool = False
+) -> tuple[Manifests, Manifests]:
+    """Helm's CustomResourceDefinitions and rendered templates for ``values``, from the chart loaded afresh.
+
+    Rendering changes the loaded chart: Helm drops the subcharts whose ``condition`` or ``tags`` the values
+    turn off (helm e9b85e4de16ad45805843fb121748018cf89094b, pkg/chart/v2/util/dependencies.go
+    ``processDependencyEnabled``), and ``helm template`` then takes the CRDs of what is left
+    (pkg/action/install.go, ``ProcessDependencies`` before ``CRDObjects``). A chart shared between renderings
+    lost, for every later cluster, the subcharts an earlier cluster's values had turned off.
+    """
+    options = {"name": chart.release, "namespace": chart.namespace, "revision": 1, "is_install": True}
+    with helm.Chart.load_archive(archive) as loaded:
+        if validate:
+            loaded.validate_schema(loaded.merge_values(values))
+        templates = loaded.render(values=values, **options)
+        crds = [(_source_path(chart, c["filename"] or c["name"]), c["data"]) for c in loaded.crds]
+    return crds, _manifests(chart, templates)
 
 
 def _differences(first: Sequence[_Object], again: Sequence[_Object], shown: int = 3) -> str | None:
@@ -361,10 +391,22 @@ def _manifests(chart: _Chart, rendered: Mapping[str, str]) -> list[tuple[str, st
     return found
 
 
-def _objects(chart: _Chart, manifests: Sequence[tuple[str, str]]) -> list[_Object]:
-    """The objects of Helm's output, read as fanout reads any YAML; test hooks left out unless asked for."""
+# Helm splits a template's output at every "---" that starts a line, whatever follows it on that line (helm
+# e9b85e4de16ad45805843fb121748018cf89094b, pkg/release/v1/util/manifest.go ``SplitManifests``, whose note
+# names ``---apiVersion: v1``); YAML only where a space or the line's end follows. A ``{{- ... -}}`` right
+# after a separator makes such lines: cert-manager's chart writes ``---# Permission to approve ...``.
+_HELM_SEPARATOR = re.compile(r"^---[ \t]*(?=\S)", re.MULTILINE)
+
+
+def _objects(chart: _Chart, manifests: Sequence[tuple[str, str]], as_helm: bool = True) -> list[_Object]:
+    """The objects of Helm's output, read as fanout reads any YAML; test hooks left out unless asked for.
+
+    ``as_helm``: split as Helm splits a template's output. A file of ``crds/`` is printed as it is, and read
+    by whatever installs it (kubectl, Argo CD) as YAML."""
     found: list[_Object] = []
     for path, text in manifests:
+        if as_helm:
+            text = _HELM_SEPARATOR.sub("---\n", text)
         docs, problems = load_documents(path, text.encode("utf-8"), chart.ctx.config.limits)
         for problem in problems:
             chart.problem(f"the chart wrote YAML that does not read ({problem})", "/spec/chart")
