@@ -409,16 +409,25 @@ def test_an_input_problem_stops_git_too(root: Path, invoke: Invoke, tmp_path: Pa
     """git was started for a real REF; the run ends on the input's problem, and git's processes with it."""
     import subprocess
 
+    def gits() -> set[str]:  # this process's git children, by pid
+        mine = subprocess.run(
+            ["ps", "-o", "pid=,args=", "--ppid", str(os.getpid())],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return {line.split()[0] for line in mine.stdout.splitlines() if "git" in line}
+
     work = _repo(invoke, root, tmp_path)
     (work / "templates/broken.yaml").write_text("kind: [\n", encoding="utf-8")
+    # Another test's git (a GitPython repository not yet collected) is not this run's.
+    looks = shutil.which("ps") is not None and sys.platform.startswith("linux")
+    earlier = gits() if looks else set()
     result = invoke("render", str(work), "--check", "--no-cache", "--trusted-base", "main")
     assert result.exit_code == 1 and "templates/broken.yaml:" in result.stderr
-    if shutil.which("ps") is None or not sys.platform.startswith("linux"):
+    if not looks:
         return  # the verdict above is what counts; the processes are looked for where ps can list children
-    mine = subprocess.run(
-        ["ps", "-o", "stat=,args=", "--ppid", str(os.getpid())], capture_output=True, text=True, check=False
-    )
-    assert not [line for line in mine.stdout.splitlines() if "git" in line], mine.stdout
+    assert not gits() - earlier
 
 
 def test_a_git_that_takes_too_long_is_said(
