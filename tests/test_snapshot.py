@@ -422,3 +422,28 @@ def test_no_early_proof_without_a_state_that_names_the_marker_or_a_second_core(
     early.proof.close()
     assert invoke("render", str(root), "--cluster", "gcp-dev").exit_code == 0  # a partial render
     assert sync.start_proof(out, code_digest(), None) is None
+
+
+def test_a_root_too_big_to_snapshot_is_known_by_its_names(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caps are checked on the listing, before any file is read; a root within them keys the same."""
+    from fanout.output import snapshot
+
+    out = tmp_path / "elsewhere"
+    key = snapshot.source_key(root, out, b"code", "")
+    count = sum(1 for p in root.rglob("*") if p.is_file())
+    monkeypatch.setattr(snapshot, "MAX_FILES", count)
+    assert snapshot.source_key(root, out, b"code", "") == key
+    old = write_tree(root / "old-output", {f"c/f{i}.yaml": "x: 1\n" for i in range(3)})
+    assert snapshot.source_key(root, out, b"code", "") is None  # one more file than the cap allows
+    assert snapshot.source_key(root, old, b"code", "") == key  # the output folder never counts
+    monkeypatch.setattr(snapshot, "MAX_FILES", count + 3)
+    monkeypatch.setattr(
+        snapshot, "MAX_BYTES", sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) - 1
+    )
+    assert snapshot.source_key(root, out, b"code", "") is None
+    os.mkfifo(old / "c" / "pipe.yaml")  # never read: it would block
+    monkeypatch.setattr(snapshot, "MAX_BYTES", 1 << 30)
+    monkeypatch.setattr(snapshot, "MAX_FILES", count + 4)
+    assert snapshot.source_key(root, out, b"code", "") is None

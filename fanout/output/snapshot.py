@@ -41,11 +41,27 @@ def source_key(root: Path, target: Path, code: bytes, options: str) -> str | Non
     """A digest of every file below ``root`` but those in ``target`` and ``.git``; None when the root has
     links to folders (followed or not, they would make the walk ambiguous) or is too big."""
     top = root.resolve()
-    skip = target.resolve()
+    files = _listed(top, target.resolve())
+    if files is None:
+        return None
     digest = hashlib.sha256(_SCHEME + code + b"\0" + options.encode("utf-8", "surrogateescape") + b"\0")
     digest.update(str(top).encode("utf-8", "surrogateescape") + b"\0")
-    files = 0
-    size = 0
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        digest.update(path.relative_to(top).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _listed(top: Path, skip: Path) -> list[Path] | None:
+    """Every file below ``top`` in the key's order, or None (see ``source_key``). Counted against the caps
+    before a byte is read, and by name before any is looked at: a root that holds, say, an old output folder
+    of 100,000 files gives up after a walk (0.03 s on tmpfs) instead of after reading 20,000 of them (0.4 s,
+    on every run)."""
+    found: list[Path] = []
     for folder, dirs, names in os.walk(top):
         here = Path(folder)
         kept = []
@@ -57,24 +73,20 @@ def source_key(root: Path, target: Path, code: bytes, options: str) -> str | Non
                 return None
             kept.append(name)
         dirs[:] = sorted(kept)
-        for name in sorted(names):
-            if name == ".git":
-                continue
-            path = here / name
-            try:
-                # Only regular files (a link to a FIFO or /dev/zero would never end), and never past the cap.
-                info = path.stat()
-                files += 1
-                size += info.st_size
-                if not S_ISREG(info.st_mode) or files > MAX_FILES or size > MAX_BYTES:
-                    return None
-                data = path.read_bytes()
-            except OSError:
-                return None
-            relative = path.relative_to(top).as_posix()
-            digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(hashlib.sha256(data).digest())
-    return digest.hexdigest()
+        found += (here / name for name in sorted(names) if name != ".git")
+        if len(found) > MAX_FILES:
+            return None
+    size = 0
+    for path in found:
+        try:
+            # Only regular files (a link to a FIFO or /dev/zero would never end), and never past the cap.
+            info = path.stat()
+        except OSError:
+            return None
+        size += info.st_size
+        if not S_ISREG(info.st_mode) or size > MAX_BYTES:
+            return None
+    return found
 
 
 def _path(key: str, folder: Path | None) -> Path:
