@@ -755,6 +755,19 @@ def test_a_subchart_one_cluster_turns_off_stays_on_for_the_others(
     crd = "_cluster/customresourcedefinition.apiextensions.k8s.io_clusterwidgets.example.com.yaml"
     for cluster in "abc":
         expected = ["tools/configmap_app.yaml"]
-        if cluster != off:  # as Helm's engine renders each cluster's values from the chart as loaded
+        if cluster != off:
             expected = sorted([crd, *expected, "tools/configmap_sub.yaml"])
         assert sorted(objects(root / "rendered", cluster)) == expected, cluster
+        # What Helm's engine gives each cluster's values alone, from the chart folder loaded for it.
+        values = {"sub": {"enabled": False}} if cluster == off else {}
+        with helm.Chart.load(str(root / "charts" / "app")) as loaded:
+            rendered = loaded.render(
+                values=values, name="app", namespace="tools", revision=1, is_install=True
+            )
+            crds = [c["name"] for c in loaded.crds]
+        assert sorted(rendered) == (
+            ["app/templates/cm.yaml"]
+            if cluster == off
+            else ["app/charts/sub/templates/cm.yaml", "app/templates/cm.yaml"]
+        )
+        assert len(crds) == (0 if cluster == off else 1)

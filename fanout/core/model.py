@@ -156,11 +156,13 @@ class Patch:
         """The strategic patch as far as it writes fields: an aimed one's identity writes nothing."""
         if not self.aimed or not isinstance(self.strategic, dict):
             return self.strategic
-        writes = {k: v for k, v in self.strategic.items() if k not in ("apiVersion", "kind")}
+        writes = dict(self.strategic)
         if isinstance(writes.get("metadata"), dict):
-            writes["metadata"] = {
-                k: v for k, v in writes["metadata"].items() if k not in ("name", "namespace")
-            }
+            writes["metadata"] = dict(writes["metadata"])
+        for *parents, key in TARGET_IDENTITY:
+            node = writes.get(parents[0]) if parents else writes
+            if isinstance(node, dict):
+                node.pop(key, None)
         return writes
 
     @property
