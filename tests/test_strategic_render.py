@@ -574,6 +574,26 @@ def test_a_patch_without_a_namespace_names_one_object_or_is_refused(source: Path
     ]
     assert read_tree(source / "rendered") == before
 
+    # Only what clashes is named: gcp-dev has its one web in staging, and is not in the message.
+    def placed(namespace: str, cluster: str) -> str:
+        return CONFIGMAP_IN.format(namespace).replace(
+            "metadata: {", f"metadata: {{annotations: {{fanout.dev/clusters: {cluster}}}, "
+        )
+
+    for namespace, cluster in (("default", "aws-east"), ("prod", "aws-east"), ("staging", "gcp-dev")):
+        (source / "templates" / f"web-{namespace}.yaml").write_text(placed(namespace, cluster))
+    (source / "overrides" / "web.yaml").write_text(_override("web", "{names: [aws-east, gcp-dev]}", patch))
+    result = invoke("render", str(source))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "overrides/web.yaml:9:5: the strategic patch names ConfigMap web without a namespace, but cluster"
+        " aws-east has one in each of default, prod: add metadata.namespace to say which (kubectl kustomize"
+        " takes the one in default), or resources: to patch them all"
+    )
+    (source / "templates" / "web-staging.yaml").unlink()
+    (source / "templates" / "web-prod.yaml").write_text(CONFIGMAP_IN.format("prod"))
+    (source / "templates" / "web-default.yaml").write_text(CONFIGMAP_IN.format("default"))
+
     (source / "overrides" / "web.yaml").write_text(
         _override(
             "web", "{names: [aws-east]}", patch.replace("{name: web}", "{name: web, namespace: default}")

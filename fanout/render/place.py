@@ -56,26 +56,22 @@ def _one_namespace(
     patch = override.patch
     if patch.strategic is None or patch.targeted or override.resources[0].namespace is not None:
         return
-    namespace_in: dict[str, str] = {}
-    clashes: set[str] = set()
+    namespaces_in: dict[str, set[str]] = {}
     for index, template in enumerate(templates):
         for candidate, clusters in overrides_of[index]:
             if candidate is override:
-                for cluster in sorted(clusters & placements[index]):
-                    seen = namespace_in.setdefault(cluster, template.ident.namespace or "")
-                    if seen != (template.ident.namespace or ""):
-                        clashes.add(cluster)
+                for cluster in clusters & placements[index]:
+                    namespaces_in.setdefault(cluster, set()).add(template.ident.namespace or "")
+    clashes = {cluster: found for cluster, found in namespaces_in.items() if len(found) > 1}
     if clashes:
         ref = override.resources[0]
-        found = sorted({t.ident.namespace or "" for t in templates if ref.matches(t)})
+        found = sorted(set().union(*clashes.values()))  # only where it clashes
         named = sorted(clashes)
-        who = (
-            f"cluster {named[0]} has"
-            if len(named) == 1
-            else f"{len(named)} clusters ({', '.join(named[:3])}{', ...' if len(named) > 3 else ''}) have"
-        )
+        listed = ", ".join(named[:3]) + (", ..." if len(named) > 3 else "")
+        who = f"cluster {named[0]} has" if len(named) == 1 else f"{len(named)} clusters ({listed}) each have"
+        each = "each of" if len(named) == 1 else "two or more of"
         problems.add(
-            f"the strategic patch names {ref.kind} {ref.name} without a namespace, but {who} one in each of"
+            f"the strategic patch names {ref.kind} {ref.name} without a namespace, but {who} one in {each}"
             f" {', '.join(found)}: add metadata.namespace to say which (kubectl kustomize takes the one in"
             " default), or resources: to patch them all",
             override.doc.location("/spec/strategic/metadata"),
