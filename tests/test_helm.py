@@ -771,3 +771,111 @@ def test_a_subchart_one_cluster_turns_off_stays_on_for_the_others(
             else ["app/charts/sub/templates/cm.yaml", "app/templates/cm.yaml"]
         )
         assert len(crds) == (0 if cluster == off else 1)
+
+
+# Kong's chart (Kong/charts e76b80031abfb4909dd89a8a07e3a5ff9a206d94, charts/kong/ci/test1-values.yaml) sets
+# `podLabels: {app: kong}`, and its Deployment template writes the pod's labels and then `podLabels`, so Helm's
+# output holds the key `app` twice; kube-prometheus-stack's ci/03 set (prometheus-community/helm-charts
+# cf408a290aec489277a94450bb3511432477a53a) writes `logFormat` twice through `additionalConfig`. fanout refused
+# both ("duplicate key"), where Helm installs them: its kube client reads a manifest with sigs.k8s.io/yaml over
+# go-yaml v2, which keeps a key's last value (gopkg.in/yaml.v2 decode.go, ``mapping``), and the client-side
+# duplicate check is skipped where the API server validates fields (kubernetes/kubectl
+# dee3483a3d6a64c07fdf746caf80af446dee99ac, pkg/validation/schema.go ``paramVerifyingSchema``). Kong's own
+# chartsnap snapshot of that set (ci/__snapshots__/test1-values.snap) has `app: kong` once.
+TWICE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels:
+        app: web
+        tier: front
+        {{- with .Values.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      containers: [{name: web, image: web:1}]
+"""
+
+
+def test_a_key_helm_writes_twice_keeps_its_last_value_as_helm_does(tmp_path: Path, invoke: Invoke) -> None:
+    root = _scoped_source(
+        tmp_path,
+        **{
+            "charts/scoped/templates/objects.yaml": TWICE,
+            "clusters/c.yaml": "".join(
+                f"---\napiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {{name: {n}}}\n"
+                for n in "abc"
+            ),
+            "templates/chart.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: HelmChart\n"
+            "metadata: {name: scoped, namespace: tools}\nspec:\n  chart: scoped\n"
+            "  valuesFiles: [{path: 'values/${cluster.name}.yaml', optional: true}]\n",
+            "values/a.yaml": "podLabels: {app: kong, environment: test}\n",
+            "values/b.yaml": "podLabels: {app: kong, environment: test}\n",
+        },
+    )
+    (root / "charts/scoped/crds/widgets.yaml").unlink()
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "templates/chart.yaml:5:3: warning: Helm's output of charts/scoped/templates/objects.yaml, line 11:"
+        " duplicate key 'app' (first defined on line 9); the last value is kept, as Helm's kube client keeps"
+        " it (for clusters a, b)"
+    ]
+    for cluster in "abc":
+        values = yaml.safe_load((root / f"values/{cluster}.yaml").read_text()) if cluster != "c" else {}
+        (deployment,) = objects(root / "rendered", cluster).values()
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        expected = (
+            {"app": "web", "tier": "front"}
+            if cluster == "c"
+            else {"app": "kong", "tier": "front", "environment": "test"}
+        )
+        assert labels == expected
+        # Helm's engine prints the key twice; read as Go's YAML reads it (and PyYAML), the last one wins.
+        assert [
+            o["spec"]["template"]["metadata"]["labels"]
+            for o in _helm_template(root / "charts" / "scoped", values, "scoped", "tools")
+        ] == [expected]
+    written = (root / "rendered/a/tools/deployment.apps_web.yaml").read_text()
+    assert written.count("app: kong") == 1 and "app: web" in written  # the selector keeps its own
+
+
+def test_a_key_written_twice_in_a_template_is_still_an_error(tmp_path: Path, invoke: Invoke) -> None:
+    """Only Helm's output is read as Helm reads it: a file of the source root is the user's to fix."""
+    root = _scoped_source(
+        tmp_path,
+        **{
+            "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+            "metadata: {name: x, namespace: tools}\ndata: {a: '1', a: '2'}\n"
+        },
+    )
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert "templates/cm.yaml:4:16:" in result.stderr and "duplicate key 'a'" in result.stderr
+
+
+def test_yaml_a_chart_writes_that_does_not_read_names_the_clusters(tmp_path: Path, invoke: Invoke) -> None:
+    root = _scoped_source(
+        tmp_path,
+        **{
+            "charts/scoped/templates/objects.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+            "data: {{ .Values.data }}\n",
+            "clusters/c.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
+            "spec: {values: {d: '{a: b}'}}\n---\n"
+            "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: b}\nspec: {values: {d: '[x'}}\n",
+            "templates/chart.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: HelmChart\n"
+            "metadata: {name: scoped, namespace: tools}\nspec:\n  chart: scoped\n"
+            "  values: {data: '${cluster.values.d}'}\n",
+        },
+    )
+    (root / "charts/scoped/crds/widgets.yaml").unlink()
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    (line, summary) = result.stderr.splitlines()
+    assert line.startswith("templates/chart.yaml:5:3: the chart wrote YAML that does not read (")
+    assert line.endswith(" (for cluster b)")
+    assert summary == "fanout: 1 problem found"

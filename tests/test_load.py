@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import yaml
+
 from fanout.core.document import escape, split_pointer
+from fanout.core.errors import Problem
 from fanout.source.parse import load_documents
 
 
@@ -34,6 +37,23 @@ def test_merge_keys_and_aliases() -> None:
     assert problems == []
     assert docs[0].data["use"] == {"y": 3, "x": 1}
     assert docs[0].data["many"] == {"z": 4, "x": 1, "y": 2}
+
+
+def test_a_key_written_twice_can_keep_its_last_value_as_go_yaml_v2_does() -> None:
+    """For Helm's output (docs/helm.md): the last value replaces the first, whole (maps are not merged), in
+    the first key's place, and each repetition is noted where it is written."""
+    text = b"a: 1\nb: {x: 1, y: 2}\nc: 3\nb: {z: 3}\na: 4\na: 5\nm: {k: [1], k: [2]}\n"
+    noted: list[Problem] = []
+    docs, problems = load_documents("h.yaml", text, duplicates=noted)
+    assert problems == []
+    assert list(docs[0].data.items()) == [("a", 5), ("b", {"z": 3}), ("c", 3), ("m", {"k": [2]})]
+    assert [str(p) for p in noted] == [
+        "h.yaml:4:1: duplicate key 'b' (first defined on line 2)",
+        "h.yaml:5:1: duplicate key 'a' (first defined on line 1)",
+        "h.yaml:6:1: duplicate key 'a' (first defined on line 1)",
+        "h.yaml:7:13: duplicate key 'k' (first defined on line 7)",
+    ]
+    assert yaml.safe_load(text) == docs[0].data  # PyYAML, like go-yaml v2, keeps the last too
 
 
 def test_problems_are_located() -> None:

@@ -113,6 +113,8 @@ class _Chart:
         self.namespace = data["metadata"].get("namespace") or ctx.config.default_namespace or "default"
         self.spec = data["spec"]
         self.path = f"{ctx.config.charts}/{self.spec['chart'].strip('/')}"
+        # (file, line in Helm's output of it, "duplicate key ...") -> the clusters whose values wrote it
+        self.duplicate_keys: dict[tuple[str, int, str], list[Cluster]] = {}
 
     def problem(self, message: str, pointer: str, clusters: Sequence[Cluster] = ()) -> None:
         names = sorted(c.name for c in clusters)
@@ -265,6 +267,16 @@ def _render_one(chart: _Chart, helm: Any) -> Rendered | None:
     for rendering in renderings.values():
         rendering.objects = _render(chart, archive, helm, rendering)
     _warn(chart, said)
+    for (path, line, duplicate), having in chart.duplicate_keys.items():
+        having_names = sorted({c.name for c in having})
+        whose = f"{'cluster' if len(having_names) == 1 else 'clusters'} {', '.join(having_names)}"
+        chart.ctx.warnings.append(
+            Problem(
+                f"Helm's output of {path}, line {line}: {duplicate}; the last value is kept, as Helm's kube"
+                f" client keeps it (for {whose})",
+                chart.doc.location("/spec/chart"),
+            )
+        )
     return Rendered(chart, placement, list(renderings.values()))
 
 
@@ -313,8 +325,12 @@ def _render(chart: _Chart, archive: bytes, helm: Any, rendering: _Rendering) -> 
             chart.problem(f"Helm cannot render {chart.path}: {_flat(exc)}", "/spec/chart", rendering.clusters)
             return []
     _warn(chart, said)
-    objects = _objects(chart, first[0], as_helm=False) + _objects(chart, first[1])
-    varying = _differences(objects, _objects(chart, again[0], as_helm=False) + _objects(chart, again[1]))
+    clusters = rendering.clusters
+    objects = _objects(chart, first[0], clusters, as_helm=False) + _objects(chart, first[1], clusters)
+    again_objects = _objects(chart, again[0], (), as_helm=False, report=False) + _objects(
+        chart, again[1], (), report=False
+    )
+    varying = _differences(objects, again_objects)
     if varying is not None:
         chart.problem(
             f"the chart renders differently each time ({varying}: randAlphaNum, htpasswd, genCA, now, ...);"
@@ -398,18 +414,34 @@ def _manifests(chart: _Chart, rendered: Mapping[str, str]) -> list[tuple[str, st
 _HELM_SEPARATOR = re.compile(r"^---[ \t]*(?=\S)", re.MULTILINE)
 
 
-def _objects(chart: _Chart, manifests: Sequence[tuple[str, str]], as_helm: bool = True) -> list[_Object]:
-    """The objects of Helm's output, read as fanout reads any YAML; test hooks left out unless asked for.
+def _objects(
+    chart: _Chart,
+    manifests: Sequence[tuple[str, str]],
+    clusters: Sequence[Cluster],
+    as_helm: bool = True,
+    report: bool = True,
+) -> list[_Object]:
+    """The objects of Helm's output, read as Helm's kube client reads them; test hooks left out unless
+    asked for.
 
     ``as_helm``: split as Helm splits a template's output. A file of ``crds/`` is printed as it is, and read
-    by whatever installs it (kubectl, Argo CD) as YAML."""
+    by whatever installs it (kubectl, Argo CD) as YAML. A key written twice keeps its last value, as Helm,
+    Argo CD's ``helm template`` and Flux's helm-controller all read it (sigs.k8s.io/yaml over go-yaml v2);
+    a warning names it (kube-prometheus-stack's and Kong's own ``ci/`` values write such keys).
+    ``report``: say what is wrong (the second rendering, read only to be compared, says nothing)."""
     found: list[_Object] = []
     for path, text in manifests:
         if as_helm:
             text = _HELM_SEPARATOR.sub("---\n", text)
-        docs, problems = load_documents(path, text.encode("utf-8"), chart.ctx.config.limits)
-        for problem in problems:
-            chart.problem(f"the chart wrote YAML that does not read ({problem})", "/spec/chart")
+        duplicates: list[Problem] = []
+        docs, problems = load_documents(
+            path, text.encode("utf-8"), chart.ctx.config.limits, duplicates=duplicates
+        )
+        for problem in problems if report else ():
+            chart.problem(f"the chart wrote YAML that does not read ({problem})", "/spec/chart", clusters)
+        for duplicate in duplicates if report else ():
+            line = duplicate.location.line if duplicate.location else 0
+            chart.duplicate_keys.setdefault((path, line, duplicate.message), []).extend(clusters)
         for doc in docs:
             data = doc.data
             if not isinstance(data, dict) or (_is_test(data) and not chart.spec.get("includeTests")):

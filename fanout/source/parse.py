@@ -98,10 +98,11 @@ class _Anchor:
 class _Builder:
     """Events of one file into documents. Not reentrant; one per file."""
 
-    def __init__(self, path: str, limits: Limits) -> None:
+    def __init__(self, path: str, limits: Limits, duplicates: list[Problem] | None = None) -> None:
         self.path = path
         self.limits = limits
         self.problems: list[Problem] = []
+        self.duplicates = duplicates
         self.documents: list[Document] = []
         self.scalars = yaml.constructor.SafeConstructor()
         self.resolver: Any = yaml.resolver.Resolver()  # its stubs leave resolve() untyped
@@ -285,8 +286,14 @@ class _Builder:
             return
         # Keys are taken as written: ``on:`` is the label key "on", not the boolean true.
         if text in frame.seen:
-            self.problem(f"duplicate key {text!r} (first defined on line {frame.seen[text]})", mark)
-            frame.key = None  # the value is read and dropped
+            message = f"duplicate key {text!r} (first defined on line {frame.seen[text]})"
+            if self.duplicates is None:
+                self.problem(message, mark)
+                frame.key = None  # the value is read and dropped
+                return
+            # The last value replaces the first, in the first one's place (see load_documents).
+            self.duplicates.append(Problem(message, self.at(mark)))
+            frame.key, frame.key_mark = text, mark
             return
         frame.seen[text] = mark.line + 1
         frame.key, frame.key_mark = text, mark
@@ -436,9 +443,14 @@ def _flow_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 
 def load_documents(
-    path: str, content: bytes, limits: Limits = DEFAULT_LIMITS
+    path: str, content: bytes, limits: Limits = DEFAULT_LIMITS, *, duplicates: list[Problem] | None = None
 ) -> tuple[list[Document], list[Problem]]:
-    """Parse every document of one file. Empty documents are skipped."""
+    """Parse every document of one file. Empty documents are skipped.
+
+    A key written twice in one mapping is a problem, unless ``duplicates`` is given: then it is noted there
+    and its last value is kept, as go-yaml v2 without strict mode keeps it (``mapping`` and ``setMapIndex``
+    in gopkg.in/yaml.v2 decode.go), which is how sigs.k8s.io/yaml, and so Helm's kube client, reads a
+    chart's output."""
     if len(content) > limits.max_file_bytes:
         return [], [
             Problem(
@@ -450,7 +462,7 @@ def load_documents(
     text = decode(path, content)
     if isinstance(text, Problem):
         return [], [text]
-    builder = _Builder(path, limits)
+    builder = _Builder(path, limits, duplicates)
     try:
         for event in yaml.parse(text, Loader=_Loader):
             builder.feed(event)
