@@ -17,6 +17,10 @@ import pytest
 import yaml
 from conftest import ROOT, Invoke, read_tree, write_tree
 from gitutil import commit_all, git, init_repo
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fanout.importer.factor import _key, canon, get, leaves, plain_copy, same
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import generate
@@ -540,3 +544,28 @@ def test_strategic_patches_are_offered_only_where_they_merge_back_exactly() -> N
     renamed = json.loads(json.dumps(base))
     renamed["metadata"]["name"] = "other"
     assert strategic_patch(base, renamed) is None
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(-3, 3),
+    st.sampled_from(["", "1", "true", "a", "1.0"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES, _VALUES)
+def test_the_fast_comparisons_agree_with_canon(a: Any, b: Any) -> None:
+    """factor's shortcuts (``same``, ``_key``, ``plain_copy``, ``leaves``) decide as the JSON text did, so
+    an import's output stays byte for byte what it was (1 and True, 1 and 1.0 stay different)."""
+    assert same(a, b) == (canon(a) == canon(b))
+    assert (_key(a) == _key(b)) == (canon(a) == canon(b))
+    assert canon(plain_copy(a)) == canon(a) and (plain_copy(a) is not a or not isinstance(a, (dict, list)))
+    assert all(canon(get(a, pointer)) == canon(leaf) for pointer, leaf in leaves(a))

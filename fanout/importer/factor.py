@@ -15,10 +15,9 @@ renders it back unchanged; then, in this order:
 
 from __future__ import annotations
 
-import copy
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -55,20 +54,55 @@ def canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
+# Values whose own equality is canon's: text, whole numbers, booleans and null (1 and True, or 1 and 1.0, are
+# of different types, as their canon texts differ). Most leaves are of these; canon is 20x slower.
+_SIMPLE = frozenset({str, int, bool, type(None)})
+
+
+def _key(value: Any) -> Any:
+    """A dict key that is equal for two values exactly when their ``canon`` is."""
+    kind = type(value)
+    return (kind, value) if kind in _SIMPLE else canon(value)
+
+
+def same(a: Any, b: Any) -> bool:
+    """``canon(a) == canon(b)``, without encoding the common cases."""
+    kind = type(a)
+    if kind is type(b) and kind in _SIMPLE:
+        return bool(a == b)
+    return canon(a) == canon(b)
+
+
+def plain_copy(value: Any) -> Any:
+    """A copy of plain data (maps, lists, scalars): what copy.deepcopy gives it, several times faster."""
+    if isinstance(value, dict):
+        return {k: plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_copy(v) for v in value]
+    return value
+
+
 def escaped(value: Any) -> Any:
     return map_strings(value, escape_text)
 
 
-def leaves(value: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
-    """Every scalar of ``value`` with its JSON Pointer (through maps and lists)."""
+def leaves(value: Any, pointer: str = "") -> list[tuple[str, Any]]:
+    """Every scalar of ``value`` with its JSON Pointer (through maps and lists), in document order."""
+    found: list[tuple[str, Any]] = []
+    _leaves(value, pointer, found)
+    return found
+
+
+def _leaves(value: Any, pointer: str, found: list[tuple[str, Any]]) -> None:
+    # One list filled by plain recursion: nested generators cost each leaf a step per level above it.
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from leaves(v, f"{pointer}/{escape(str(k))}")
+            _leaves(v, f"{pointer}/{escape(str(k))}", found)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from leaves(v, f"{pointer}/{i}")
+            _leaves(v, f"{pointer}/{i}", found)
     else:
-        yield pointer, value
+        found.append((pointer, value))
 
 
 def _parts(pointer: str) -> list[str]:
@@ -172,8 +206,8 @@ class ValueBook:
         ideas = [f"{name}-{stem}", f"{key.kind.lower()}-{name}-{stem}"]
         for provisional, known in self.keys.items():
             shared = set(known) & set(found)
-            agree = all(canon(known[c]) == canon(found[c]) for c in shared)
-            if agree and len({canon(found[c]) for c in shared}) >= VALUES_FROM:
+            agree = all(same(known[c], found[c]) for c in shared)
+            if agree and len({_key(found[c]) for c in shared}) >= VALUES_FROM:
                 known.update(found)
                 self.suggested[provisional] += ideas
                 return provisional
@@ -280,7 +314,7 @@ def move_to_values(
         found = {cluster: m[pointer] for cluster, m in maps.items() if pointer in m}
         if not all(isinstance(v, (str, int, float, bool)) for v in found.values()):
             continue
-        if len({canon(v) for v in found.values()}) < VALUES_FROM:
+        if len({_key(v) for v in found.values()}) < VALUES_FROM:
             continue
         raw = {cluster: get(originals[cluster], pointer) for cluster in found}
         prefix = suffix = ""
@@ -312,14 +346,15 @@ def base(found: Sequence[Any]) -> Any:
         return result
     if all(isinstance(v, list) for v in found) and len({len(v) for v in found}) == 1:
         return [base([v[i] for v in found]) for i in range(len(found[0]))]
-    counts: dict[str, int] = {}
-    first: dict[str, Any] = {}
+    counts: dict[Any, int] = {}
+    first: dict[Any, Any] = {}
     for v in found:
-        counts[canon(v)] = counts.get(canon(v), 0) + 1
-        first.setdefault(canon(v), v)
+        key = _key(v)
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, v)
     best = max(counts.values())
     winner = next(c for c in first if counts[c] == best)  # the first of the most common, in cluster order
-    return copy.deepcopy(first[winner])
+    return plain_copy(first[winner])
 
 
 def diff(template: Any, value: Any, pointer: str = "") -> list[Op]:
@@ -337,11 +372,11 @@ def diff(template: Any, value: Any, pointer: str = "") -> list[Op]:
         # Items added at the end, or the last ones dropped: say only that (one operation, applied whole,
         # since the order of several appends or removals matters).
         common = min(len(template), len(value))
-        if canon(template[:common]) == canon(value[:common]):
+        if same(template[:common], value[:common]):
             if len(value) > common:
                 return [Op("append", pointer, value[common:])]
             return [Op("truncate", pointer, list(range(len(template) - 1, common - 1, -1)))]
-    if canon(template) != canon(value):
+    if not same(template, value):
         return [Op("replace", pointer, value)]
     return []
 
@@ -351,7 +386,7 @@ def factor(
 ) -> Factored:
     """One object's template, operations by cluster group, and per-cluster values."""
     originals = {c.cluster: c.data for c in copies}
-    work = {c.cluster: escaped(copy.deepcopy(dict(c.data))) for c in copies}
+    work = {c.cluster: escaped(dict(c.data)) for c in copies}  # escaped() copies every map and list
     substitutions: list[tuple[Mapping[str, str], str]] = [({c: c for c in work}, NAME_REF)]
     for label in sorted({k for c in work for k in (labels or {}).get(c, {})}):
         literals = {c: (labels or {}).get(c, {}).get(label, "") for c in work}
@@ -363,7 +398,7 @@ def factor(
     shared: dict[tuple[str, str, str], tuple[Op, list[str]]] = {}
     for cluster, data in work.items():
         for op in diff(template, data):
-            entry = shared.setdefault((op.op, op.path, canon(op.value)), (op, []))
+            entry = shared.setdefault((op.op, op.path, _key(op.value)), (op, []))
             entry[1].append(cluster)
     groups: dict[tuple[str, ...], list[Op]] = {}
     for op, members in shared.values():
@@ -381,4 +416,4 @@ def factor(
 
 def per_cluster(key: Key, copies: Sequence[Copy]) -> list[Factored]:
     """The fallback: one template per cluster, each exactly that cluster's copy."""
-    return [Factored(key, escaped(copy.deepcopy(dict(c.data))), (c.cluster,), (), {}) for c in copies]
+    return [Factored(key, escaped(dict(c.data)), (c.cluster,), (), {}) for c in copies]

@@ -343,7 +343,13 @@ class _Builder:
     def _scalar(self, event: Any) -> None:
         if self.skip:
             return
-        tag = self._tag(event, yaml.ScalarNode, event.value)
+        if event.tag is None:
+            # Untagged, a plain scalar's value comes from plain_value and a quoted one is text: of what
+            # PyYAML's resolver would say, only the merge key "<<" matters, and resolving is a fifth of
+            # reading a file.
+            tag = _MERGE if event.implicit[0] and event.value == "<<" else _STD + "str"
+        else:
+            tag = self._tag(event, yaml.ScalarNode, event.value)
         if self.stack and isinstance(self.stack[-1].value, dict) and self.stack[-1].awaiting_key:
             self._count(1, False, event.start_mark)
             if event.anchor:
