@@ -375,3 +375,61 @@ def test_validate_warns_about_an_inline_override_for_an_unplaced_cluster(
     rendered = invoke("render", str(tmp_path), "--output-dir", str(tmp_path / "out"))
     assert rendered.exit_code == 0
     assert rendered.stderr.splitlines()[0] == result.stderr.splitlines()[0]
+
+
+def test_a_selector_that_matches_no_cluster_is_said(tmp_path: Path, invoke: Invoke) -> None:
+    """`env=prdo` rendered the object nowhere with exit 0 and nothing said: a typo dropped it from every
+    cluster unseen. Now it is a located warning; a selector that matches, and an explicit list of names
+    (even empty, KubeFed's way of saying nowhere), say nothing."""
+    from conftest import CLUSTERS
+
+    write_tree(
+        tmp_path,
+        {
+            "clusters/all.yaml": CLUSTERS,
+            "templates/f.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: typo
+              namespace: shop
+              annotations: {fanout.dev/placement: "env=prdo"}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: right
+              namespace: shop
+              annotations: {fanout.dev/placement: "env=prod"}
+            ---
+            apiVersion: types.kubefed.io/v1beta1
+            kind: FederatedConfigMap
+            metadata: {name: nowhere, namespace: shop}
+            spec:
+              template: {data: {a: "1"}}
+              placement: {clusters: []}
+            ---
+            apiVersion: types.kubefed.io/v1beta1
+            kind: FederatedConfigMap
+            metadata: {name: selected-by-label, namespace: shop}
+            spec:
+              template: {data: {a: "1"}}
+              placement: {clusterSelector: {matchLabels: {cloud: ibm}}}
+            """,
+        },
+    )
+    result = invoke("validate", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "templates/f.yaml:6:3: warning: ConfigMap shop/typo is rendered in no cluster: selector env=prdo"
+        " matches none of the clusters (3 in the inventory; `fanout clusters` lists their labels)",
+        "templates/f.yaml:27:15: warning: ConfigMap shop/selected-by-label is rendered in no cluster:"
+        " selector cloud=ibm matches none of the clusters (3 in the inventory; `fanout clusters` lists"
+        " their labels)",
+    ]
+    rendered = invoke("render", str(tmp_path), "--output-dir", str(tmp_path / "out"))
+    assert rendered.exit_code == 0
+    assert rendered.stderr.splitlines() == result.stderr.splitlines()
+    assert (
+        sorted(p.name for p in (tmp_path / "out").rglob("configmap_*.yaml")) == ["configmap_right.yaml"] * 2
+    )

@@ -185,7 +185,26 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
 def warnings(inputs: Inputs) -> list[Problem]:
     """Things that are legal but probably not meant: they do not stop a render, ``validate`` prints them."""
     found = []
+    groups = LabelGroups(inputs.clusters)
     for template in inputs.templates:
+        placement = template.placement
+        # A selector that matches no cluster renders the object nowhere, with exit 0: a typo in a label
+        # (env=prdo) would drop it from every cluster unseen. Placements a format's rules set (KubeFed's
+        # replica plan, a namespace's reach) say why in `fanout explain`; names that are not clusters are
+        # errors already.
+        if (
+            placement.selector is not None
+            and not placement.names_decide
+            and placement.replaced is None
+            and not placement.selected(groups)
+        ):
+            found.append(
+                Problem(
+                    f"{template.ident} is rendered in no cluster: {placement} matches none of the clusters"
+                    f" ({len(groups.names)} in the inventory; `fanout clusters` lists their labels)",
+                    placement.location(template.doc),
+                )
+            )
         removal = REMOVED_APIS.get((template.api_version, template.ident.kind))
         if removal is not None:
             found.append(
