@@ -144,6 +144,9 @@ class Patch:
     custom: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     # The Override names its objects with ``resources:``, as a kustomize patch its ``target:`` (``aimed``).
     targeted: bool = False
+    # kustomize's ``images:`` entries as written (``Override.spec.images``; fanout.render.images).
+    images: Any = None
+    images_pointer: str | None = None
     because: str = ""  # why it applies, for people, when its source format says more than its label
 
     @property
@@ -168,7 +171,7 @@ class Patch:
     @property
     def body_pointer(self) -> str | None:
         """Where the merge or strategic patch body is written, when there is one."""
-        return self.merge_pointer or self.strategic_pointer
+        return self.merge_pointer or self.strategic_pointer or self.images_pointer
 
     @property
     def location(self) -> Location:
@@ -293,7 +296,7 @@ class Template:
 
 
 class ResourceRef(NamedTuple):
-    kind: str
+    kind: str  # "*" for every kind
     name: str  # "*" for every object of the kind
     namespace: str | None
     api_version: str | None
@@ -301,7 +304,7 @@ class ResourceRef(NamedTuple):
     def matches(self, template: Template) -> bool:
         ident = template.ident
         return (
-            self.kind == ident.kind
+            self.kind in ("*", ident.kind)
             and self.name in ("*", ident.name)
             and (self.namespace is None or self.namespace == ident.namespace)
             and (self.api_version is None or self.api_version == template.api_version)

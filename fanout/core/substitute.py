@@ -98,7 +98,7 @@ def resolve(ref: str, name: str, labels: Mapping[str, str], values: Mapping[str,
     raise Unresolved("unknown reference: use cluster.name, cluster.labels.<key> or cluster.values.<path>")
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     # Inside a longer string a number or boolean is written as in YAML/JSON, structures as JSON.
@@ -116,7 +116,7 @@ def substitute(value: Any, resolved: Mapping[str, Any]) -> Any:
             return copy.deepcopy(resolved[whole.group(1)])
 
         def replace(match: re.Match[str]) -> str:
-            return "${" if match.group(1) is None else _as_text(resolved[match.group(1)])
+            return "${" if match.group(1) is None else as_text(resolved[match.group(1)])
 
         return _TOKEN.sub(replace, value)
     if isinstance(value, dict):

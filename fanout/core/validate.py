@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fanout.core.document import Document, escape
 from fanout.core.errors import Problem, Problems
+from fanout.core.images import expression_error
 from fanout.core.limits import from_config
 from fanout.core.model import (
     IDENTITY_PATHS,
@@ -347,6 +348,7 @@ def make_patch(
     config: Config | None = None,
     custom: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
     targeted: bool = False,
+    images: Any = None,
 ) -> Patch:
     scan = Scan()
     for op in ops:
@@ -357,6 +359,8 @@ def make_patch(
     strategic_pointer = "/spec/strategic" if strategic is not None else None
     if strategic is not None:
         scan.walk(strategic, "/spec/strategic")
+    if images is not None:
+        scan.walk(images, "/spec/images")
     return Patch(
         key,
         label,
@@ -372,7 +376,13 @@ def make_patch(
         strategic_mode=(config or Config()).strategic_merge,
         custom=custom or {},
         targeted=targeted and strategic is not None,
+        images=images,
+        images_pointer="/spec/images" if images is not None else None,
     )
+
+
+# What an Override with images: and no resources: reaches.
+EVERY_OBJECT = ResourceRef("*", "*", None, None)
 
 
 def _target_of(strategic: Any, doc: Document, problems: Problems) -> ResourceRef | None:
@@ -431,6 +441,22 @@ def build_overrides(
                 doc.location("/spec/strategic"),
             )
             continue
+        if "images" in spec and ("patch" in spec or "merge" in spec or "strategic" in spec):
+            other = next(k for k in ("patch", "merge", "strategic") if k in spec)
+            problems.add(
+                f"images and {other} cannot be used in one Override (write another Override for the other;"
+                " kustomize applies images: after the patches of a kustomization: give it a higher priority)",
+                doc.location("/spec/images"),
+            )
+            continue
+        for index, entry in enumerate(spec.get("images") or ()):
+            why = expression_error(entry["name"])
+            if why is not None:
+                problems.add(
+                    f"images: kustomize reads name as a regular expression, and this one is not ({why});"
+                    " escape what it holds, such as [ or (, with a backslash",
+                    doc.location(f"/spec/images/{index}/name"),
+                )
         ops = make_ops(spec.get("patch") or [], "/spec/patch", "replace")  # the schema requires op here
         check_ops(ops, doc, problems)
         name = doc.data["metadata"]["name"]
@@ -445,6 +471,7 @@ def build_overrides(
             config,
             custom,
             targeted="resources" in spec,
+            images=spec.get("images"),
         )
         if "resources" in spec:
             resources = tuple(
@@ -456,9 +483,13 @@ def build_overrides(
             if target is None:
                 continue
             resources = (target,)
+        elif "images" in spec:
+            resources = (EVERY_OBJECT,)  # as kustomize's images: reach every object of the kustomization
         else:
             problems.add(
-                "resources is required (only a strategic patch names its own target)", doc.location("/spec")
+                "resources is required (only a strategic patch names its own target, and images reach every"
+                " object)",
+                doc.location("/spec"),
             )
             continue
         overrides.append(Override(doc, name, names, selector, resources, int(spec.get("priority", 0)), patch))

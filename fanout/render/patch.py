@@ -12,9 +12,11 @@ import jsonpatch
 import jsonpointer
 
 from fanout.core.document import escape, split_pointer
+from fanout.core.images import ImageRule
 from fanout.core.model import IDENTITY_PATHS, TARGET_IDENTITY, Patch, PatchOp, Template
-from fanout.core.substitute import substitute
+from fanout.core.substitute import as_text, substitute
 from fanout.render import strategic
+from fanout.render.images import NotText, apply_images
 from fanout.render.smp_common import StrategicError
 
 
@@ -256,6 +258,9 @@ def apply_patch(
         if patched is None:
             return None
         obj = patched
+    if patch.images is not None:
+        entries = substitute(patch.images, resolved) if needs_substitution else patch.images
+        _images(obj, entries, patch)
     for op in patch.ops:
         try:
             name = _prepare(obj, op)
@@ -274,6 +279,25 @@ def apply_patch(
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
             raise PatchFailure(patch, op.pointer, _explain(obj, op, exc, secret)) from None
     return obj
+
+
+def _images(obj: dict[str, Any], entries: Any, patch: Patch) -> None:
+    """kustomize's images: entries, each field as text (a number a reference gave is written as in YAML)."""
+    pointer = patch.images_pointer or ""
+    rules = []
+    for index, entry in enumerate(entries):
+        fields = {}
+        for key, value in entry.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise PatchFailure(patch, f"{pointer}/{index}/{key}", f"images: {key} must be text")
+            fields[key] = as_text(value)
+        rules.append(ImageRule.of(fields))
+    try:
+        apply_images(obj, rules)
+    except NotText as exc:
+        raise PatchFailure(
+            patch, pointer, f"images: {exc.pointer} is not text, so it names no image"
+        ) from None
 
 
 def _apply_op(obj: dict[str, Any], raw: dict[str, Any]) -> Any:

@@ -6,8 +6,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from fanout.core.errors import Problem, Problems
+from fanout.core.images import ImageRule, matches, updated
 from fanout.core.model import Cluster, Inputs, LabelGroups, ObjectId, Override, Patch, Template
 from fanout.kube.kinds import REMOVED_APIS
+from fanout.render.images import image_fields
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +96,10 @@ def plan(inputs: Inputs, only: Collection[str] | None = None) -> tuple[ClusterPl
     for override in inputs.overrides:
         if id(override) not in used:
             wanted = ", ".join(
-                f"{r.kind} {r.namespace + '/' if r.namespace else ''}{r.name}" for r in override.resources
+                "every object"
+                if (r.kind, r.name) == ("*", "*")
+                else f"{r.kind} {r.namespace + '/' if r.namespace else ''}{r.name}"
+                for r in override.resources
             )
             problems.add(
                 f"override {override.name!r} matches no rendered object in the clusters it selects"
@@ -225,4 +230,39 @@ def warnings(inputs: Inputs) -> list[Problem]:
                         patch.location,
                     )
                 )
+    for override in inputs.overrides:
+        found += _unmatched_images(override, inputs.templates)
+    return found
+
+
+def _unmatched_images(override: Override, templates: Sequence[Template]) -> list[Problem]:
+    """An ``images:`` entry that names no image of the templates its Override reaches changes nothing
+    (kustomize says nothing either): almost always a misspelt name. Judged on the templates as written,
+    entry after entry; an image with a ``${cluster.…}`` reference could become anything, so then nothing
+    is said."""
+    entries = override.patch.images
+    if not isinstance(entries, list):
+        return []
+    images: set[str] = set()
+    for template in templates:
+        if any(ref.matches(template) for ref in override.resources):
+            for _, value in image_fields(template.obj):
+                if isinstance(value, str):
+                    images.add(value)
+    if any("${" in image for image in images) or any(
+        not all(isinstance(v, str) and "${" not in v for v in entry.values()) for entry in entries
+    ):
+        return []
+    found = []
+    for index, entry in enumerate(entries):
+        rule = ImageRule.of(entry)
+        if not any(matches(image, rule.name) for image in images):
+            found.append(
+                Problem(
+                    f"images: {rule.name!r} matches no image of the objects this Override reaches, so it"
+                    " changes nothing (kubectl kustomize says nothing either)",
+                    override.doc.location(f"/spec/images/{index}/name"),
+                )
+            )
+        images = {updated(image, rule) for image in images}
     return found

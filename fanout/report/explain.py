@@ -21,10 +21,12 @@ from fanout.core.model import Cluster, Inputs, ObjectId, Override, Patch, Placem
 from fanout.core.substitute import Unresolved, resolve, substitute
 from fanout.core.validate import did_you_mean
 from fanout.render.emit import object_path
+from fanout.render.images import is_image_field
 from fanout.render.patch import PatchFailure, apply_patch
 from fanout.render.place import plan
 from fanout.render.strategic import written_at
 from fanout.report.diffing import SECRET_FIELDS, is_secret
+from fanout.report.provenance import images_entry
 
 # Values longer than this are shortened in a field's history; the rendered file has them whole.
 VALUE_WIDTH = 80
@@ -213,6 +215,8 @@ def patch_story(patch: Patch, why: str) -> PatchStory:
     if patch.strategic is not None and patch.strategic_pointer is not None:
         mode = f"strategic merge patch ({patch.strategic_mode})"
         steps.append((mode, patch.doc.location(patch.strategic_pointer)))
+    if patch.images is not None and patch.images_pointer is not None:
+        steps.append(("images (kustomize's images:)", patch.doc.location(patch.images_pointer)))
     for op in patch.ops:
         text = f"{op.op} {op.path}" + (f" from {op.from_}" if op.from_ is not None else "")
         steps.append((text, patch.doc.location(op.pointer)))
@@ -241,6 +245,8 @@ def touches(patch: Patch, pointer: str) -> bool:
         return True
     if patch.strategic is not None and _merge_touches(patch.strategic_writes, pointer):
         return True
+    if patch.images is not None and is_image_field(pointer):
+        return True
     return any(
         _related(op.path, pointer) or (op.from_ is not None and _related(op.from_, pointer))
         for op in patch.ops
@@ -258,6 +264,8 @@ def field_location(patch: Patch, pointer: str, result: Any = None) -> Location:
     if patch.strategic is not None and patch.strategic_pointer is not None:
         written = written_at(patch.strategic_writes, pointer, result)
         return patch.doc.location(patch.strategic_pointer + (written if written is not None else ""))
+    if patch.images_pointer is not None:
+        return patch.doc.location(patch.images_pointer + images_entry(patch, result, pointer))
     return patch.location
 
 

@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import jsonpointer
+
 from fanout.core.document import escape, split_pointer
 from fanout.core.errors import Location
+from fanout.core.images import ImageRule, could_write
 from fanout.core.model import Patch, PatchOp, Template
+from fanout.render.images import is_image_field
 from fanout.render.strategic import written_at
 
 
@@ -78,4 +82,24 @@ def last_writer(template: Template, patches: Sequence[Patch], obj: Any, pointer:
             written = written_at(patch.strategic_writes, pointer, obj)
             if written is not None:
                 return patch.doc.location(patch.strategic_pointer + written)
+        if patch.images_pointer is not None and is_image_field(pointer):
+            entry = images_entry(patch, obj, pointer)
+            if entry:
+                return patch.doc.location(patch.images_pointer + entry)
     return template.location_of(pointer)
+
+
+def images_entry(patch: Patch, obj: Any, pointer: str) -> str:
+    """ "/<index>" of the last ``images:`` entry that may have written the image at ``pointer`` in ``obj``,
+    or "" (references in the entries are not substituted here: such an entry is not named)."""
+    try:
+        image = jsonpointer.resolve_pointer(obj, pointer)
+    except jsonpointer.JsonPointerException:
+        return ""
+    entries = patch.images if isinstance(patch.images, list) else []
+    for index in range(len(entries) - 1, -1, -1):
+        entry = entries[index]
+        texts = isinstance(entry, dict) and all(isinstance(v, str) for v in entry.values())
+        if texts and could_write(ImageRule.of(entry), image):
+            return f"/{index}"
+    return ""
