@@ -10,7 +10,6 @@ expression.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -167,15 +166,6 @@ def _objects(text: str) -> dict[tuple[str, str], Any]:
     return found
 
 
-def _kustomize(folder: Path) -> str:
-    kubectl = binaries.kubectl()
-    assert kubectl is not None
-    env = {**os.environ, "KUBECONFIG": os.devnull}
-    return subprocess.run(
-        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=True, env=env
-    ).stdout
-
-
 def _source(root: Path, images: Any, **more: str) -> Path:
     override = yaml.safe_dump(
         {
@@ -210,7 +200,7 @@ def test_images_build_what_kubectl_kustomize_builds(case: str, tmp_path: Path, i
             "kustomization.yaml": yaml.safe_dump({"resources": ["res.yaml"], "images": CASES[case]}),
         },
     )
-    theirs = _objects(_kustomize(overlay))
+    theirs = _objects(binaries.build(overlay))
     root = _source(tmp_path / "src", CASES[case])
     result = invoke("render", str(root))
     assert result.exit_code == 0, result.output

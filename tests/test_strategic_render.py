@@ -298,23 +298,13 @@ def test_diff_shows_what_a_strategic_override_changes(repo: Path, invoke: Invoke
 FLUX = ROOT / "examples" / "kustomize-flux"
 
 
-def _kustomize(overlay: Path) -> str:
-    """What `kubectl kustomize` builds from ``overlay``."""
-    kubectl = binaries.kubectl()
-    assert kubectl is not None
-    env = {**os.environ, "KUBECONFIG": os.devnull}
-    return subprocess.run(
-        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=True, env=env
-    ).stdout
-
-
 @pytest.mark.skipif(
     binaries.kubectl() is None and not os.environ.get("CI"), reason="kubectl is not installed"
 )
 @pytest.mark.parametrize("cluster", ["production", "staging"])
 def test_flux_overlays_build_what_kubectl_kustomize_builds(cluster: str) -> None:
     theirs = sorted(
-        yaml.safe_load_all(_kustomize(FLUX / "upstream" / "apps" / cluster)),
+        yaml.safe_load_all(binaries.build(FLUX / "upstream" / "apps" / cluster)),
         key=lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]),
     )
     ours = sorted(
@@ -445,7 +435,7 @@ def test_components_and_overlay_patches_build_what_kubectl_kustomize_builds(
     source = write_tree(tmp_path / "fanout", fanout_files)
     assert invoke("render", str(source)).exit_code == 0
     for env in GEP_ENVS:
-        (theirs,) = yaml.safe_load_all(_kustomize(tmp_path / "kustomize/envs" / env))
+        (theirs,) = yaml.safe_load_all(binaries.build(tmp_path / "kustomize/envs" / env))
         theirs["metadata"]["namespace"] = "default"  # fanout names the namespace every object lands in
         (ours,) = _objects(source / "rendered" / env).values()
         assert ours == theirs, env
@@ -532,7 +522,7 @@ def test_a_patch_with_a_target_takes_each_objects_identity_as_kubectl_kustomize_
     result = invoke("render", str(source))
     assert result.exit_code == 0, result.output
     theirs = {}
-    for obj in yaml.safe_load_all(_kustomize(tmp_path / "kustomize")):
+    for obj in yaml.safe_load_all(binaries.build(tmp_path / "kustomize")):
         obj["metadata"]["namespace"] = "default"  # fanout names the namespace every object lands in
         theirs[f"default/deployment.apps_{obj['metadata']['name']}.yaml"] = obj
     assert _objects(source / "rendered" / "dev") == theirs

@@ -27,6 +27,16 @@ def kubectl() -> str | None:
     return shutil.which("kubectl")
 
 
+def build(overlay: Path) -> str:
+    """What ``kubectl kustomize`` builds from the folder ``overlay``."""
+    binary = kubectl()
+    assert binary is not None
+    env = {**os.environ, "KUBECONFIG": os.devnull}
+    return subprocess.run(
+        [binary, "kustomize", str(overlay)], capture_output=True, text=True, check=True, env=env
+    ).stdout
+
+
 def _run(args: list[str]) -> tuple[str, Any]:
     env = {**os.environ, "KUBECONFIG": os.devnull}  # offline: no cluster is ever asked
     done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, check=False)
