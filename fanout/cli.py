@@ -541,11 +541,21 @@ def import_(
     force: Annotated[
         bool, typer.Option("--force", help="Write into PATH even when it holds a source root already.")
     ] = False,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            metavar="NAMESPACE",
+            help="Where objects written without a namespace go (`kubectl apply -n`, an Argo CD"
+            " Application's destination); they are imported in it.",
+        ),
+    ] = None,
 ) -> int:
     """Turn per-cluster copies of manifests into templates, overrides and values, checked by rendering."""
     from fanout.commands import importing as command
 
-    return command.run(dirs, layout.value, labels, output_dir, ref, force, echo, echo_error)
+    return command.run(dirs, layout.value, labels, output_dir, ref, force, echo, echo_error, namespace)
 
 
 @app.command(cls=PlainArguments, epilog=EXAMPLES_SCHEMA)

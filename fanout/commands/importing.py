@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fanout.core.errors import FanoutError, Location, Problem, Problems
 from fanout.core.schemas import shipped
+from fanout.core.validate import is_dns_label
 from fanout.core.words import plural
 from fanout.importer.factor import Factored, ValueBook, factor, named, per_cluster
 from fanout.importer.read import ClusterFolder, Fleet, Key, read_fleet
@@ -168,10 +169,13 @@ def run(
     force: bool,
     echo: Callable[[str], None],
     warn: Callable[[str], None],
+    namespace: str | None = None,
 ) -> int:
+    if namespace is not None and not is_dns_label(namespace):
+        raise FanoutError.at(f"--namespace: {namespace!r} is not a namespace name (a DNS-1123 label)")
     folders = cluster_folders(dirs, layout, ref)
     labels = read_labels(labels_file, [f.name for f in folders])
-    fleet, problems = read_fleet(folders)
+    fleet, problems = read_fleet(folders, namespace)
     if problems:
         raise FanoutError(problems)
     if not fleet.copies:

@@ -11,7 +11,7 @@ from fanout.core.document import Document
 from fanout.core.errors import Location, Problem, Problems
 from fanout.core.validate import ANNOTATION_PREFIX
 from fanout.formats.lists import expand_lists
-from fanout.kube.kinds import group_of
+from fanout.kube.kinds import CLUSTER_SCOPED, NAMESPACED, group_of, well_known_scope
 from fanout.source.parse import load_documents
 from fanout.source.tree import SourceTree
 
@@ -149,36 +149,96 @@ def _objects(cluster: ClusterFolder, docs: Iterable[Document], problems: Problem
     return found
 
 
-def read_fleet(folders: Sequence[ClusterFolder]) -> tuple[Fleet, list[Problem]]:
-    """Every object of every folder. Problems are returned, not raised, so that all are reported."""
+def read_fleet(folders: Sequence[ClusterFolder], namespace: str | None = None) -> tuple[Fleet, list[Problem]]:
+    """Every object of every folder. Problems are returned, not raised, so that all are reported.
+
+    ``namespace``: where an object of a namespaced kind written without a namespace is (``kubectl apply
+    -n``, an Argo CD Application's destination): it is read as written there. Without it, such an object
+    is a problem, since a fanout template names its namespace."""
     problems = Problems()
-    copies: dict[Key, list[Copy]] = {}
+    read: list[tuple[ClusterFolder, list[Document]]] = []
     counts = [0, 0, 0]
     for cluster in folders:
         files = {f for f in cluster.tree.list_files("") if not any(p.startswith(".") for p in f.split("/"))}
         problems.extend(
             Problem(why, Location(f"{cluster.shown}/{path}")) for path, why in cluster.tree.refused("")
         )
-        seen_here: dict[tuple[str, str, str, str], Location] = {}
+        docs: list[Document] = []
         for path in _listed(cluster, files, "", problems, set()):
             content = cluster.tree.read(path) or b""
             counts[0] += 1
             counts[1] += len(content)
             counts[2] += content.count(b"\n")
-            docs, found = load_documents(f"{cluster.shown}/{path}", content)
-            problems.extend(found)
-            for key, copy in _objects(cluster, expand_lists(docs, problems), problems):
-                ident = (key.group, key.kind, key.namespace, key.name)
-                if ident in seen_here:
-                    problems.add(
-                        f"{key.kind} {key.name} is also at {seen_here[ident]} in this cluster", copy.location
-                    )
+            found, wrong = load_documents(f"{cluster.shown}/{path}", content)
+            problems.extend(wrong)
+            docs += expand_lists(found, problems)
+        read.append((cluster, docs))
+    scopes = _defined_scopes(doc for _, docs in read for doc in docs)
+    copies: dict[Key, list[Copy]] = {}
+    missing: dict[Key, list[Copy]] = {}
+    for cluster, docs in read:
+        seen_here: dict[tuple[str, str, str, str], Location] = {}
+        for key, copy in _objects(cluster, docs, problems):
+            if not key.namespace and _namespaced(key, scopes):
+                if namespace is None:
+                    missing.setdefault(key, []).append(copy)
                     continue
-                seen_here[ident] = copy.location
-                copies.setdefault(key, []).append(copy)
+                key, copy = _placed_in(key, copy, namespace)
+            ident = (key.group, key.kind, key.namespace, key.name)
+            if ident in seen_here:
+                problems.add(
+                    f"{key.kind} {key.name} is also at {seen_here[ident]} in this cluster", copy.location
+                )
+                continue
+            seen_here[ident] = copy.location
+            copies.setdefault(key, []).append(copy)
+    for key, lacking in missing.items():
+        more = f" (and in {len(lacking) - 1} more clusters)" if len(lacking) > 1 else ""
+        problems.add(
+            f"{key.kind} {key.name} has no namespace{more}: give --namespace NS, the namespace `kubectl apply"
+            " -n` or your Argo CD Application's destination puts it in",
+            lacking[0].location,
+        )
     fleet = Fleet(
         tuple(c.name for c in folders),
         {key: tuple(found) for key, found in sorted(copies.items())},
         *counts,
     )
     return fleet, problems.items
+
+
+def _defined_scopes(docs: Iterable[Document]) -> dict[tuple[str, str], bool]:
+    """(group, kind) -> namespaced, from the CustomResourceDefinitions among the copies."""
+    found: dict[tuple[str, str], bool] = {}
+    for doc in docs:
+        data = doc.data
+        if not isinstance(data, dict) or data.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = data.get("spec")
+        if not isinstance(spec, dict):
+            continue
+        names, group = spec.get("names"), spec.get("group")
+        if isinstance(names, dict) and isinstance(group, str) and isinstance(names.get("kind"), str):
+            found[(group, names["kind"])] = spec.get("scope") != "Cluster"
+    return found
+
+
+def _namespaced(key: Key, scopes: Mapping[tuple[str, str], bool]) -> bool:
+    """Whether the kind is known to be namespaced; a kind fanout does not know is taken as written."""
+    scope = scopes.get((key.group, key.kind))
+    if scope is None:
+        scope = True if key.kind in NAMESPACED else well_known_scope(key.group, key.kind)
+    return bool(scope) and key.kind not in CLUSTER_SCOPED
+
+
+def _placed_in(key: Key, copy: Copy, namespace: str) -> tuple[Key, Copy]:
+    """The copy as it is applied in ``namespace``: with ``metadata.namespace`` written, after the name."""
+    data = dict(copy.data)
+    metadata: dict[str, Any] = {}
+    for field, value in data["metadata"].items():
+        if field != "namespace":
+            metadata[field] = value
+        if field == "name":
+            metadata["namespace"] = namespace
+    data["metadata"] = metadata
+    return key._replace(namespace=namespace), Copy(copy.cluster, data, copy.location)
