@@ -312,11 +312,17 @@ def test_an_entry_that_matches_no_image_is_said(tmp_path: Path, invoke: Invoke) 
         {"name": "nginx", "newName": "nginx2"},
         {"name": "nginx2", "newTag": "3"},  # matches what the entry before made
         {"name": "ngnix", "newTag": "3"},  # misspelt
+        {"name": "nginx2", "newTag": "${cluster.values.tag}"},  # a reference in a tag is still a tag
+        {"name": "nginx22"},  # misspelt too
+        {"name": "${cluster.name}", "newTag": "1"},  # a reference in a name: nothing more is said
+        {"name": "nothing-is-said-of-this"},
     ]
     root = _source(tmp_path, entries)
     result = invoke("render", str(root))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         "overrides/images.yaml:14:5: warning: images: 'ngnix' matches no image of the objects this Override"
-        " reaches, so it changes nothing (kubectl kustomize says nothing either)"
+        " reaches, so it changes nothing (kubectl kustomize says nothing either)",
+        "overrides/images.yaml:18:5: warning: images: 'nginx22' matches no image of the objects this Override"
+        " reaches, so it changes nothing (kubectl kustomize says nothing either)",
     ]

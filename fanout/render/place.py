@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -235,6 +236,9 @@ def warnings(inputs: Inputs) -> list[Problem]:
     return found
 
 
+_REFERENCE = re.compile(r"\$\{[^}]*\}")
+
+
 def _unmatched_images(override: Override, templates: Sequence[Template]) -> list[Problem]:
     """An ``images:`` entry that names no image of the templates its Override reaches changes nothing
     (kustomize says nothing either): almost always a misspelt name. Judged on the templates as written,
@@ -249,13 +253,19 @@ def _unmatched_images(override: Override, templates: Sequence[Template]) -> list
             for _, value in image_fields(template.obj):
                 if isinstance(value, str):
                     images.add(value)
-    if any("${" in image for image in images) or any(
-        not all(isinstance(v, str) and "${" not in v for v in entry.values()) for entry in entries
-    ):
+    if any("${" in image for image in images):
         return []
     found = []
     for index, entry in enumerate(entries):
-        rule = ImageRule.of(entry)
+        # A reference in a tag, digest or suffix is some valid tag text; in a name, anything.
+        texts = {
+            k: v if k in ("name", "newName") else _REFERENCE.sub("x", v)
+            for k, v in entry.items()
+            if isinstance(v, str)
+        }
+        rule = ImageRule.of(texts)
+        if "${" in rule.name:
+            break
         if not any(matches(image, rule.name) for image in images):
             found.append(
                 Problem(
@@ -264,5 +274,7 @@ def _unmatched_images(override: Override, templates: Sequence[Template]) -> list
                     override.doc.location(f"/spec/images/{index}/name"),
                 )
             )
+        if "${" in rule.new_name:
+            break
         images = {updated(image, rule) for image in images}
     return found
