@@ -410,6 +410,7 @@ def _into(
     started: Started | None = None,
 ) -> int:
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
+    from fanout.output.cache import Reuse, settings_prefix
     from fanout.output.cores import default_jobs
     from fanout.output.parallel import InProcess, renderer
     from fanout.render.pipeline import render_plans
@@ -439,8 +440,16 @@ def _into(
             _validate_kubernetes(rendering, kube, echo)
             active = InProcess.from_rendering(rendering)
         else:
+            # Objects whose files hold them already are not rendered again; every object gets its key, for
+            # the next run (``fanout.output.cache.Reuse``).
+            reuse = None
+            if use_cache:
+                records = state.clusters
+                known = {p.cluster.name: records[p.cluster.name] for p in todo if p.cluster.name in records}
+                # (A check saves no state: keys only help it when some are known.)
+                reuse = Reuse(settings_prefix(inputs, code), known) if known or not check else None
             # Worker processes start (fork) before the progress bar draws anything.
-            active = stack.enter_context(renderer(inputs, todo, jobs or default_jobs()))
+            active = stack.enter_context(renderer(inputs, todo, jobs or default_jobs(), reuse=reuse))
             active.start()
         digests = digests or input_digests(inputs, plans)
         # Each cluster is compared with the folder as it arrives, while the workers render the next ones.

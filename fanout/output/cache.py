@@ -10,8 +10,13 @@ It has two halves:
   marker records them too (for ``render --check --trusted-base``, see ``fanout.output.trustedbase``).
 - **A state file per output folder** (``State``), kept in the user's cache folder and never in the
   output: for each cluster, the digest it was rendered from and, for each of its files, the size,
-  mtime, inode and content hash fanout wrote. The whole file is keyed by ``code_digest`` (fanout's own
-  code and the versions of the libraries that shape the output), so a new fanout starts afresh.
+  mtime, inode and content hash fanout wrote, and the key of the object it holds (``ObjectKeys``). The
+  whole file is keyed by ``code_digest`` (fanout's own code and the versions of the libraries that shape
+  the output), so a new fanout starts afresh.
+- **Object keys** (``ObjectKeys``, ``Reuse``): a cluster whose digest changed is rendered again, but
+  an object in it whose key (its template, its patches, the cluster values it reads, every setting) is
+  the one recorded for its file needs no rendering: its content digest is the recorded one. Its bytes
+  are rendered after all only if the file must be written (``fanout.output.parallel``).
 
 A cluster is reused only when its digest is unchanged *and* every one of its files is still exactly
 what fanout wrote: the stat fields match (and the file is not "racy", see ``State.trusted``) or, failing
@@ -28,9 +33,10 @@ import marshal
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from fanout.core.cachefile import read_sealed, write_sealed_parts
@@ -38,10 +44,10 @@ from fanout.core.document import Document
 from fanout.core.errors import Location
 from fanout.core.model import Inputs
 from fanout.core.schemas import schema_dir
-from fanout.render.place import ClusterPlan
+from fanout.render.place import ClusterPlan, Job
 
 # The state file's kind (``core.cachefile``): the format and Python's marshal version.
-_MAGIC = f"fanout-render-state 4 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
+_MAGIC = f"fanout-render-state 5 {sys.version_info[0]}.{sys.version_info[1]} {marshal.version}\n".encode()
 # A file whose mtime is this close to (or after) the moment the state was saved may have been changed
 # again within the same timestamp tick; it is checked by content, not by stat (git's "racy clean").
 RACY_NS = 50_000_000
@@ -207,6 +213,16 @@ def code_digest() -> bytes:
 PORTABLE_SCHEME = b"fanout input digest 1"
 
 
+def settings_prefix(inputs: Inputs, code: bytes) -> bytes:
+    """A digest of ``code`` and every setting of the inputs except the three big collections, whose parts
+    enter the digests through the plans."""
+    base = hashlib.sha256(code)
+    for item in dataclasses.fields(inputs):
+        if item.name not in ("clusters", "templates", "overrides", "warnings"):
+            base.update(item.name.encode() + b"\0" + fingerprint(getattr(inputs, item.name)))
+    return base.digest()
+
+
 def input_digests(inputs: Inputs, plans: Sequence[ClusterPlan]) -> dict[str, str]:
     """Each cluster's inputs' digest as the marker records it: independent of machine and fanout's code.
 
@@ -219,11 +235,6 @@ def cluster_digests(
     inputs: Inputs, plans: Sequence[ClusterPlan], code: bytes | None = None
 ) -> dict[str, str]:
     """For each planned cluster, a digest of everything that determines its files."""
-    base = hashlib.sha256(code if code is not None else code_digest())
-    # Every setting of the inputs except the three big collections, whose parts enter through the plans.
-    for item in dataclasses.fields(inputs):
-        if item.name not in ("clusters", "templates", "overrides", "warnings"):
-            base.update(item.name.encode() + b"\0" + fingerprint(getattr(inputs, item.name)))
     memo: dict[int, bytes] = {}
 
     def part(value: Any) -> bytes:
@@ -233,7 +244,7 @@ def cluster_digests(
         return found
 
     digests: dict[str, str] = {}
-    prefix = base.digest()
+    prefix = settings_prefix(inputs, code if code is not None else code_digest())
     # A job's bytes (its template's fingerprint, how many patches, theirs), once per job: clusters with
     # the same patches for a template share its Job (``render.place``), 100,000 jobs in 1,000 clusters.
     of_job: dict[int, bytes] = {}
@@ -249,6 +260,64 @@ def cluster_digests(
             parts.append(found)
         digests[cluster_plan.cluster.name] = hashlib.sha256(b"".join(parts)).hexdigest()
     return digests
+
+
+# --- object keys --------------------------------------------------------------------------------
+
+
+# The bytes of an object key: a SHA-256 cut to 16 bytes (two different objects of one file share a key
+# with odds of 2^-128), 100,000 of them in the state.
+KEY_BYTES = 16
+
+
+class ObjectKeys:
+    """An object's key: a digest of the settings, its job (template and patches, fingerprinted whole as
+    the cluster digests fingerprint them) and the cluster values it reads, as the render memo's key
+    (``fanout.render.pipeline.Renderer``) has them. An object's file is a function of these alone."""
+
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix
+        self.of_job: dict[int, tuple[Job, bytes]] = {}  # id(job) -> (the job, kept alive; its digest)
+        # id(template or patch) -> (it, kept alive; its fingerprint): many jobs share a template
+        self.parts: dict[int, tuple[Any, bytes]] = {}
+
+    def _part(self, value: Any) -> bytes:
+        found = self.parts.get(id(value))
+        if found is None:
+            found = self.parts[id(value)] = (value, fingerprint(value))
+        return found[1]
+
+    def key(self, job: Job, tokens: tuple[tuple[str, str], ...]) -> bytes:
+        found = self.of_job.get(id(job))
+        if found is None:
+            parts = [self.prefix, self._part(job.template), len(job.patches).to_bytes(4, "big")]
+            parts.extend(self._part(p) for p in job.patches)
+            found = self.of_job[id(job)] = (job, hashlib.sha256(b"".join(parts)).digest())
+        digest = hashlib.sha256(found[1])
+        for ref, value in tokens:
+            digest.update(f"{len(ref)}:{ref}{len(value)}:{value}".encode("utf-8", "surrogatepass"))
+        return digest.digest()[:KEY_BYTES]
+
+
+class Reuse(ObjectKeys):
+    """Object keys, and what the state says the file of an object with a given key holds."""
+
+    def __init__(self, prefix: bytes, clusters: Mapping[str, ClusterRecord]) -> None:
+        super().__init__(prefix)
+        self.clusters = clusters  # the state's records of the clusters to render
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to a spawned worker: the memo is by id(), which names other objects in another process.
+        return {"prefix": self.prefix, "of_job": {}, "parts": {}, "clusters": self.clusters}
+
+    def known(self, cluster: str, path: str, key: bytes) -> str | None:
+        """The content digest of ``path`` in ``cluster``'s folder, when fanout last wrote there an object
+        with this ``key``; else None."""
+        record = self.clusters.get(cluster)
+        if record is None or record.keys.get(path) != key:
+            return None
+        file = record.files.get(path)
+        return content_digest(file) if file is not None else None
 
 
 # --- the state file ------------------------------------------------------------------------------
@@ -277,10 +346,15 @@ def content_digest(record: FileRecord) -> str:
     return record[4]
 
 
+NO_KEYS: Mapping[str, bytes] = MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class ClusterRecord:
     inputs: str  # the cluster digest it was rendered from
     files: Mapping[str, FileRecord]  # path relative to the cluster folder -> what fanout wrote there
+    # path -> the key (``ObjectKeys``) of the object whose rendering the file's content digest is
+    keys: Mapping[str, bytes] = field(default_factory=lambda: NO_KEYS)
 
     @property
     def objects(self) -> int:
@@ -352,8 +426,8 @@ def load_state(out: Path, code: bytes, folder: Path | None = None) -> State:
             return EMPTY
         clusters = {}
         for part in records:
-            for name, inputs, files in marshal.loads(part):
-                clusters[name] = ClusterRecord(inputs, files)
+            for name, inputs, files, keys in marshal.loads(part):
+                clusters[name] = ClusterRecord(inputs, files, keys)
         if len(clusters) != count:
             return EMPTY
     except (ValueError, EOFError, TypeError, IndexError, KeyError, StopIteration):
@@ -402,8 +476,16 @@ def save_state(
     def group(names: Sequence[str]) -> bytes:
         entries = []
         for name in names:
-            files = clusters[name].files
-            entries.append((name, clusters[name].inputs, files if type(files) is dict else dict(files)))
+            record = clusters[name]
+            files, keys = record.files, record.keys
+            entries.append(
+                (
+                    name,
+                    record.inputs,
+                    files if type(files) is dict else dict(files),
+                    keys if type(keys) is dict else dict(keys),
+                )
+            )
         return _framed(marshal.dumps(entries))
 
     ordered = sorted(clusters)

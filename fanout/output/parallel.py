@@ -50,8 +50,9 @@ from fanout.output.staging import (
     stage,
 )
 from fanout.output.sync import ClusterFiles
+from fanout.render.emit import KUSTOMIZATION
 from fanout.render.pipeline import Renderer as ObjectRenderer
-from fanout.render.pipeline import Rendering, render_plans
+from fanout.render.pipeline import Rendering, Reuse, render_plans
 from fanout.render.place import ClusterPlan
 
 # Below this many clusters per worker, starting processes costs more than it saves.
@@ -93,23 +94,51 @@ def _pack(
     digest_of: dict[int, tuple[str, bytes]] = {}
     clusters = []
     for output in rendering.clusters:
-        files = output.files()
         digests = []
         fresh: dict[str, bytes] = {}  # contents this cluster is the first to have
-        for data in files.values():
-            known = digest_of.get(id(data))
-            if known is None:
-                digest = hashlib.sha256(data).hexdigest()
-                digest_of[id(data)] = (digest, data)
-                if digest not in contents:
-                    fresh.setdefault(digest, data)
-            else:
-                digest = known[0]
+        entries = [(o.content, o.digest) for o in output.objects]
+        entries.append((output.kustomization(), ""))
+        for data, digest in entries:
+            if not digest:  # else not rendered: its file holds it (``Renderer.reuse``)
+                known = digest_of.get(id(data))
+                if known is None:
+                    digest = hashlib.sha256(data).hexdigest()
+                    digest_of[id(data)] = (digest, data)
+                    if digest not in contents:
+                        fresh.setdefault(digest, data)
+                else:
+                    digest = known[0]
             digests.append(digest)
         contents.add(output.cluster.name, fresh)
-        paths = tuple(files)
-        clusters.append(ClusterFiles(output.cluster.name, shared.setdefault(paths, paths), tuple(digests)))
+        paths = (*(o.path for o in output.objects), KUSTOMIZATION)
+        keys = (*(o.key for o in output.objects), b"") if output.objects and output.objects[0].key else ()
+        clusters.append(
+            ClusterFiles(output.cluster.name, shared.setdefault(paths, paths), tuple(digests), keys)
+        )
     return clusters
+
+
+def _complete(
+    inputs: Inputs,
+    plans: Sequence[ClusterPlan],
+    requests: Mapping[str, Sequence[Write]],
+    contents: Contents,
+) -> None:
+    """Render again, in full, each requested cluster with a file whose bytes were not rendered (its object
+    was reused, ``Renderer.reuse``): its file changed after all, or was removed, since it was proved."""
+    missing = [name for name, items in requests.items() if any(d not in contents for _, d, _ in items)]
+    if not missing:
+        return
+    wanted = set(missing)
+    renderer = ObjectRenderer(inputs.config.limits, keep_objects=False)
+    rendering = render_plans(inputs, tuple(p for p in plans if p.cluster.name in wanted), None, renderer)
+    for output in rendering.clusters:
+        fresh: dict[str, bytes] = {}
+        for data in output.files().values():
+            digest = hashlib.sha256(data).hexdigest()
+            if digest not in contents:
+                fresh.setdefault(digest, data)
+        contents.add(f"{output.cluster.name}/again-{len(contents)}", fresh)  # "/": no cluster's name
 
 
 def _render_packed(
@@ -132,9 +161,10 @@ def _render_packed(
 class InProcess:
     """Renders and writes in this process; also wraps a rendering made elsewhere (``from_rendering``)."""
 
-    def __init__(self, inputs: Inputs, plans: Sequence[ClusterPlan]) -> None:
+    def __init__(self, inputs: Inputs, plans: Sequence[ClusterPlan], reuse: Reuse | None = None) -> None:
         self.inputs = inputs
         self.plans = tuple(plans)
+        self.reuse = reuse
         self.contents = Contents()
         self._done: tuple[ClusterFiles, ...] | None = None
 
@@ -146,7 +176,7 @@ class InProcess:
 
     def render(self, on_cluster: OnCluster = None) -> tuple[ClusterFiles, ...]:
         if self._done is None:
-            lean = ObjectRenderer(self.inputs.config.limits, keep_objects=False)
+            lean = ObjectRenderer(self.inputs.config.limits, keep_objects=False, reuse=self.reuse)
             try:
                 done = _render_packed(self.inputs, self.plans, lean, self.contents, {}, on_cluster)
             except FanoutError:
@@ -162,6 +192,7 @@ class InProcess:
         return iter(self.render(on_cluster))
 
     def write(self, root: str, mode: int, requests: Requests, token: str) -> Written:
+        _complete(self.inputs, self.plans, requests, self.contents)
         return stage(root, mode, requests, self.contents, token)
 
     def mover(self) -> Mover | None:
@@ -231,6 +262,7 @@ def _worker(
     plans: tuple[ClusterPlan, ...],
     siblings: Sequence[Connection] = (),
     parent: int | None = None,
+    reuse: Reuse | None = None,
 ) -> None:
     """A worker's loop: ("render", indexes), ("write", root, items, mode, token), ("stop",)."""
     if parent is not None:
@@ -243,7 +275,7 @@ def _worker(
     rendered: dict[str, ClusterFiles] = {}
     # One renderer for every chunk: an object shared by clusters of different chunks is rendered once,
     # and only its file is kept (the worker's memory is its distinct files, not their objects).
-    lean = ObjectRenderer(inputs.config.limits, keep_objects=False)
+    lean = ObjectRenderer(inputs.config.limits, keep_objects=False, reuse=reuse)
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     try:
         while True:
@@ -260,6 +292,7 @@ def _worker(
                 _, root, mode, requests, token = message
                 expanded = _expand(requests, rendered)
                 try:
+                    _complete(inputs, plans, expanded, contents)
                     created = stage(root, mode, expanded, contents, token)
                 except StageFailure as failure:  # disk full, permissions: the input's world, not a bug
                     conn.send(("stage-failed", failure.reason, failure.created))
@@ -300,7 +333,14 @@ class WorkerError(RuntimeError):
 class Workers:
     """Worker processes that render chunks of clusters, keep the bytes, and later write them."""
 
-    def __init__(self, inputs: Inputs, plans: Sequence[ClusterPlan], count: int, method: str) -> None:
+    def __init__(
+        self,
+        inputs: Inputs,
+        plans: Sequence[ClusterPlan],
+        count: int,
+        method: str,
+        reuse: Reuse | None = None,
+    ) -> None:
         self.inputs = inputs
         self.plans = tuple(plans)
         context: Any = multiprocessing.get_context(method)
@@ -310,7 +350,7 @@ class Workers:
             ours, theirs = context.Pipe()
             process = context.Process(
                 target=_worker,
-                args=(theirs, inputs, self.plans, (*self.conns, ours), os.getpid()),
+                args=(theirs, inputs, self.plans, (*self.conns, ours), os.getpid(), reuse),
                 daemon=True,
             )
             process.start()
@@ -323,6 +363,7 @@ class Workers:
         self.closed = False
         self.paths: dict[tuple[str, ...], tuple[str, ...]] = {}  # see _shared
         self.digests: dict[str, str] = {}
+        self.keys: dict[bytes, bytes] = {}
         self.pending: deque[list[int]] | None = None  # chunks not sent yet; None before start()
 
     def _receive(self, index: int) -> tuple[Any, ...]:
@@ -349,7 +390,10 @@ class Workers:
         paths = self.paths.setdefault(cluster.paths, cluster.paths)
         known = self.digests
         digests = tuple([known.setdefault(d, d) for d in cluster.digests])
-        return ClusterFiles(cluster.name, paths, digests)
+        keys = self.keys
+        return ClusterFiles(
+            cluster.name, paths, digests, tuple([keys.setdefault(k, k) for k in cluster.keys])
+        )
 
     def render(self, on_cluster: OnCluster = None) -> tuple[ClusterFiles, ...]:
         by_name = {cluster.name: cluster for cluster in self.stream(on_cluster)}
@@ -466,14 +510,20 @@ class Workers:
 
 @contextmanager
 def renderer(
-    inputs: Inputs, plans: Sequence[ClusterPlan], jobs: int = 1, method: str | None = None
+    inputs: Inputs,
+    plans: Sequence[ClusterPlan],
+    jobs: int = 1,
+    method: str | None = None,
+    reuse: Reuse | None = None,
 ) -> Iterator[InProcess | Workers]:
-    """A renderer for ``plans`` that uses up to ``jobs`` processes; the same files for any ``jobs``."""
+    """A renderer for ``plans`` that uses up to ``jobs`` processes; the same files for any ``jobs``.
+
+    ``reuse``: objects whose files hold them already are not rendered (``Renderer.reuse``)."""
     count = min(jobs, len(plans) // MIN_CLUSTERS_PER_JOB)
     if count <= 1:
-        yield InProcess(inputs, plans)
+        yield InProcess(inputs, plans, reuse)
         return
-    workers = Workers(inputs, plans, count, method or start_method())
+    workers = Workers(inputs, plans, count, method or start_method(), reuse)
     try:
         yield workers
     finally:

@@ -30,6 +30,7 @@ from stat import S_ISREG
 
 from fanout.core.errors import FanoutError, Problem
 from fanout.output.cache import (
+    NO_KEYS,
     ClusterRecord,
     FileRecord,
     State,
@@ -84,6 +85,8 @@ class ClusterFiles:
     name: str
     paths: tuple[str, ...]
     digests: tuple[str, ...]  # SHA-256 of each file's content, hex
+    # Each file's object key (``fanout.output.cache.ObjectKeys``; b"" for none), when the render made them.
+    keys: tuple[bytes, ...] = ()
 
     @property
     def objects(self) -> int:
@@ -267,7 +270,11 @@ def reusable(
         found = {name: proven[name] for name in candidates}
     else:
         found = verify_clusters(str(folder.path), candidates, folder.owned, state)
-    return {name: ClusterRecord(digests[name], files) for name, files in found.items() if files is not None}
+    return {
+        name: ClusterRecord(digests[name], files, state.clusters[name].keys)
+        for name, files in found.items()
+        if files is not None
+    }
 
 
 def intact_by_state(out: Path, state: State) -> dict[str, ClusterRecord] | None:
@@ -280,7 +287,7 @@ def intact_by_state(out: Path, state: State) -> dict[str, ClusterRecord] | None:
         files = found[name]
         if files is None:
             return None
-        records[name] = record if files is record.files else ClusterRecord(record.inputs, files)
+        records[name] = record if files is record.files else ClusterRecord(record.inputs, files, record.keys)
     return records
 
 
@@ -301,7 +308,7 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
             verified_files = verified(f"{root}/{name}/", f"{name}/", record.files, folder.owned, state)
             if verified_files is None:
                 return None
-            records[name] = ClusterRecord(record.inputs, verified_files)
+            records[name] = ClusterRecord(record.inputs, verified_files, record.keys)
             continue
         read: dict[str, FileRecord] = {}
         for relative, digest in files.items():
@@ -416,7 +423,10 @@ def plan(
                 wanted.append((relative, digest, CHANGED))
             else:
                 foreign.append(Problem(f"refusing to overwrite {target}: fanout did not write it"))
-        records[cluster.name] = ClusterRecord(digests[cluster.name], files)  # written files join later
+        keys = NO_KEYS
+        if cluster.keys:
+            keys = {relative: key for relative, key in zip(cluster.paths, cluster.keys, strict=True) if key}
+        records[cluster.name] = ClusterRecord(digests[cluster.name], files, keys)  # written files join later
         if wanted:
             requests[cluster.name] = wanted
     if foreign:
@@ -706,5 +716,5 @@ def apply(
         else:
             for relative, digest, _ in items:
                 files[relative] = file_record(os.stat(f"{root}/{cluster}/{relative}"), digest)
-        records[cluster] = ClusterRecord(record.inputs, files)
+        records[cluster] = ClusterRecord(record.inputs, files, record.keys)
     return records

@@ -12,7 +12,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from fanout.core.errors import Location, Problem, Problems
 from fanout.core.limits import DEFAULT_LIMITS, Limits, setting
@@ -42,6 +42,10 @@ class RenderedObject:
     path: str  # relative to the cluster's folder
     content: bytes
     order: int
+    key: bytes = b""  # its key, when the renderer was given a ``Reuse`` (see ``fanout.output.cache``)
+    # Set instead of ``content`` when the object was not rendered: the content digest its key had when
+    # fanout last wrote its file (``Reuse.known``).
+    digest: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,8 +55,12 @@ class ClusterOutput:
 
     def files(self) -> dict[str, bytes]:
         files = {o.path: o.content for o in self.objects}
-        files[KUSTOMIZATION] = kustomization(o.path for o in self.objects)
+        files[KUSTOMIZATION] = self.kustomization()
         return files
+
+    def kustomization(self) -> bytes:
+        """The content of the cluster's ``kustomization.yaml``, the last of its files."""
+        return kustomization(o.path for o in self.objects)
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +116,19 @@ LEAN_MEMO = 20_000
 _NOT_KEPT: Mapping[str, Any] = MappingProxyType({})
 
 
+class Reuse(Protocol):
+    """What a renderer asks before it renders an object (``fanout.output.cache.Reuse``)."""
+
+    def key(self, job: Job, tokens: tuple[tuple[str, str], ...]) -> bytes:
+        """The object's key: a digest of everything its file is made from."""
+        ...
+
+    def known(self, cluster: str, path: str, key: bytes) -> str | None:
+        """The content digest of the file at ``path`` in ``cluster``'s folder, when it was last written
+        from an object with this ``key``."""
+        ...
+
+
 class Renderer:
     """Renders jobs with memoisation, for one render call or, in a worker process, for every chunk of
     clusters it renders (objects are then shared across chunks).
@@ -120,9 +141,15 @@ class Renderer:
     forgotten and asked for again is rendered again, to the same bytes.
     """
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS, keep_objects: bool = True) -> None:
+    def __init__(
+        self, limits: Limits = DEFAULT_LIMITS, keep_objects: bool = True, reuse: Reuse | None = None
+    ) -> None:
         self.limits = limits
         self.keep_objects = keep_objects
+        # With ``reuse``: every object carries its key, and one whose key is the one its file was last
+        # written from is not rendered (``RenderedObject.digest``). Only for a lean renderer.
+        self.reuse = reuse if not keep_objects else None
+        self.paths: dict[int, tuple[Template, str]] = {}  # id(template) -> its file's path
         self.memo: OrderedDict[_Key, RenderedObject | None] = OrderedDict()
         self.memo_size = None if keep_objects else LEAN_MEMO
         self.removed: set[_Key] = set()  # jobs whose patches delete the object ($patch: delete)
@@ -169,8 +196,30 @@ class Renderer:
             if rendered is None and key not in self.removed:  # failed before: name this cluster too
                 self._attempt(job, cluster, resolved)
             return rendered
+        object_key = b""
+        reuse = self.reuse
+        if reuse is not None:
+            object_key = reuse.key(job, tokens)
+            template = job.template
+            found = self.paths.get(id(template))
+            if found is None:
+                found = self.paths[id(template)] = (template, object_path(template.ident))
+            digest = reuse.known(cluster.name, found[1], object_key)
+            if digest is not None:
+                # Not memoised: a cluster without this record needs the content.
+                return RenderedObject(
+                    template.ident,
+                    template,
+                    job.patches,
+                    _NOT_KEPT,
+                    found[1],
+                    b"",
+                    apply_order(template.ident.kind, template.namespaced),
+                    object_key,
+                    digest,
+                )
         try:
-            rendered = self._attempt(job, cluster, resolved)
+            rendered = self._attempt(job, cluster, resolved, object_key)
         except _Removed:
             self.removed.add(key)
             rendered = None
@@ -202,7 +251,9 @@ class Renderer:
         self.failures[(where, message)].append(cluster.name)
         return False
 
-    def _attempt(self, job: Job, cluster: Cluster, resolved: Mapping[str, Any]) -> RenderedObject | None:
+    def _attempt(
+        self, job: Job, cluster: Cluster, resolved: Mapping[str, Any], key: bytes = b""
+    ) -> RenderedObject | None:
         """Render the job; on failure, record it against this cluster and return None."""
         template = job.template
         try:
@@ -222,6 +273,7 @@ class Renderer:
             object_path(template.ident),
             content,
             apply_order(template.ident.kind, template.namespaced),
+            key,
         )
 
     def problems(self) -> list[Problem]:
