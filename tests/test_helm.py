@@ -238,19 +238,20 @@ def test_the_differences_are_named_by_file_object_and_field() -> None:
     one = (
         "charts/c/templates/a.yaml",
         0,
+        None,
         {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a/b": "1"}},
     )
-    two = (one[0], 0, {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a/b": "2"}})
-    listed = (one[0], 0, {"kind": "List", "items": [1, 2]})
+    two = (one[0], 0, None, {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a/b": "2"}})
+    listed = (one[0], 0, None, {"kind": "List", "items": [1, 2]})
     assert _differences([one], [one]) is None
     assert _differences([one], [two]) == "charts/c/templates/a.yaml, ConfigMap x, /data/a~1b"
-    assert _differences([listed], [(one[0], 0, {"kind": "List", "items": [1, 3]})]) == (
+    assert _differences([listed], [(one[0], 0, None, {"kind": "List", "items": [1, 3]})]) == (
         "charts/c/templates/a.yaml, List None, /items/1"
     )
-    assert _differences([listed], [(one[0], 0, {"kind": "List", "items": [1]})]) == (
+    assert _differences([listed], [(one[0], 0, None, {"kind": "List", "items": [1]})]) == (
         "charts/c/templates/a.yaml, List None, /items/1"
     )
-    assert _differences([one], [(one[0], 0, [1])]) == "charts/c/templates/a.yaml, ConfigMap x, /"
+    assert _differences([one], [(one[0], 0, None, [1])]) == "charts/c/templates/a.yaml, ConfigMap x, /"
     assert _differences([one], [one, two]) == "charts/c/templates/a.yaml: a different number of objects"
     assert _differences([one, two], [one]) == "charts/c/templates/a.yaml: a different number of objects"
     # Bitnami's redis chart: the StatefulSet's checksum/secret annotation sorts before the Secret it sums.
@@ -879,3 +880,94 @@ def test_yaml_a_chart_writes_that_does_not_read_names_the_clusters(tmp_path: Pat
     assert line.startswith("templates/chart.yaml:5:3: the chart wrote YAML that does not read (")
     assert line.endswith(" (for cluster b)")
     assert summary == "fanout: 1 problem found"
+
+
+# aws-load-balancer-controller's chart writes its IngressClassParams and IngressClass as one ``kind: List``
+# (kubernetes-sigs/aws-load-balancer-controller 225f4456, helm/aws-load-balancer-controller/templates/
+# ingressclass.yaml; also aws/eks-charts 52396092), "to force Helm create IngressClassParams before
+# IngressClass": Helm's kube client installs a list's items, not the list. fanout wrote the List as one
+# object, in the release namespace, where no Override or policy could reach its items.
+LISTED = """\
+apiVersion: v1
+kind: List
+metadata: {name: ingress-class}
+items:
+- apiVersion: example.com/v1
+  kind: ClusterWidget
+  metadata: {name: alb-params}
+- apiVersion: networking.k8s.io/v1
+  kind: IngressClass
+  metadata: {name: alb}
+  spec: {controller: ingress.k8s.aws/alb}
+- kind: ConfigMapList
+  apiVersion: v1
+  items:
+  - metadata: {name: from-a-typed-list}
+    data: {a: '1'}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: plain}
+"""
+
+
+def test_a_list_a_chart_writes_is_installed_as_its_items(tmp_path: Path, invoke: Invoke) -> None:
+    root = _scoped_source(
+        tmp_path,
+        **{
+            "charts/scoped/templates/objects.yaml": LISTED,
+            "overrides/class.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: c}\n"
+            "spec:\n  clusters: {names: [a]}\n  resources: [{kind: IngressClass, name: alb}]\n"
+            "  merge: {metadata: {annotations: {ingressclass.kubernetes.io/is-default-class: 'true'}}}\n",
+        },
+    )
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    found = objects(root / "rendered", "a")
+    assert sorted(p for p in found if "customresourcedefinition" not in p) == [
+        "_cluster/clusterwidget.example.com_alb-params.yaml",
+        "_cluster/ingressclass.networking.k8s.io_alb.yaml",
+        "tools/configmap_from-a-typed-list.yaml",
+        "tools/configmap_plain.yaml",
+    ]
+    ingress_class = found["_cluster/ingressclass.networking.k8s.io_alb.yaml"]
+    assert ingress_class["metadata"] == {
+        "name": "alb",
+        "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+    }
+    # An item of a typed list takes the list's apiVersion and kind (without "List"), as apimachinery does.
+    assert found["tools/configmap_from-a-typed-list.yaml"] == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "from-a-typed-list", "namespace": "tools"},
+        "data": {"a": "1"},
+    }
+    written = (root / "rendered/a/_cluster/ingressclass.networking.k8s.io_alb.yaml").read_text()
+    assert written.startswith("# Rendered by fanout from charts/scoped/templates/objects.yaml[1].")
+    # Helm's engine prints the List; installed, its items are what our files hold.
+    printed = _helm_template(root / "charts" / "scoped", {}, "scoped", "tools")
+    assert [o["kind"] for o in printed] == ["CustomResourceDefinition", "List"]
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        ("items: {a: b}", "List l has items that are not a list (Helm reads an object with items as a list)"),
+        ("items: [x]", "List l: item 0 is not an object"),
+    ],
+)
+def test_a_list_helm_cannot_install_is_a_located_error(
+    items: str, message: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    root = _scoped_source(
+        tmp_path,
+        **{
+            "charts/scoped/templates/objects.yaml": f"apiVersion: v1\nkind: List\nmetadata: {{name: l}}\n{items}\n"
+        },
+    )
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"templates/chart.yaml:4:8: charts/scoped/templates/objects.yaml: {message} (for cluster a)"
+    )
+    assert not (root / "rendered").exists()

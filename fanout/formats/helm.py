@@ -88,8 +88,9 @@ def chart_archive(files: Mapping[str, bytes], folder: str) -> bytes:
     return buffer.getvalue()
 
 
-# One object a chart rendered: (the chart's file in the source root, document index, the object)
-_Object = tuple[str, int, dict[str, Any]]
+# One object a chart rendered: (the chart's file in the source root, document index, its place among the
+# items of a list that document is (None: it is no list), the object)
+_Object = tuple[str, int, int | None, dict[str, Any]]
 
 
 @dataclass
@@ -198,8 +199,8 @@ class Rendered:
 
     def documents(self) -> Iterator[Document]:
         for rendering in self.renderings:
-            for path, index, data in rendering.objects:
-                yield Document(path, index, data, {})
+            for path, index, item, data in rendering.objects:
+                yield Document(path, index, data, {}, item)
 
 
 def render(docs: Sequence[Document], ctx: Context, files: Mapping[str, bytes | None]) -> list[Rendered]:
@@ -372,7 +373,7 @@ def _differences(first: Sequence[_Object], again: Sequence[_Object], shown: int 
     its values: they may be a Secret's); None when they are equal. More than one: a checksum annotation of a
     Deployment comes before the Secret it sums, and the Secret is the one to fix."""
     found = []
-    for (path, _, one), (_, _, two) in zip(first, again, strict=False):
+    for (path, _, _, one), (_, _, _, two) in zip(first, again, strict=False):
         if one != two:
             metadata = one.get("metadata")
             name = metadata.get("name") if isinstance(metadata, dict) else None
@@ -446,8 +447,57 @@ def _objects(
             data = doc.data
             if not isinstance(data, dict) or (_is_test(data) and not chart.spec.get("includeTests")):
                 continue
-            found.append((path, doc.index, data))
+            if "items" not in data:
+                found.append((path, doc.index, None, data))
+                continue
+            items, wrong = _flattened(data)
+            if wrong and report:
+                chart.problem(f"{path}: {wrong}", "/spec/chart", clusters)
+            found.extend((path, doc.index, number, item) for number, item in enumerate(items))
     return found
+
+
+def _unset(value: Any) -> bool:
+    """What ``Unstructured.GetKind`` reads as no kind: missing, not a string, or empty."""
+    return not isinstance(value, str) or not value
+
+
+def _list_of(kind: Any) -> str:
+    return kind.removesuffix("List") if isinstance(kind, str) else ""
+
+
+def _flattened(data: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """The objects Helm installs for an object that has ``items``, and what is wrong with it ("" if nothing).
+
+    Helm's kube client reads any object with an ``items`` field as a list (apimachinery
+    eed236ceee2c19c2753a3d93ac0631dc20750454, pkg/apis/meta/v1/unstructured/helpers.go
+    ``unstructuredJSONScheme.decode``), and installs its items instead, lists within it flattened too, in
+    the order of cli-runtime's ``FlattenListVisitor`` (helm e9b85e4de16ad45805843fb121748018cf89094b,
+    pkg/kube/client.go ``buildResourceList``: ``Flatten()``; Argo CD splits a list the same way). An item
+    with neither ``kind`` nor ``apiVersion`` takes the list's, without the ``List`` (``decodeToList``).
+    Installed so, an item is an object like any other: placed, patched and checked as one."""
+    found: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = [data]
+    at = 0
+    while at < len(pending):
+        current = pending[at]
+        at += 1
+        if "items" not in current:
+            found.append(current)
+            continue
+        items = current["items"]
+        metadata = current.get("metadata")
+        name = f"{current.get('kind')} {metadata.get('name') if isinstance(metadata, dict) else None}"
+        if not isinstance(items, list):
+            return [], f"{name} has items that are not a list (Helm reads an object with items as a list)"
+        kind, api = current.get("kind"), current.get("apiVersion")
+        for number, item in enumerate(items):
+            if not isinstance(item, dict):
+                return [], f"{name}: item {number} is not an object"
+            if _unset(item.get("kind")) and _unset(item.get("apiVersion")):
+                item = {**item, "apiVersion": api if isinstance(api, str) else "", "kind": _list_of(kind)}
+            pending.append(item)
+    return found, ""
 
 
 def _is_test(data: Mapping[str, Any]) -> bool:
@@ -459,12 +509,12 @@ def _is_test(data: Mapping[str, Any]) -> bool:
 
 def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Placement) -> list[Template]:
     """Each distinct object once, placed on every cluster whose values rendered it."""
-    objects: dict[tuple[str, int, str], tuple[Document, list[Cluster]]] = {}
+    objects: dict[tuple[str, int, int | None, str], tuple[Document, list[Cluster]]] = {}
     for rendering in renderings:
-        for path, index, data in rendering.objects:
-            key = (path, index, json.dumps(data, sort_keys=True, default=str))
+        for path, index, item, data in rendering.objects:
+            key = (path, index, item, json.dumps(data, sort_keys=True, default=str))
             # Positions in Helm's output are not lines of the chart's template: point at its file.
-            objects.setdefault(key, (Document(path, index, data, {}), []))[1].extend(rendering.clusters)
+            objects.setdefault(key, (Document(path, index, data, {}, item), []))[1].extend(rendering.clusters)
     templates = []
     for placed, clusters in objects.values():
         placed = _as_installed(chart, placed)
@@ -514,7 +564,7 @@ def _as_installed(chart: _Chart, doc: Document) -> Document:
     if empty:
         metadata = {key: value for key, value in metadata.items() if key not in empty}
         data = {**data, "metadata": metadata}
-        doc = Document(doc.path, doc.index, data, {})
+        doc = Document(doc.path, doc.index, data, {}, doc.item)
     api, kind = data.get("apiVersion"), data.get("kind")
     if "namespace" in metadata or not isinstance(api, str) or not isinstance(kind, str):
         return doc
@@ -526,4 +576,6 @@ def _as_installed(chart: _Chart, doc: Document) -> Document:
         chart.ctx.guessed_scope(
             str(metadata.get("name")), api, kind, where, chart.doc.location("/spec/chart")
         )
-    return Document(doc.path, doc.index, {**data, "metadata": {**metadata, "namespace": chart.namespace}}, {})
+    return Document(
+        doc.path, doc.index, {**data, "metadata": {**metadata, "namespace": chart.namespace}}, {}, doc.item
+    )
