@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Invoke, read_tree
+from conftest import Invoke, read_tree, write_tree
 from test_benchmark_generate import make_root
 
 from fanout.output.cache import KEY_BYTES, Reuse, code_digest, load_state, settings_prefix
@@ -171,3 +171,38 @@ def test_a_render_that_fails_after_reuse_leaves_the_folder_as_it_was(invoke: Inv
     assert failed.exit_code == 1
     assert "cluster.values.nothing" in failed.output
     assert read_tree(out) == before
+
+
+ORDERED = """\
+apiVersion: fanout.dev/v1alpha1
+kind: Cluster
+metadata: {name: a}
+spec: {values: {m: {z: 1, a: 2}}}
+---
+apiVersion: fanout.dev/v1alpha1
+kind: Cluster
+metadata: {name: b}
+spec: {values: {m: {a: 2, z: 1}}}
+"""
+
+
+def test_a_values_key_order_is_part_of_the_object(invoke: Invoke, tmp_path: Path) -> None:
+    """A mapping substituted whole is written in its own key order, in every cluster and after an edit that
+    only reorders it. Clusters whose values differed only in order once shared one rendering (the first
+    cluster's order), so a cluster rendered alone did not match the fleet's render."""
+    root = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/c.yaml": ORDERED,
+            "templates/w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x, namespace: ns}\n"
+            'spec: "${cluster.values.m}"\n',
+        },
+    )
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
+    assert (out / "a/ns/widget.example.com_x.yaml").read_text().endswith("spec:\n  z: 1\n  a: 2\n")
+    assert (out / "b/ns/widget.example.com_x.yaml").read_text().endswith("spec:\n  a: 2\n  z: 1\n")
+    (root / "clusters/c.yaml").write_text(ORDERED.replace("{z: 1, a: 2}", "{a: 2, z: 1}"), encoding="utf-8")
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
+    assert (out / "a/ns/widget.example.com_x.yaml").read_text().endswith("spec:\n  a: 2\n  z: 1\n")
+    assert read_tree(out) == _cold(invoke, root, tmp_path / "cold")

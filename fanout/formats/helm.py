@@ -512,7 +512,7 @@ def _templates(chart: _Chart, renderings: Iterable[_Rendering], placement: Place
     objects: dict[tuple[str, int, int | None, str], tuple[Document, list[Cluster]]] = {}
     for rendering in renderings:
         for path, index, item, data in rendering.objects:
-            key = (path, index, item, json.dumps(data, sort_keys=True, default=str))
+            key = (path, index, item, json.dumps(data, default=str))  # keys in order: files are written so
             # Positions in Helm's output are not lines of the chart's template: point at its file.
             objects.setdefault(key, (Document(path, index, data, {}, item), []))[1].extend(rendering.clusters)
     templates = []

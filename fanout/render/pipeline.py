@@ -184,7 +184,9 @@ class Renderer:
         resolved = self.resolve_all(job, cluster, cache)
         if resolved is None:
             return None
-        tokens = tuple(sorted((ref, json.dumps(value, sort_keys=True)) for ref, value in resolved.items()))
+        # A mapping's keys in their order: the object is written in it (clusters whose values differ only in
+        # their keys' order once shared one rendering, the first cluster's order).
+        tokens = tuple(sorted((ref, json.dumps(value)) for ref, value in resolved.items()))
         if tokens and not self._within_limit(job, cluster, dict(tokens)):
             return None
         key: _Key = (id(job.template), tuple(p.key for p in job.patches), tokens)
