@@ -437,6 +437,52 @@ def test_an_object_that_does_not_factor_is_imported_per_cluster(invoke: Invoke, 
     assert _objects(out) == _objects(copies)
 
 
+def _service(policy: str | None, port: int, label: str | None = None) -> str:
+    lines = ["apiVersion: v1", "kind: Service", "metadata:", "  name: web", "  namespace: shop"]
+    if label is not None:
+        lines += ["  labels:", f"    tier: web-{label}"]
+    lines += ["spec:", f"  ports: [{{port: {port}}}]"]
+    if policy is not None:
+        lines.append(f"  ipFamilyPolicy: {policy}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_field_most_copies_have_with_many_values_is_one_template(invoke: Invoke, tmp_path: Path) -> None:
+    """Reloader's Service (stakater/Reloader 655a2b38, its chart's unit-test values rendered by Helm) has
+    ``ipFamilyPolicy`` in 26 of 35 copies, with three values: a value of the inventory, referenced by the
+    template. The clusters without the field had the reference substituted too, which failed, and the
+    Service was imported as 35 templates (Kong's Deployment as 36, Jenkins' StatefulSet as 83). Now the
+    template leaves such a field out and the clusters that have it add it, in one override."""
+    policies = ["SingleStack", "PreferDualStack", "RequireDualStack", None] * 2
+    names = {
+        "east": "a",
+        "west": "b",
+        "north": "c",
+        "south": "d",
+        "up": "e",
+        "down": "f",
+        "in": "g",
+        "out": "h",
+    }
+    copies = _fleet(
+        tmp_path / "copies",
+        {
+            name: {"svc.yaml": _service(policy, 8000 + index, label if index < 6 else None)}
+            for index, ((name, label), policy) in enumerate(zip(names.items(), policies, strict=True))
+        },
+    )
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("".join(f"{name}: {{zone: {label}}}\n" for name, label in names.items()))
+    source = _round_trip(invoke, copies, tmp_path, "--labels", str(labels))
+    [template] = yaml.safe_load_all((source / "templates/shop/service_web.yaml").read_text())
+    assert "ipFamilyPolicy" not in template["spec"]  # 6 of 8 have it: a value each, added by one override
+    assert template["spec"]["ports"] == [{"port": "${cluster.values.web-port}"}]
+    # The label names the cluster's zone in six copies: the reference goes where every cluster has a zone.
+    assert "labels" not in template["metadata"]
+    result = invoke("import", str(copies), "--layout", "clusters", "--output-dir", str(tmp_path / "again"))
+    assert "one template per cluster" not in result.stderr
+
+
 def test_keys_that_need_escaping_in_paths_come_back(invoke: Invoke, tmp_path: Path) -> None:
     # "/" and "~" in keys are written ~1 and ~0 in JSON Pointers; a number-like key stays text.
     copies = _fleet(
@@ -636,3 +682,35 @@ def test_the_fast_comparisons_agree_with_canon(a: Any, b: Any) -> None:
     assert (_key(a) == _key(b)) == (canon(a) == canon(b))
     assert canon(plain_copy(a)) == canon(a) and (plain_copy(a) is not a or not isinstance(a, (dict, list)))
     assert all(canon(get(a, pointer)) == canon(leaf) for pointer, leaf in leaves(a))
+
+
+def test_a_label_reference_stays_out_where_a_cluster_has_no_such_label() -> None:
+    """Three clusters' copies name their zone label in a field; the fourth has the field, but no zone
+    label: the template may not hold ``${cluster.labels.zone}``, which the fourth could not substitute."""
+    from fanout.core.errors import Location
+    from fanout.importer.factor import ValueBook, factor
+    from fanout.importer.read import Copy, Key
+
+    key = Key("", "ConfigMap", "x", "m", "v1")
+    zones = {"a": "z1", "b": "z2", "c": "z3", "d": ""}
+    copies = [
+        Copy(
+            c,
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "m", "namespace": "x"},
+                "data": {"zone": f"in-{zone or 'z9'}", "same": "1"},
+            },
+            Location(f"{c}/m.yaml"),
+        )
+        for c, zone in zones.items()
+    ]
+    labels = {c: ({"zone": zone} if zone else {}) for c, zone in zones.items()}
+    factored = factor(key, copies, ValueBook(), labels)
+    assert factored.template["data"] == {"same": "1"}
+    added = {members: ops for members, ops in factored.groups}
+    assert [(o.op, o.path, o.value) for o in added[("a", "b", "c")]] == [
+        ("add", "/data/zone", "in-${cluster.labels.zone}")
+    ]
+    assert [(o.op, o.path, o.value) for o in added[("d",)]] == [("add", "/data/zone", "in-z9")]

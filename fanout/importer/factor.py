@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -357,6 +357,69 @@ def base(found: Sequence[Any]) -> Any:
     return plain_copy(first[winner])
 
 
+# A reference the import writes (a "$${" is escaped text, not one).
+_IMPORTED_REF = re.compile(r"\$\$\{|\$\{cluster\.(values|labels)\.([^}]*)\}")
+
+
+def _undefined_in(text: str, clusters: Sequence[str], has: Callable[[str, str, str], bool]) -> bool:
+    """Whether ``text`` references a value or label (``has(kind, name, cluster)``) some cluster lacks."""
+    for match in _IMPORTED_REF.finditer(text):
+        kind, name = match.group(1), match.group(2)
+        if kind is not None and not all(has(kind, name, c) for c in clusters):
+            return True
+    return False
+
+
+def _drop_undefined(
+    template: Any,
+    values: Mapping[str, Mapping[str, Any]],
+    labels: Mapping[str, Mapping[str, str]],
+    clusters: Sequence[str],
+    book: ValueBook,
+) -> None:
+    """Take out of ``template`` each field that references a value or label some cluster does not have.
+
+    Where most copies have a field, the template holds it, with the reference its value became; a cluster
+    without the field would still have the reference substituted (before its override removes the field)
+    and fail, and the object was imported as one template per cluster (Kong's Deployment, 36 of them).
+    Without the field in the template, the clusters that have it add it in an override, one for all.
+    A string item of a list goes with its whole list (the indexes of the others would shift)."""
+
+    def has(kind: str, name: str, cluster: str) -> bool:
+        if kind == "labels":
+            return name in labels.get(cluster, {})
+        # A value key other objects' fields share is the cluster's too, if any of them gave it one.
+        return name in values.get(cluster, {}) or cluster in book.keys.get(name, {})
+
+    for pointer, leaf in leaves(template):
+        if not isinstance(leaf, str) or not _undefined_in(leaf, clusters, has):
+            continue
+        parts = _parts(pointer)
+        while len(parts) > 1 and isinstance(_at(template, parts[:-1]), list):
+            parts = parts[:-1]
+        parent = _at(template, parts[:-1])
+        if not isinstance(parent, dict) or parts[-1] not in parent:
+            continue  # taken out already, with a field above it
+        del parent[parts[-1]]
+        # A map this left empty goes too: the clusters that have the field add the map with it.
+        while not parent and len(parts) > 1 and isinstance(_at(template, parts[:-2]), dict):
+            parts = parts[:-1]
+            parent = _at(template, parts[:-1])
+            del parent[parts[-1]]
+
+
+def _at(value: Any, parts: Sequence[str]) -> Any:
+    """What is at ``parts`` in ``value``, or None where nothing is."""
+    for part in parts:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
 def diff(template: Any, value: Any, pointer: str = "") -> list[Op]:
     """The operations that turn ``template`` into ``value``, at disjoint paths (step 4)."""
     if isinstance(template, dict) and isinstance(value, dict):
@@ -395,6 +458,7 @@ def factor(
     # A Secret's values stay in its own files, not in the cluster inventory every reader sees.
     values = {} if key.kind == "Secret" else move_to_values(key, work, originals, book)
     template = base(list(work.values()))
+    _drop_undefined(template, values, labels or {}, list(work), book)
     shared: dict[tuple[str, str, str], tuple[Op, list[str]]] = {}
     for cluster, data in work.items():
         for op in diff(template, data):
