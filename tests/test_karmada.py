@@ -520,3 +520,120 @@ def test_a_scheduler_of_ones_own_is_refused_where_it_is_named(tmp_path: Path, in
     result = invoke("render", str(root))
     assert result.exit_code == 1
     assert "templates/all.yaml:17:3:" in result.output and "schedulerName 'my-scheduler'" in result.output
+
+
+# The example of Karmada's federated-resource-quota guide (karmada-io/website 747f80c4,
+# docs/userguide/bestpractices/federated-resource-quota.md), written for the members above.
+QUOTA = """---
+apiVersion: policy.karmada.io/v1alpha1
+kind: FederatedResourceQuota
+metadata: {name: test, namespace: test}
+spec:
+  overall: {cpu: 100, memory: 100Gi}
+  staticAssignments:
+  - clusterName: member1
+    hard: {cpu: 20, memory: 20Gi}
+  - clusterName: member2
+    hard: {cpu: "20", memory: 30Gi}
+  - clusterName: member1
+    hard: {cpu: 1}
+"""
+
+
+def test_a_federated_resource_quota_writes_a_resource_quota_per_assignment(
+    tmp_path: Path, invoke: Invoke
+) -> None:
+    """Karmada's sync controller writes a ResourceQuota into each member an assignment names (the first
+    assignment that names it), with no policy: no PropagationPolicy claims it, no OverridePolicy changes it."""
+    override = _policy(
+        "ClusterOverridePolicy",
+        "label-all",
+        "  resourceSelectors: [{apiVersion: v1, kind: ResourceQuota}]\n"
+        "  overrideRules: [{overriders: {labelsOverrider: [{operator: add, value: {team: shop}}]}}]\n",
+    )
+    members = (
+        MEMBERS + "---\napiVersion: cluster.karmada.io/v1alpha1\nkind: Cluster\nmetadata: {name: member3}\n"
+    )
+    root = _source(tmp_path, QUOTA + override, members)
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    rendered = _rendered(root)
+    assert sorted(rendered) == [
+        "member1/test/resourcequota_test.yaml",
+        "member2/test/resourcequota_test.yaml",
+    ]
+    for member, hard in (
+        ("member1", {"cpu": 20, "memory": "20Gi"}),
+        ("member2", {"cpu": "20", "memory": "30Gi"}),
+    ):
+        assert _object(root, f"{member}/test/resourcequota_test.yaml") == {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "test", "namespace": "test"},
+            "spec": {"hard": hard},
+        }
+    explained = invoke("explain", "member2", "resourcequota/test", str(root))
+    assert "Karmada's sync controller writes it for this assignment" in explained.output
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "  overall: {cpu: 10}\n  staticAssignments: [{clusterName: member1, hard: {cpu: 8}},"
+            " {clusterName: member2, hard: {cpu: 3}}]\n",
+            "templates/all.yaml:6:13: FederatedResourceQuota q: overall cpu is 10, less than the static"
+            " assignments' sum",
+        ),
+        (
+            "  overall: {cpu: 10}\n  staticAssignments: [{clusterName: member1, hard: {memory: 1Gi}}]\n",
+            "FederatedResourceQuota q: memory is assigned but not in overall",
+        ),
+        ("  overall: {pods: 1.5}\n", "1.5 is not of type 'integer', 'string' at /spec/overall/pods"),
+        ("  overall: {pods: '1.5'}\n", "FederatedResourceQuota q: pods: 1.5 must be an integer"),
+        (
+            "  overall: {example.com/gpus: '0.5'}\n",
+            "FederatedResourceQuota q: example.com/gpus: 0.5 must be an integer",
+        ),
+        ("  overall: {memory: -1Gi}\n", "memory: -1Gi must be greater than or equal to 0"),
+        ("  overall: {memory: 1Gb}\n", "'1Gb' is not a quantity (such as 10, 500m, 20Gi)"),
+        ("  overall: {gpus: 1}\n", "'gpus' must be a standard resource type or fully qualified"),
+        ("  overall: {storage: 1Gi}\n", "'storage' is not a resource a quota can limit"),
+        (
+            "  overall: {cpu: 1}\n  staticAssignments: [{clusterName: Member_1, hard: {cpu: 1}}]\n",
+            "clusterName 'Member_1' is not a cluster name (a DNS label of at most 48 characters)",
+        ),
+        ("  overall: {cpu: 1}\n  dynamicAssignments: []\n", "unknown field 'dynamicAssignments'"),
+    ],
+)
+def test_a_federated_resource_quota_karmada_refuses_is_a_located_error(
+    spec: str, message: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    root = _source(tmp_path, _policy("FederatedResourceQuota", "q", spec, "test"))
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert message in result.output, result.output
+    assert not (root / "rendered").exists()
+
+
+def test_an_assignment_for_no_member_is_a_warning(tmp_path: Path, invoke: Invoke) -> None:
+    spec = "  overall: {cpu: 2}\n  staticAssignments: [{clusterName: membr1, hard: {cpu: 1}}]\n"
+    root = _source(tmp_path, _policy("FederatedResourceQuota", "q", spec))
+    result = invoke("render", str(root))
+    assert result.exit_code == 0, result.output
+    assert (
+        "templates/all.yaml:7:24: warning: FederatedResourceQuota q: 'membr1' is no member cluster, so Karmada"
+        " writes no ResourceQuota for this assignment (did you mean 'member1'?)" in result.stderr
+    )
+    assert _rendered(root) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("1Gi", 2**30), ("500m", 0.5), ("4", 4), ("1e3", 1000), ("1.5k", 1500), (".5", 0.5), ("2E", 2 * 10**18)],
+)
+def test_quantities_read_as_kubernetes_reads_them(text: str, amount: float) -> None:
+    from fanout.formats.karmada_quota import quantity
+
+    assert quantity(text) == pytest.approx(amount)
+    assert quantity(text + "x") is None

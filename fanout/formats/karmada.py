@@ -25,7 +25,7 @@ from typing import Any
 from fanout.core.document import Document
 from fanout.core.errors import Location, Problem
 from fanout.core.model import Patch, PatchOp, Placement, Template
-from fanout.formats import manifest
+from fanout.formats import karmada_quota, manifest
 from fanout.formats.common import Context
 from fanout.formats.karmada_override import (
     OverrideFailure,
@@ -130,7 +130,8 @@ def _not_propagated(template: Template) -> str | None:
 
 def build(policy_docs: Sequence[Document], manifest_docs: Sequence[Document], ctx: Context) -> list[Template]:
     """Every resource template of a Karmada source, placed and patched per cluster as Karmada would."""
-    policies = read_policies(policy_docs, ctx)
+    quotas = [d for d in policy_docs if is_quota(d)]
+    policies = read_policies([d for d in policy_docs if not is_quota(d)], ctx)
     if ctx.config.default_namespace is None:  # what kubectl apply gives an object written without one
         ctx = replace(ctx, config=replace(ctx.config, default_namespace=DEFAULT_NAMESPACE))
     members = [facts(c) for c in ctx.clusters]
@@ -157,7 +158,17 @@ def build(policy_docs: Sequence[Document], manifest_docs: Sequence[Document], ct
     bindings = [bound.get(id(t)) or _binding_of(t, policies, members, ctx) for t in templates]
     _follow_dependencies(bindings, ctx)
     patches = _Patches()
-    return [_finish(b, policies, members, patches, ctx) for b in bindings]
+    finished = [_finish(b, policies, members, patches, ctx) for b in bindings]
+    # Written by Karmada's quota sync controller straight into each member: no policy claims or changes them.
+    return finished + karmada_quota.build(quotas, ctx, DEFAULT_NAMESPACE)
+
+
+def is_quota(doc: Document) -> bool:
+    """A FederatedResourceQuota (``fanout.formats.karmada_quota``)."""
+    data = doc.data
+    return bool(
+        data.get("apiVersion") == f"{POLICY_GROUP}/v1alpha1" and data.get("kind") == karmada_quota.KIND
+    )
 
 
 def _binding_of(

@@ -60,8 +60,8 @@ def read_policies(docs: Sequence[Document], ctx: Context) -> list[Policy]:
             ctx.problems.add(
                 f"{doc.data.get('apiVersion')} {kind} is a Karmada control-plane object that fanout cannot"
                 " honour"
-                " offline; it reads PropagationPolicy, ClusterPropagationPolicy, OverridePolicy and"
-                " ClusterOverridePolicy (policy.karmada.io/v1alpha1)",
+                " offline; it reads PropagationPolicy, ClusterPropagationPolicy, OverridePolicy,"
+                " ClusterOverridePolicy and FederatedResourceQuota (policy.karmada.io/v1alpha1)",
                 doc.location("/kind"),
             )
             continue
