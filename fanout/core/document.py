@@ -6,7 +6,7 @@ from a tree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,18 @@ def split_pointer(pointer: str) -> list[str]:
     if pointer == "":
         return []
     return [unescape(t) for t in pointer.split("/")[1:]]
+
+
+def value_at(value: Any, tokens: Sequence[str]) -> Any:
+    """What is at ``tokens`` (a split pointer) in ``value``, or None where nothing is."""
+    for token in tokens:
+        if isinstance(value, dict) and token in value:
+            value = value[token]
+        elif isinstance(value, list) and token.isdigit() and int(token) < len(value):
+            value = value[int(token)]
+        else:
+            return None
+    return value
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fanout.core.document import escape
+from fanout.core.document import escape, value_at
 from fanout.core.substitute import escape_text, map_strings, rename_refs
 from fanout.importer.read import Copy, Key
 
@@ -395,29 +395,17 @@ def _drop_undefined(
         if not isinstance(leaf, str) or not _undefined_in(leaf, clusters, has):
             continue
         parts = _parts(pointer)
-        while len(parts) > 1 and isinstance(_at(template, parts[:-1]), list):
+        while len(parts) > 1 and isinstance(value_at(template, parts[:-1]), list):
             parts = parts[:-1]
-        parent = _at(template, parts[:-1])
+        parent = value_at(template, parts[:-1])
         if not isinstance(parent, dict) or parts[-1] not in parent:
             continue  # taken out already, with a field above it
         del parent[parts[-1]]
         # A map this left empty goes too: the clusters that have the field add the map with it.
-        while not parent and len(parts) > 1 and isinstance(_at(template, parts[:-2]), dict):
+        while not parent and len(parts) > 1 and isinstance(value_at(template, parts[:-2]), dict):
             parts = parts[:-1]
-            parent = _at(template, parts[:-1])
+            parent = value_at(template, parts[:-1])
             del parent[parts[-1]]
-
-
-def _at(value: Any, parts: Sequence[str]) -> Any:
-    """What is at ``parts`` in ``value``, or None where nothing is."""
-    for part in parts:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
 
 
 def diff(template: Any, value: Any, pointer: str = "") -> list[Op]:

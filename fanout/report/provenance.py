@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonpointer
 
-from fanout.core.document import escape, split_pointer
+from fanout.core.document import escape, split_pointer, value_at
 from fanout.core.errors import Location
 from fanout.core.images import ImageRule, could_write
 from fanout.core.model import Patch, PatchOp, Template
@@ -27,14 +27,7 @@ def _join(tokens: Sequence[str]) -> str:
 
 
 def _array_length(obj: Any, tokens: Sequence[str]) -> int | None:
-    current = obj
-    for token in tokens:
-        if isinstance(current, dict) and token in current:
-            current = current[token]
-        elif isinstance(current, list) and token.isdigit() and int(token) < len(current):
-            current = current[int(token)]
-        else:
-            return None
+    current = value_at(obj, tokens)
     return len(current) if isinstance(current, list) else None
 
 
