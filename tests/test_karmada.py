@@ -637,3 +637,55 @@ def test_quantities_read_as_kubernetes_reads_them(text: str, amount: float) -> N
 
     assert quantity(text) == pytest.approx(amount)
     assert quantity(text + "x") is None
+
+
+# Cases of Karmada's own webhook tests (karmada-io/karmada f8fdd02d, pkg/webhook/federatedresourcequota/
+# validating_test.go), by their names: (overall, assignments, whether Karmada admits the quota).
+WEBHOOK_CASES = {
+    "validateOverallAndAssignments_ValidValues_NoErrors": (
+        "{cpu: '10', memory: 10Gi}",
+        "[{clusterName: m1, hard: {cpu: '1', memory: 1Gi}}, {clusterName: m2, hard: {cpu: '1.5', memory: 2Gi}}]",
+        True,
+    ),
+    "validateOverallAndAssignments_LowerOverallCPUThanAssignments_OverallCPULessThanAssignments": (
+        "{cpu: '10', memory: 10Gi}",
+        "[{clusterName: m1, hard: {cpu: '1', memory: 1Gi}}, {clusterName: m2, hard: {cpu: '10', memory: 2Gi}}]",
+        False,
+    ),
+    "validateOverallAndAssignments_LowerOverallMemoryThanAssignments_OverallMemoryLessThanAssignments": (
+        "{cpu: '10', memory: 10Gi}",
+        "[{clusterName: m1, hard: {cpu: '1', memory: 1Gi}}, {clusterName: m2, hard: {cpu: '1.5', memory: 10Gi}}]",
+        False,
+    ),
+    "validateOverallAndAssignments_InvalidAssignmentResource_AssignmentResourceNotInOverall": (
+        "{cpu: '10', memory: 10Gi}",
+        "[{clusterName: m1, hard: {cpux: '1', memory: 1Gi}}, {clusterName: m2, hard: {cpu: '1.5', memory: 2Gi}}]",
+        False,
+    ),
+    "Handle_ResourceLimitsMatch_NoErrors": (
+        "{cpu: '10', memory: 10Gi}",
+        "[{clusterName: m1, hard: {cpu: '5', memory: 5Gi}}, {clusterName: m2, hard: {cpu: '5', memory: 5Gi}}]",
+        True,
+    ),
+    "Handle_ExceedResourceLimits_ResourceLimitsExceeded": (
+        "{cpu: '5', memory: 5Gi}",
+        "[{clusterName: m1, hard: {cpu: '5', memory: 5Gi}}, {clusterName: m2, hard: {cpu: '5', memory: 5Gi}}]",
+        False,
+    ),
+    "Handle_InvalidClusterName_ClusterNameInvalid": (
+        "{cpu: '10', memory: 10Gi}",
+        "[{clusterName: invalid cluster name, hard: {cpu: '5', memory: 5Gi}}]",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WEBHOOK_CASES))
+def test_a_federated_resource_quota_is_admitted_as_karmadas_webhook_admits_it(
+    case: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    overall, assignments, admitted = WEBHOOK_CASES[case]
+    spec = f"  overall: {overall}\n  staticAssignments: {assignments}\n"
+    root = _source(tmp_path, _policy("FederatedResourceQuota", "q", spec, "test"))
+    result = invoke("render", str(root))
+    assert result.exit_code == (0 if admitted else 1), result.output
