@@ -206,3 +206,19 @@ def test_a_values_key_order_is_part_of_the_object(invoke: Invoke, tmp_path: Path
     assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
     assert (out / "a/ns/widget.example.com_x.yaml").read_text().endswith("spec:\n  a: 2\n  z: 1\n")
     assert read_tree(out) == _cold(invoke, root, tmp_path / "cold")
+
+
+def test_a_render_of_some_clusters_reuses_and_records_as_a_full_one(invoke: Invoke, tmp_path: Path) -> None:
+    root = make_root(tmp_path, clusters=16, templates=12, overrides=10, seed=5)
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--output-dir", str(out), "--jobs", "2").exit_code == 0
+    one = sorted(p.name for p in out.iterdir() if p.is_dir())[3]
+    EDITS["a template"](root)
+    scoped = invoke("render", str(root), "--output-dir", str(out), "--cluster", one)
+    assert scoped.exit_code == 0, scoped.output
+    cold = _cold(invoke, root, tmp_path / "cold")
+    mine = {p: d for p, d in read_tree(out).items() if p.startswith(f"{one}/")}
+    assert mine == {p: d for p, d in cold.items() if p.startswith(f"{one}/")}
+    EDITS["an override's value"](root)
+    assert invoke("render", str(root), "--output-dir", str(out), "--jobs", "2").exit_code == 0
+    assert read_tree(out) == _cold(invoke, root, tmp_path / "cold-2")
