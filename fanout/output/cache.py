@@ -213,6 +213,27 @@ def code_digest() -> bytes:
 PORTABLE_SCHEME = b"fanout input digest 1"
 
 
+class Fingerprints:
+    """``fingerprint`` of each object once, by identity (plans share templates, patches and jobs); the
+    objects are kept alive with their fingerprints, so that an id is never another object's."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, tuple[Any, bytes]] = {}
+
+    def __call__(self, value: Any) -> bytes:
+        found = self.memo.get(id(value))
+        if found is None:
+            found = self.memo[id(value)] = (value, fingerprint(value))
+        return found[1]
+
+
+def job_bytes(job: Job, part: Fingerprints) -> bytes:
+    """A job's bytes in the digests: its template's fingerprint, how many patches, theirs."""
+    return b"".join(
+        [part(job.template), len(job.patches).to_bytes(4, "big"), *(part(p) for p in job.patches)]
+    )
+
+
 def settings_prefix(inputs: Inputs, code: bytes) -> bytes:
     """A digest of ``code`` and every setting of the inputs except the three big collections, whose parts
     enter the digests through the plans."""
@@ -235,14 +256,7 @@ def cluster_digests(
     inputs: Inputs, plans: Sequence[ClusterPlan], code: bytes | None = None
 ) -> dict[str, str]:
     """For each planned cluster, a digest of everything that determines its files."""
-    memo: dict[int, bytes] = {}
-
-    def part(value: Any) -> bytes:
-        found = memo.get(id(value))
-        if found is None:
-            found = memo[id(value)] = fingerprint(value)
-        return found
-
+    part = Fingerprints()
     digests: dict[str, str] = {}
     prefix = settings_prefix(inputs, code if code is not None else code_digest())
     # A job's bytes (its template's fingerprint, how many patches, theirs), once per job: clusters with
@@ -253,10 +267,7 @@ def cluster_digests(
         for job in cluster_plan.jobs:
             found = of_job.get(id(job))
             if found is None:
-                patches = job.patches
-                found = of_job[id(job)] = b"".join(
-                    [part(job.template), len(patches).to_bytes(4, "big"), *(part(p) for p in patches)]
-                )
+                found = of_job[id(job)] = job_bytes(job, part)
             parts.append(found)
         digests[cluster_plan.cluster.name] = hashlib.sha256(b"".join(parts)).hexdigest()
     return digests
@@ -278,21 +289,13 @@ class ObjectKeys:
     def __init__(self, prefix: bytes) -> None:
         self.prefix = prefix
         self.of_job: dict[int, tuple[Job, bytes]] = {}  # id(job) -> (the job, kept alive; its digest)
-        # id(template or patch) -> (it, kept alive; its fingerprint): many jobs share a template
-        self.parts: dict[int, tuple[Any, bytes]] = {}
-
-    def _part(self, value: Any) -> bytes:
-        found = self.parts.get(id(value))
-        if found is None:
-            found = self.parts[id(value)] = (value, fingerprint(value))
-        return found[1]
+        self.parts = Fingerprints()  # many jobs share a template
 
     def key(self, job: Job, tokens: tuple[tuple[str, str], ...]) -> bytes:
         found = self.of_job.get(id(job))
         if found is None:
-            parts = [self.prefix, self._part(job.template), len(job.patches).to_bytes(4, "big")]
-            parts.extend(self._part(p) for p in job.patches)
-            found = self.of_job[id(job)] = (job, hashlib.sha256(b"".join(parts)).digest())
+            digest_of_job = hashlib.sha256(self.prefix + job_bytes(job, self.parts)).digest()
+            found = self.of_job[id(job)] = (job, digest_of_job)
         digest = hashlib.sha256(found[1])
         for ref, value in tokens:
             digest.update(f"{len(ref)}:{ref}{len(value)}:{value}".encode("utf-8", "surrogatepass"))
@@ -308,7 +311,7 @@ class Reuse(ObjectKeys):
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to a spawned worker: the memo is by id(), which names other objects in another process.
-        return {"prefix": self.prefix, "of_job": {}, "parts": {}, "clusters": self.clusters}
+        return {"prefix": self.prefix, "of_job": {}, "parts": Fingerprints(), "clusters": self.clusters}
 
     def known(self, cluster: str, path: str, key: bytes) -> str | None:
         """The content digest of ``path`` in ``cluster``'s folder, when fanout last wrote there an object
