@@ -473,3 +473,65 @@ def test_a_folder_outside_git_cannot_be_compared_between_revisions(tmp_path: Pat
     assert err.splitlines()[0] == f"{root}: not inside a git repository, so --base HEAD cannot be read"
     # Between two clusters, the working tree needs no repository.
     assert fanout("diff", "--clusters", "dev-1", "prod-east", str(root))[0] == 0
+
+
+# --- comparing revisions of a fleet, a cluster at a time ----------------------------------------------
+
+
+def _fleet_edited(tmp_path: Path) -> Path:
+    """A generated fleet of 30 clusters committed, then edited: an override of two clusters, a comment in
+    another, a cluster file removed (several clusters gone) and a cluster added; most clusters untouched."""
+    from tests.gitutil import init_repo
+    from tests.test_benchmark_generate import make_root
+
+    root = init_repo(make_root(tmp_path, clusters=30, templates=24, overrides=12))
+    commit_all(root, "a fleet")
+    pin = sorted(root.glob("overrides/cluster-pin/*.yaml"))[0]  # reaches two clusters
+    pin.write_text(pin.read_text().replace("pool: dedicated", "pool: shared"))
+    override = sorted(root.glob("overrides/*/*.yaml"))[-1]
+    override.write_text(override.read_text() + "# a comment changes no object\n")
+    sorted(root.glob("clusters/*/*.yaml"))[0].unlink()
+    write(
+        root,
+        "clusters/zz-new.yaml",
+        "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: zz-new\n"
+        "  labels: {cloud: aws, region: us-east-1, env: prod}\n"
+        "spec:\n  values: {domain: new.example.com, replicas: 3, cache: {sizeMb: 64}}\n",
+    )
+    return root
+
+
+@pytest.mark.parametrize("memo", [1, 5_000])
+def test_revisions_compared_cluster_by_cluster_match_whole_renderings(
+    tmp_path: Path, memo: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``diff --base`` renders a cluster of each side at a time (each side's renderer forgets objects past
+    ``DIFF_MEMO``) and skips the clusters whose inputs' digests are equal: the comparison must be exactly
+    the one of the two whole renderings."""
+    from fanout.commands import diff
+    from fanout.commands.sources import load_source
+
+    root = _fleet_edited(tmp_path)
+    monkeypatch.setattr(diff, "DIFF_MEMO", memo)
+    streamed = diff.between_refs(str(root), "HEAD", None, (), None)
+    old, new = load_source(str(root), "HEAD", "--base"), load_source(str(root), None, "--head")
+    whole = compare_renderings(render(old.inputs), render(new.inputs), old.side, new.side)
+    assert streamed == whole
+    statuses = {c.status for c in streamed.clusters}
+    assert statuses == {"added", "removed", "changed", "unchanged"}
+
+
+def test_a_problem_of_an_unchanged_cluster_still_fails_a_diff_of_revisions(tmp_path: Path) -> None:
+    """Unchanged clusters are not compared, but the head's are still rendered: its problems are reported."""
+    root = _fleet_edited(tmp_path)
+    broken = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n  namespace: shop\n"
+        "  annotations: {fanout.dev/placement: env=dev}\ndata: {url: '${cluster.values.missing}'}\n"
+    )
+    write(root, "templates/zz-broken.yaml", broken)
+    commit_all(root, "broken in the dev clusters")
+    (root / "clusters/zz-new.yaml").unlink()  # the only change: a prod cluster gone
+    code, out, err = fanout("diff", "--base", "HEAD", str(root))
+    assert (code, out) == (1, "")
+    assert err.startswith("templates/zz-broken.yaml:7:8: ${cluster.values.missing} is undefined") and "is undefined for clusters" in err
+    assert "(at HEAD)" not in err

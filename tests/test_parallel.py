@@ -15,6 +15,7 @@ from conftest import Invoke, app_of, read_tree, varied_source, write_tree
 from test_benchmark_generate import make_root
 
 from fanout.commands.common import open_source
+from fanout.core.errors import FanoutError
 from fanout.output import parallel
 from fanout.output.cache import code_digest, load_state
 from fanout.output.parallel import render_files
@@ -99,6 +100,52 @@ def test_a_problem_in_one_batch_still_reports_every_cluster(
     result = invoke("render", str(generated), "--output-dir", str(tmp_path / "out"), "--jobs", "1")
     assert result.exit_code == 1
     assert "undefined for clusters" in result.stderr and "and 22 more" in result.stderr
+
+
+# Every kind of problem a render reports per cluster: an undefined value, a patch that fails in some
+# clusters only, substitution over the limit, two objects for one file.
+PROBLEMS = {
+    "templates/zz-broken.yaml": BROKEN,
+    "templates/zz-twice.yaml": (
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: twice, namespace: shop}\n---\n"
+        "apiVersion: example.com/v1\nkind: widget\nmetadata: {name: twice, namespace: shop}\n"
+    ),
+    "templates/zz-big.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: shop}\n"
+        "data: {a: '${cluster.name}${cluster.name}${cluster.name}${cluster.name}'}\n"
+    ),
+    "templates/zz-patched.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: patched, namespace: shop}\n",
+    "overrides/zz-fails.yaml": (
+        "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: fails}\n"
+        "spec:\n  clusters: {clusterSelector: {matchLabels: {env: dev}}}\n  resources: [{kind: ConfigMap, name: patched}]\n"
+        "  patch: [{op: replace, path: /data/missing, value: '${cluster.name}'}]\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("memo", [1, 3, 20_000])
+def test_checking_plans_reports_what_rendering_them_reports(
+    generated: Path, memo: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``check_plans`` (``validate``, and the report of a render that failed in workers) keeps nothing, and
+    its lean renderer forgets objects: the problems must still be exactly the full rendering's."""
+    from fanout.render import pipeline
+
+    valid_inputs = open_source(generated).inputs
+    count = len(pipeline.render_plans(valid_inputs, plan(valid_inputs)).files()) - 30  # but kustomizations
+    monkeypatch.setattr(pipeline, "LEAN_MEMO", memo)
+    assert pipeline.check_plans(valid_inputs, plan(valid_inputs)) == count
+    config = (generated / "fanout.yaml").read_text(encoding="utf-8") + "limits: {maxSubstitutedBytes: 100}\n"
+    write_tree(generated, {**PROBLEMS, "fanout.yaml": config})
+    inputs = open_source(generated).inputs
+    with pytest.raises(FanoutError) as kept:
+        pipeline.render_plans(inputs, plan(inputs))
+    with pytest.raises(FanoutError) as checked:
+        pipeline.check_plans(inputs, plan(inputs))
+    assert checked.value.problems == kept.value.problems
+    messages = " ".join(p.message for p in kept.value.problems)
+    for kind in ("is undefined for clusters", "patch failed", "over the limit", "would both be written"):
+        assert kind in messages
 
 
 def test_the_cache_records_what_the_workers_wrote(generated: Path, invoke: Invoke, tmp_path: Path) -> None:

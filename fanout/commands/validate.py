@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from fanout.commands.common import input_warnings, open_source, warning_text
 from fanout.core.errors import EXIT_INVALID, FanoutError, Problem
-from fanout.render.pipeline import render
+from fanout.render.pipeline import check_plans, render
+from fanout.render.place import plan
 from fanout.report.machine import document, dump, github, problem_json
 
 if TYPE_CHECKING:
@@ -28,10 +29,15 @@ def run(
     if report_format in ("json", "github") and kube is None:
         return _machine(str(source), report_format, echo, ref, cache_dir)
     opened = open_source(source, ref, cache_dir)
-    rendering = render(opened.inputs)
+    # Without --kubernetes nothing rendered is looked at again: the fleet is rendered and forgotten
+    # cluster by cluster (2,000 clusters of distinct objects: 0.8 GB kept, against tens of MB).
+    rendering = render(opened.inputs) if kube is not None else None
+    count = (
+        rendering.object_count if rendering is not None else check_plans(opened.inputs, plan(opened.inputs))
+    )
     for problem in input_warnings(opened.inputs):
         (warn or echo)(warning_text(problem))
-    if kube is not None:
+    if rendering is not None and kube is not None:
         # Imported here: only this option needs the schema machinery.
         from fanout.report.kubecheck import check_rendering
         from fanout.report.kubereport import FORMATTERS, format_github
@@ -48,7 +54,7 @@ def run(
     name = opened.tree.description if opened.resolved.commit else source
     echo(
         f"fanout: {name} is valid: {len(inputs.clusters)} clusters, {len(inputs.templates)} templates, "
-        f"{len(inputs.overrides)} overrides, {rendering.object_count} objects rendered"
+        f"{len(inputs.overrides)} overrides, {count} objects rendered"
     )
     return 0
 
@@ -62,7 +68,7 @@ def _machine(
     counts: dict[str, int] = {}
     try:
         opened = open_source(source, ref, cache_dir)
-        rendering = render(opened.inputs)
+        count = check_plans(opened.inputs, plan(opened.inputs))
     except FanoutError as exc:
         errors = list(exc.problems)
     else:
@@ -72,7 +78,7 @@ def _machine(
             "clusters": len(inputs.clusters),
             "templates": len(inputs.templates),
             "overrides": len(inputs.overrides),
-            "objects": rendering.object_count,
+            "objects": count,
         }
     root = _root(source)
     if fmt == "github":

@@ -52,7 +52,7 @@ from fanout.output.staging import (
 from fanout.output.sync import ClusterFiles
 from fanout.render.emit import KUSTOMIZATION
 from fanout.render.pipeline import Renderer as ObjectRenderer
-from fanout.render.pipeline import Rendering, Reuse, render_plans
+from fanout.render.pipeline import Rendering, Reuse, check_plans, render_plans
 from fanout.render.place import ClusterPlan
 
 # Below this many clusters per worker, starting processes costs more than it saves.
@@ -180,7 +180,7 @@ class InProcess:
             try:
                 done = _render_packed(self.inputs, self.plans, lean, self.contents, {}, on_cluster)
             except FanoutError:
-                render_plans(self.inputs, self.plans)  # the whole report, not the first batch's
+                check_plans(self.inputs, self.plans)  # the whole report, not the first batch's
                 raise
             self._done = tuple(done)
         return self._done
@@ -426,7 +426,7 @@ class Workers:
                             on_cluster(cluster.name)
                         yield cluster
         if failed:
-            render_plans(self.inputs, self.plans)  # raises the full, ordered report
+            check_plans(self.inputs, self.plans)  # raises the full, ordered report
             raise AssertionError("a chunk failed to render but the whole render did not")  # pragma: no cover
 
     def _shares(self, requests: Requests) -> dict[int, dict[str, Sequence[Write] | int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -142,7 +142,11 @@ class Renderer:
     """
 
     def __init__(
-        self, limits: Limits = DEFAULT_LIMITS, keep_objects: bool = True, reuse: Reuse | None = None
+        self,
+        limits: Limits = DEFAULT_LIMITS,
+        keep_objects: bool = True,
+        reuse: Reuse | None = None,
+        memo_size: int | None = None,
     ) -> None:
         self.limits = limits
         self.keep_objects = keep_objects
@@ -151,7 +155,8 @@ class Renderer:
         self.reuse = reuse if not keep_objects else None
         self.paths: dict[int, tuple[Template, str]] = {}  # id(template) -> its file's path
         self.memo: OrderedDict[_Key, RenderedObject | None] = OrderedDict()
-        self.memo_size = None if keep_objects else LEAN_MEMO
+        # How many objects the memo keeps (the ones used last): every one by default when objects are kept.
+        self.memo_size = memo_size if memo_size is not None or keep_objects else LEAN_MEMO
         self.removed: set[_Key] = set()  # jobs whose patches delete the object ($patch: delete)
         self.unresolved: dict[tuple[Location, str, str], list[str]] = defaultdict(list)
         self.failures: dict[tuple[Location, str], list[str]] = defaultdict(list)
@@ -302,23 +307,49 @@ def render_plans(
     """Render ``plans``; raises FanoutError on any problem (``renderer``: one made for ``inputs``, to share
     objects with earlier calls, or to keep only files)."""
     renderer = renderer if renderer is not None else Renderer(inputs.config.limits)
-    outputs = []
+    outputs = tuple(_outputs(plans, renderer, on_cluster))
+    raise_problems(renderer)
+    return Rendering(inputs, outputs, inputs.warnings)
+
+
+def check_plans(inputs: Inputs, plans: Sequence[ClusterPlan]) -> int:
+    """Render ``plans`` for their problems alone: raises the FanoutError ``render_plans`` raises, else
+    returns how many objects they render. Nothing is kept (a lean renderer, each cluster's objects
+    dropped once counted), so a fleet is checked in the memory of a few clusters, not of all their objects
+    (``fanout validate``, and the report of a render that failed in worker processes)."""
+    renderer = Renderer(inputs.config.limits, keep_objects=False)
+    count = sum(len(output.objects) for output in _outputs(plans, renderer))
+    raise_problems(renderer)
+    return count
+
+
+def _outputs(
+    plans: Iterable[ClusterPlan], renderer: Renderer, on_cluster: Callable[[str], None] | None = None
+) -> Iterator[ClusterOutput]:
     for cluster_plan in plans:
-        cache: dict[str, Any] = {}
-        objects = []
-        for job in cluster_plan.jobs:
-            rendered = renderer.render(job, cluster_plan.cluster, cache)
-            if rendered is not None:
-                objects.append(rendered)
-        objects.sort(key=lambda o: (o.order, o.path))
-        _check_paths(objects, cluster_plan.cluster, renderer)
-        outputs.append(ClusterOutput(cluster_plan.cluster, tuple(objects)))
+        yield render_cluster(renderer, cluster_plan)
         if on_cluster is not None:
             on_cluster(cluster_plan.cluster.name)
+
+
+def render_cluster(renderer: Renderer, cluster_plan: ClusterPlan) -> ClusterOutput:
+    """One cluster's objects; its problems are kept by ``renderer`` (``raise_problems``)."""
+    cache: dict[str, Any] = {}
+    objects = []
+    for job in cluster_plan.jobs:
+        rendered = renderer.render(job, cluster_plan.cluster, cache)
+        if rendered is not None:
+            objects.append(rendered)
+    objects.sort(key=lambda o: (o.order, o.path))
+    _check_paths(objects, cluster_plan.cluster, renderer)
+    return ClusterOutput(cluster_plan.cluster, tuple(objects))
+
+
+def raise_problems(renderer: Renderer) -> None:
+    """Raise FanoutError with every problem ``renderer`` met, if any."""
     problems = Problems()
     problems.extend(renderer.problems())
     problems.raise_if_any()
-    return Rendering(inputs, tuple(outputs), inputs.warnings)
 
 
 def _check_paths(objects: list[RenderedObject], cluster: Cluster, renderer: Renderer) -> None:

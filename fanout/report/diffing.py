@@ -187,7 +187,12 @@ def compare_objects(
     found: list[tuple[tuple[int, str], ObjectChange]] = []
     for ident in [*after, *(i for i in before if i not in after)]:
         old, new = before.get(ident), after.get(ident)
-        if old is not None and new is not None and canonical(old.obj) == canonical(new.obj):
+        if (
+            old is not None
+            and new is not None
+            # The same file (header included) is the same object: no need to compare them field by field.
+            and (old.content == new.content or canonical(old.obj) == canonical(new.obj))
+        ):
             continue
         shown = new if new is not None else old
         assert shown is not None
@@ -260,14 +265,18 @@ def compare_renderings(
     before = {c.cluster.name: c for c in base.clusters}
     after = {c.cluster.name: c for c in head.clusters}
     names = sorted(n for n in before.keys() | after.keys() if only is None or n in only)
-    diffs = []
-    for name in names:
-        old: ClusterOutput | None = before.get(name)
-        new: ClusterOutput | None = after.get(name)
-        changes = compare_objects(
-            old.objects if old is not None else (), new.objects if new is not None else (), "a", "b"
-        )
-        diffs.append(
-            ClusterDiff(name, name if old is not None else None, name if new is not None else None, changes)
-        )
+    diffs = [cluster_diff(name, before.get(name), after.get(name)) for name in names]
+    return refs_comparison(diffs, base_side, head_side)
+
+
+def cluster_diff(name: str, old: ClusterOutput | None, new: ClusterOutput | None) -> ClusterDiff:
+    """What changed in cluster ``name`` from ``old`` to ``new`` (None: not rendered on that side)."""
+    changes = compare_objects(
+        old.objects if old is not None else (), new.objects if new is not None else (), "a", "b"
+    )
+    return ClusterDiff(name, name if old is not None else None, name if new is not None else None, changes)
+
+
+def refs_comparison(diffs: Sequence[ClusterDiff], base_side: Side, head_side: Side) -> Comparison:
+    """Every cluster's diff between two revisions (in name order), grouped."""
     return Comparison("refs", base_side, head_side, tuple(diffs), group(diffs))
