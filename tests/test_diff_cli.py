@@ -533,5 +533,8 @@ def test_a_problem_of_an_unchanged_cluster_still_fails_a_diff_of_revisions(tmp_p
     (root / "clusters/zz-new.yaml").unlink()  # the only change: a prod cluster gone
     code, out, err = fanout("diff", "--base", "HEAD", str(root))
     assert (code, out) == (1, "")
-    assert err.startswith("templates/zz-broken.yaml:7:8: ${cluster.values.missing} is undefined") and "is undefined for clusters" in err
+    assert (
+        err.startswith("templates/zz-broken.yaml:7:8: ${cluster.values.missing} is undefined")
+        and "is undefined for clusters" in err
+    )
     assert "(at HEAD)" not in err
