@@ -18,7 +18,7 @@ cold render of figure 1, measured in the same run:
 4. ``render --check``: with the cache; on a copy of the 10-cluster sample (pre-commit, an absolute goal);
    in a fresh clone of a repository whose main holds the output, for a pull request that edited one
    cluster, then one override, and re-rendered, in full and with ``--trusted-base origin/main`` (and when
-   nothing changed);
+   nothing changed), and that pull request's ``diff --base origin/main`` (its review);
 5. ``--jobs 1`` against ``--jobs 2``, paired (alternating) cold renders;
 6. with ``--with-kustomize``: the same clusters as kustomize overlays (a base of the objects most
    clusters share, and per cluster a patch for each object that differs), built with one
@@ -334,7 +334,7 @@ def commit(git: list[str], path: Path, message: str) -> None:
 
 def fresh_clone_checks(
     src: Path, work: Path, env: dict[str, str], repeat: int
-) -> tuple[Run, Run, Run, Run, int]:
+) -> tuple[Run, Run, Run, Run, int, Run]:
     """A CI job in a fresh clone of a pull request that committed its re-rendered output: ``--check``
     with ``--trusted-base origin/main`` when the pull request changed nothing fanout reads, when it edited
     one cluster's own value, and when it also edited one override (~10% of the clusters), plus ``--check``
@@ -360,7 +360,11 @@ def fresh_clone_checks(
     commit(git, clone, "a pull request editing an override")
     full = best([run_fanout(["render", str(clone), "--check", "--no-cache"], env) for _ in range(repeat)])
     pull = best([run_fanout(trusted, env) for _ in range(repeat)])
-    return full, pull, unchanged, one_cluster, reach
+    # The review's diff (what ``pr-report`` shows): both edits against the target branch.
+    review = best(
+        [run_fanout(["diff", str(clone), "--base", "origin/main", "--stat"], env) for _ in range(repeat)]
+    )
+    return full, pull, unchanged, one_cluster, reach, review
 
 
 def first_domain(src: Path) -> tuple[Path, str, str]:
@@ -797,7 +801,9 @@ def report(args: argparse.Namespace, work: Path) -> int:
     single, edited = one_cluster_edit(src, out, cache, env, args.repeat)
     noop, noop_check = noop_runs(src, out, env, args.repeat)
     start_floor, proof_floor, inputs_floor, output_files = fast_path_floors(src, out, env, args.repeat)
-    ci_full, ci_pull, ci_unchanged, ci_one, ci_reach = fresh_clone_checks(src, work, env, args.repeat)
+    ci_full, ci_pull, ci_unchanged, ci_one, ci_reach, ci_review = fresh_clone_checks(
+        src, work, env, args.repeat
+    )
     probes.append(disk_probe(work))
 
     rows: list[tuple[str, str, str, str]] = []
@@ -885,6 +891,14 @@ def report(args: argparse.Namespace, work: Path) -> int:
         f"   `--check --trusted-base` in a fresh clone, pull request editing {ci_reach} clusters",
     )
     ratio(ci_unchanged, 0.15, "   `--check --trusted-base` in a fresh clone, nothing changed")
+    add(
+        f"   `diff --base origin/main --stat` in that clone (the review of the pull request: {ci_reach + 1}"
+        " clusters changed)",
+        f"{ci_review.seconds:.2f} s = {ci_review.seconds / full.seconds:.2f}x cold;"
+        f" {ci_review.max_rss_mb:.0f} MB largest process",
+        "",
+        "",
+    )
     add(
         "   (for reference) `--check` without the cache, local",
         f"{check_cold.seconds:.2f} s = {check_cold.seconds / full.seconds:.2f}x cold",
