@@ -258,6 +258,37 @@ def test_an_override_that_fails_is_located_and_names_the_cluster(tmp_path: Path,
     assert not (root / "rendered").exists()
 
 
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("spec/template/spec/containers/0/image", "imagePath should be start with / character"),
+        ("/spec/template/spec/initContainers/0/image", "path(initContainers) of rawObj's type is not"),
+        ("/spec/template/spec/containers/x/image", "path(x) of rawObj's is not number"),
+        ("/spec/template/spec/containers/1/image", "path(1) is out of range: containers has 1 item"),
+        ("/spec/template/spec/containers/-1/image", "path(-1) is out of range"),
+        ("/spec/template/spec/containers/0", "failed to convert path(0) to string"),
+    ],
+)
+def test_an_image_predicate_karmada_cannot_follow_is_located(
+    path: str, why: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    """``obtainImageValue`` (pkg/util/overridemanager/imageoverride.go) walks maps and list indexes to a string;
+    where it returns an error (or indexes past a slice's end, a panic), nothing is propagated."""
+    override = _policy(
+        "OverridePolicy",
+        "images",
+        "  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment}]\n"
+        "  overrideRules:\n"
+        "  - overriders:\n"
+        f"      imageOverrider: [{{predicate: {{path: '{path}'}}, component: Tag, operator: replace, value: '2'}}]\n",
+    )
+    root = _source(tmp_path, DEPLOYMENT + PROPAGATE_WEB + override)
+    result = invoke("render", str(root))
+    assert result.exit_code == 1
+    assert "templates/all.yaml:26:" in result.output and f"imageOverrider: {why}" in result.output
+    assert not (root / "rendered").exists()
+
+
 def test_a_failing_override_of_a_secret_does_not_quote_it(tmp_path: Path, invoke: Invoke) -> None:
     secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2}\n"
     propagate = _policy(

@@ -181,6 +181,25 @@ def _workload(kind: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("case", VECTORS["image_predicate"], ids=_ids(VECTORS["image_predicate"]))
+def test_image_overrider_with_a_predicate_as_karmada(case: dict[str, Any]) -> None:
+    obj = _workload(case["kind"])
+    obj["spec"]["template"]["spec"]["containers"] = [
+        {"name": "c", "image": image} for image in case["images"]
+    ]
+    overrider = {
+        "predicate": {"path": case["path"]},
+        "component": case["component"],
+        "operator": case["operator"],
+        "value": case["value"],
+    }
+    result, ops = apply_overriders(obj, case["kind"], {"imageOverrider": [overrider]}, "")
+    assert [(op.op, op.path, op.value) for op in ops] == [("replace", case["path"], case["want"])]
+    images = [c["image"] for c in result["spec"]["template"]["spec"]["containers"]]
+    index = int(case["path"].split("/")[-2])
+    assert images == [case["want"] if i == index else image for i, image in enumerate(case["images"])]
+
+
 @pytest.mark.parametrize("case", VECTORS["command_args"], ids=_ids(VECTORS["command_args"]))
 def test_command_overrider_as_karmada(case: dict[str, Any]) -> None:
     overrider = {"containerName": "nginx", "operator": case["operator"], "value": case["value"]}

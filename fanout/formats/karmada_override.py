@@ -21,6 +21,7 @@ import yaml
 from fanout.core.document import escape
 from fanout.core.goyaml import plain_value
 from fanout.core.model import PatchOp
+from fanout.core.words import plural
 from fanout.formats.karmada_rules import ImageError, as_map, dig, override_image
 from fanout.formats.karmada_serial import go_json, go_yaml, load_go_json
 
@@ -90,10 +91,18 @@ def _image_value(obj: Any, path: str) -> str:
         if isinstance(value, dict):
             current = value
         elif isinstance(value, list):
+            number = segments[index + 1]
             try:
-                current = value[int(segments[index + 1])]
-            except (ValueError, IndexError):
-                raise ValueError(f"path({segments[index + 1]}) of rawObj's is not number") from None
+                position = int(number)
+            except ValueError:
+                raise ValueError(f"path({number}) of rawObj's is not number") from None
+            # Karmada indexes the Go slice (a panic, so no update, past its end); Python would count a
+            # negative index from the end.
+            if not 0 <= position < len(value):
+                raise ValueError(
+                    f"path({number}) is out of range: {segments[index]} has {plural(len(value), 'item')}"
+                )
+            current = value[position]
             if not isinstance(current, dict):
                 raise ValueError(f"path({segments[index + 1]}) is not a map")
             index += 1
