@@ -104,7 +104,7 @@ def _image_value(obj: Any, path: str) -> str:
                 )
             current = value[position]
             if not isinstance(current, dict):
-                raise ValueError(f"path({segments[index + 1]}) is not a map")
+                raise ValueError(f"path({number}) is not a map")
             index += 1
         else:
             raise ValueError(f"path({segments[index]}) of rawObj's type is not map[string]interface{{}}")
