@@ -538,3 +538,8 @@ def test_a_problem_of_an_unchanged_cluster_still_fails_a_diff_of_revisions(tmp_p
         and "is undefined for clusters" in err
     )
     assert "(at HEAD)" not in err
+    # The head read at a revision says so, as the base does.
+    commit_all(root, "zz-new gone")
+    code, out, err = fanout("diff", "--base", "HEAD~1", "--head", "HEAD", str(root))
+    assert (code, out) == (1, "")
+    assert err.startswith("templates/zz-broken.yaml:7:8: (at HEAD) ${cluster.values.missing} is undefined")

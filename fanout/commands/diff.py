@@ -105,7 +105,8 @@ def _compare(old: LoadedSource, new: LoadedSource, only: set[str] | None) -> Com
         diffs.append(cluster_diff(name, old_output, new_output))
     with _at(old):
         raise_problems(base)
-    raise_problems(head)
+    with _at(new):
+        raise_problems(head)
     return refs_comparison(diffs, old.side, new.side)
 
 
