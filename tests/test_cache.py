@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -11,7 +12,19 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, Invoke, read_tree, write_tree
 
-from fanout.output.cache import EMPTY, RACY_NS, cache_dir, code_digest, load_state, state_path
+from fanout.output.cache import (
+    EMPTY,
+    KEY_BYTES,
+    RACY_NS,
+    ClusterRecord,
+    PackedFiles,
+    PackedKeys,
+    cache_dir,
+    code_digest,
+    load_state,
+    save_state,
+    state_path,
+)
 from fanout.output.folder import MARKER
 
 CLUSTERS = """
@@ -402,3 +415,70 @@ def test_a_location_counts_by_its_file_not_its_line() -> None:
 
     assert fingerprint(Location("templates/a.yaml", 3, 1)) == fingerprint(Location("templates/a.yaml", 9, 5))
     assert fingerprint(Location("templates/a.yaml")) != fingerprint(Location("templates/b.yaml"))
+
+
+# --- packed records ------------------------------------------------------------------------------------
+
+
+def _digest(n: int) -> str:
+    return hashlib.sha256(str(n).encode()).hexdigest()
+
+
+def test_a_cluster_record_is_packed_and_reads_as_the_records_it_was_made_from() -> None:
+    files = {f"ns/{n}.yaml": (100 + n, -(10**18) + n, 2**62 + n, n, _digest(n)) for n in range(5)}
+    keys = {f"ns/{n}.yaml": bytes([n]) * KEY_BYTES for n in range(4)}  # the last file has none
+    record = ClusterRecord("inputs", files, keys)
+    assert isinstance(record.files, PackedFiles) and isinstance(record.keys, PackedKeys)
+    assert record.files == files and files == record.files  # both ways round, as mappings
+    assert dict(record.files.items()) == files and list(record.files.values()) == list(files.values())
+    assert list(record.files) == list(files) and len(record.files) == 5 and record.objects == 4
+    assert record.files["ns/3.yaml"] == files["ns/3.yaml"] and record.files.get("ns/9.yaml") is None
+    assert "ns/4.yaml" in record.files and "ns/9.yaml" not in record.files and 3 not in record.files
+    assert dict(record.keys.items()) == keys and record.keys.get("ns/4.yaml") is None
+    assert record == ClusterRecord("inputs", dict(files), dict(keys))
+    assert record.files != {**files, "ns/0.yaml": (0, 0, 0, 0, _digest(0))}
+    assert ClusterRecord("inputs", record.files).files is record.files  # packed once
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "d1",  # not SHA-256
+        _digest(1).upper(),  # capitals: reading it back packed would change it
+        _digest(1)[:62] + " 1",  # a space, which fromhex skips
+        None,
+    ],
+)
+def test_records_that_do_not_pack_stay_as_they_are(digest: object) -> None:
+    files = {"a.yaml": (1, 2, 3, 4, _digest(0)), "b.yaml": (1, 2, 3, 5, digest)}
+    record = ClusterRecord("inputs", files)  # type: ignore[arg-type]  # (the None case)
+    assert record.files is files
+
+
+def test_records_beyond_64_bits_stay_as_they_are() -> None:
+    files = {"a.yaml": (1, 2, 3, 2**64 - 1, _digest(0))}  # an inode number some file systems give
+    assert ClusterRecord("inputs", files).files is files
+    keys = {"a.yaml": b"short"}
+    assert ClusterRecord("inputs", {}, keys).keys is keys
+
+
+def test_packed_and_unpacked_records_survive_the_state_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    packed = ClusterRecord("i", {"a.yaml": (1, 2, 3, 4, _digest(1))}, {"a.yaml": b"k" * KEY_BYTES})
+    loose = ClusterRecord("j", {"a.yaml": (1, 2, 3, 2**64 - 1, _digest(2))})
+    save_state(out, b"code", {"packed": packed, "loose": loose}, tmp_path / "cache", marker="m")
+    state = load_state(out, b"code", tmp_path / "cache")
+    assert state.clusters == {"packed": packed, "loose": loose} and state.marker == "m"
+    assert isinstance(state.clusters["packed"].files, PackedFiles)
+    assert not isinstance(state.clusters["loose"].files, PackedFiles)
+
+
+def test_a_record_beyond_64_bits_leaves_no_stat_index_rather_than_fail(tmp_path: Path) -> None:
+    from fanout.output import statindex
+
+    out = tmp_path / "out"
+    loose = ClusterRecord("j", {"a.yaml": (1, 2, 3, 2**64 - 1, _digest(2))})
+    statindex.save(out, b"code", "m", (1, 2, 3, 4), {"loose": loose}, tmp_path / "cache")
+    assert not statindex.index_path(out, tmp_path / "cache").exists()
+    statindex.save(out, b"code", "m", (1, 2, 3, 4), {"packed": ClusterRecord("i", {})}, tmp_path / "cache")
+    assert statindex.index_path(out, tmp_path / "cache").exists()

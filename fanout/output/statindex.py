@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.core.cachefile import read_sealed, write_sealed
-from fanout.output.cache import RACY_NS, ClusterRecord, StatFields, stat_fields, state_path
+from fanout.output.cache import RACY_NS, ClusterRecord, PackedFiles, StatFields, stat_fields, state_path
 from fanout.output.cores import default_jobs, start_method
 from fanout.output.folder import MARKER
 from fanout.output.verify import SPLIT_FROM, stat_in
@@ -61,10 +61,17 @@ def save(
     cannot be written only costs speed."""
     packed: list[_Cluster] = []
     for name, record in sorted(clusters.items()):
-        numbers = array("q")
-        for file in record.files.values():
-            numbers.extend(file[:4])
-        packed.append((name, "\0".join(record.files), numbers.tobytes()))
+        files = record.files
+        if isinstance(files, PackedFiles):
+            numbers = files.stats
+        else:
+            numbers = array("q")
+            try:
+                for file in files.values():
+                    numbers.extend(file[:4])
+            except OverflowError:  # a stat field beyond 64 bits: no index, the state's path proves the folder
+                return
+        packed.append((name, "\0".join(files), numbers.tobytes()))
     payload = marshal.dumps((code, str(out.resolve()), marker, marker_stat, packed))
     write_sealed(index_path(out, folder), _MAGIC, payload)
 

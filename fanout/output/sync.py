@@ -143,7 +143,11 @@ class _Listing(Mapping[str, str | None]):
         return content_digest(file)
 
     def __contains__(self, path: object) -> bool:
-        return self._file(path) is not None
+        if not isinstance(path, str):
+            return False
+        name, _, relative = path.partition("/")
+        record = self._records.get(name)
+        return record is not None and bool(relative) and relative in record.files
 
     def __iter__(self) -> Iterator[str]:
         for name, record in self._records.items():
@@ -321,6 +325,61 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
     return records
 
 
+class _NewListing(Mapping[str, str | None]):
+    """The files the new marker lists (``cluster/relative`` -> SHA-256): the rendered clusters' from
+    ``rendered``, the reused ones' read from their records when asked, not copied (100,000 entries when one
+    cluster of a large fleet changed). A cluster is either rendered or reused, never both."""
+
+    def __init__(self, reused: Mapping[str, ClusterRecord], rendered: dict[str, str | None]) -> None:
+        self._reused = reused
+        self._rendered = rendered
+        self._len = len(rendered) + sum(len(record.files) for record in reused.values())
+
+    def __getitem__(self, path: str) -> str | None:
+        if path in self._rendered:
+            return self._rendered[path]
+        name, _, relative = path.partition("/")
+        record = self._reused.get(name)
+        if record is None or not relative or relative not in record.files:
+            raise KeyError(path)
+        return content_digest(record.files[relative])
+
+    def __contains__(self, path: object) -> bool:
+        if path in self._rendered:
+            return True
+        if not isinstance(path, str):
+            return False
+        name, _, relative = path.partition("/")
+        record = self._reused.get(name)
+        return record is not None and bool(relative) and relative in record.files
+
+    def __iter__(self) -> Iterator[str]:
+        for name, record in self._reused.items():
+            for relative in record.files:
+                yield f"{name}/{relative}"
+        yield from self._rendered
+
+    def __len__(self) -> int:
+        return self._len
+
+    def plain(self) -> dict[str, str | None]:
+        """A dict of every entry (what ``marker_content`` encodes)."""
+        listed: dict[str, str | None] = {}
+        for name, record in self._reused.items():
+            listed.update((f"{name}/{relative}", content_digest(f)) for relative, f in record.files.items())
+        listed.update(self._rendered)
+        return listed
+
+
+def _plain(listing: Mapping[str, str | None]) -> dict[str, str | None]:
+    """``listing`` as a dict (``marker_content`` encodes one), not copied when it is one."""
+    if isinstance(listing, dict):
+        return listing
+    if isinstance(listing, _NewListing):
+        return listing.plain()
+    return dict(listing.items())
+
+
 @dataclass(frozen=True)
 class Plan:
     """Every change a render makes, worked out before anything is written."""
@@ -331,6 +390,7 @@ class Plan:
     objects: int
     listing: Mapping[str, str | None]  # the files the new marker lists, with the digest of each
     inputs: Mapping[str, str]  # cluster -> the digest of its inputs, for the marker
+    dropped: bool = True  # whether a file the old marker lists is not in ``listing``
 
 
 def plan(
@@ -356,7 +416,6 @@ def plan(
     records: dict[str, ClusterRecord] = {}
 
     for name, record in reused.items():
-        new_files.update((f"{name}/{relative}", content_digest(f)) for relative, f in record.files.items())
         unchanged += len(record.files)
         objects += record.objects
         records[name] = record
@@ -372,6 +431,8 @@ def plan(
     encoded = bytearray()
     for cluster in rendered:
         old = state.clusters.get(cluster.name)
+        # Unpacked for this cluster alone: a lookup in a packed record would index it for good.
+        old_files = dict(old.files.items()) if old is not None else {}
         files: dict[str, FileRecord] = {}
         objects += cluster.objects
         # A cluster folder that does not exist holds nothing to compare with (the common first render),
@@ -410,7 +471,7 @@ def plan(
             if not S_ISREG(stat.st_mode):
                 foreign.append(Problem(f"refusing to replace {target}: it is not a file"))
                 continue
-            known = old.files.get(relative) if old is not None else None
+            known = old_files.get(relative)
             if known is not None and full in folder.owned and state.trusted(known, stat):
                 current: str | None = content_digest(known)
             else:
@@ -439,7 +500,10 @@ def plan(
 
     removed: list[str] = []
     kept: list[str] = []
-    for path in _gone(folder, scope, reused, new_files, in_scope):
+    # Without reused clusters (a first render, one without the cache), the rendered files are the listing.
+    new_listing = _NewListing(reused, new_files) if reused else new_files
+    gone = _gone(folder, scope, reused, new_listing, in_scope)
+    for path in gone:
         existing = guard.root / path
         if not existing.is_file() or existing.is_symlink():
             continue
@@ -449,11 +513,12 @@ def plan(
             removed.append(path)
         else:
             kept.append(path)
+    listing: Mapping[str, str | None]
     if scope is None:
-        listing = new_files  # a copy of 100,000 entries would only cost memory
+        listing = new_listing
     else:
         listing = {p: d for p, d in folder.digests.items() if not in_scope(p)}
-        listing.update(new_files)
+        listing.update(_plain(new_listing))
     inputs = {n: d for n, d in folder.clusters.items() if scope is not None and n not in scope}
     inputs.update((name, digests[name]) for name in records)
     if fresh_marker is not None:
@@ -465,7 +530,7 @@ def plan(
     else:
         marker = _spliced(folder, reused, listed, inputs, donor) if scope is None else None
     if marker is None:
-        marker = marker_content(listing, clusters=inputs)
+        marker = marker_content(_plain(listing), clusters=inputs)
     changes = Changes(
         tuple(sorted(added)),
         tuple(sorted(changed)),
@@ -475,7 +540,7 @@ def plan(
         marker != folder.marker,
         tuple(kept),
     )
-    return Plan(changes, requests, records, objects, listing, inputs)
+    return Plan(changes, requests, records, objects, listing, inputs, bool(gone))
 
 
 def _gone(
@@ -622,10 +687,12 @@ def _journal(
         yield from removed.get(cluster, ())
 
     groups = (names(cluster) for cluster in clusters)
-    if folder.digests.keys() <= result.listing.keys():  # nothing listed goes: the new listing
+    if not result.dropped:  # nothing listed goes: the new listing
         return pending_parts(result.changes.marker, groups)
     pending = [name for group in groups for name in group]
-    return [marker_content({**folder.digests, **result.listing}, pending, result.inputs)]
+    both = dict(folder.digests.items())
+    both.update(_plain(result.listing))
+    return [marker_content(both, pending, result.inputs)]
 
 
 def apply(
@@ -708,7 +775,7 @@ def apply(
     records = dict(result.records)
     for cluster, items in requests.items():
         record = records[cluster]
-        files = dict(record.files)
+        files = dict(record.files.items())
         measured = placed.get(cluster)
         if measured is not None:  # by the worker that moved them
             for at, (relative, digest, _) in zip(range(0, len(measured), 4), items, strict=True):

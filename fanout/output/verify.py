@@ -87,7 +87,11 @@ def verified(
                     refreshed[relative] = file_record(current, digest)
     except OSError:
         return None
-    return {**files, **refreshed} if refreshed else files
+    if not refreshed:
+        return files
+    merged = dict(files.items())
+    merged.update(refreshed)
+    return merged
 
 
 def _verify(
@@ -130,7 +134,11 @@ class _Child:
             try:
                 os.close(read_end)
                 found = work()
-                news = {n: None if f is None else dict(f) for n, f in found.items() if f is not clusters[n]}
+                news = {
+                    n: None if f is None else dict(f.items())
+                    for n, f in found.items()
+                    if f is not clusters[n]
+                }
                 with os.fdopen(write_end, "wb") as pipe:
                     pipe.write(marshal.dumps(news))
             finally:
