@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, ItemsView, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,9 +69,100 @@ class Marker:
     renderer: str | None = None  # the fanout release that wrote the marker (version 3)
 
 
+class Listing(Mapping[str, str | None]):
+    """A marker's ``files`` (full path -> digest) kept by cluster folder, {cluster: {path in its folder:
+    digest}}, with each path in a folder and each digest held once however many clusters list them; read
+    as the flat map. A flat map of 100,000 full paths costs about 270 bytes an entry (a string per path and
+    per digest): the largest part of a render into a folder fanout wrote without the cache's state."""
+
+    __slots__ = ("_clusters", "_len", "_outside")
+
+    def __init__(self, clusters: dict[str, dict[str, str | None]], outside: dict[str, str | None]) -> None:
+        self._clusters = clusters
+        self._outside = outside  # entries outside every cluster folder (no "/")
+        self._len = sum(map(len, clusters.values())) + len(outside)
+
+    @staticmethod
+    def of(files: Mapping[str, str | None]) -> Listing:
+        if isinstance(files, Listing):
+            return files
+        clusters: dict[str, dict[str, str | None]] = {}
+        outside: dict[str, str | None] = {}
+        names: dict[str, str] = {}
+        digests: dict[str | None, str | None] = {}
+        for path, digest in files.items():
+            cluster, _, relative = path.partition("/")
+            held = digests.setdefault(digest, digest)
+            if relative:
+                group = clusters.get(cluster)
+                if group is None:
+                    group = clusters[cluster] = {}
+                group[names.setdefault(relative, relative)] = held
+            else:
+                outside[path] = held
+        return Listing(clusters, outside)
+
+    @property
+    def clusters(self) -> Mapping[str, dict[str, str | None]]:
+        """{cluster: {path in its folder: digest}} (``by_cluster``), as held: not to be changed."""
+        return self._clusters
+
+    def __getitem__(self, path: str) -> str | None:
+        cluster, _, relative = path.partition("/")
+        if not relative:
+            return self._outside[path]
+        group = self._clusters.get(cluster)
+        if group is None:
+            raise KeyError(path)
+        return group[relative]
+
+    def __contains__(self, path: object) -> bool:
+        if not isinstance(path, str):
+            return False
+        cluster, _, relative = path.partition("/")
+        if not relative:
+            return path in self._outside
+        group = self._clusters.get(cluster)
+        return group is not None and relative in group
+
+    def __iter__(self) -> Iterator[str]:
+        for cluster, group in self._clusters.items():
+            for relative in group:
+                yield f"{cluster}/{relative}"
+        yield from self._outside
+
+    def __len__(self) -> int:
+        return self._len
+
+    def items(self) -> ItemsView[str, str | None]:
+        return _ListingItems(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Listing):
+            return self._clusters == other._clusters and self._outside == other._outside
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping, as dict
+
+    def __repr__(self) -> str:
+        return f"Listing({dict(self.items())!r})"
+
+
+class _ListingItems(ItemsView[str, str | None]):
+    _mapping: Listing
+
+    def __iter__(self) -> Iterator[tuple[str, str | None]]:
+        for cluster, group in self._mapping.clusters.items():
+            for relative, digest in group.items():
+                yield f"{cluster}/{relative}", digest
+        yield from self._mapping._outside.items()
+
+
 def by_cluster(files: Mapping[str, str | None]) -> dict[str, dict[str, str | None]]:
     """A marker's ``files`` as {cluster: {path in its folder: digest}}; entries outside a cluster folder
     are left out."""
+    if isinstance(files, Listing):
+        return dict(files.clusters)  # (its callers read the inner maps, never change them)
     grouped: dict[str, dict[str, str | None]] = {}
     for path, digest in files.items():
         cluster, _, relative = path.partition("/")
@@ -178,7 +269,7 @@ def parse_marker(raw: bytes, where: str) -> Marker:
         if safe_path(path) and not is_temporary(path)
     ]
     temporary = tuple(p for p in pending if safe_path(p) and is_temporary(p))
-    return Marker(files, temporary, tuple(warnings), clusters, renderer)
+    return Marker(Listing.of(files), temporary, tuple(warnings), clusters, renderer)
 
 
 Plain = str | int | None

@@ -189,7 +189,7 @@ def open_folder(out: Path, state: State | None = None) -> Folder:
     files = previous.files
     return Folder(
         out,
-        frozenset(files),
+        files.keys(),
         raw,
         files,
         previous.pending,
@@ -326,30 +326,34 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
 
 
 class _NewListing(Mapping[str, str | None]):
-    """The files the new marker lists (``cluster/relative`` -> SHA-256): the rendered clusters' from
-    ``rendered``, the reused ones' read from their records when asked, not copied (100,000 entries when one
-    cluster of a large fleet changed). A cluster is either rendered or reused, never both."""
+    """The files the new marker lists (``cluster/relative`` -> SHA-256), read from each cluster's own map when
+    asked, not copied into one map of 100,000 entries: the reused clusters' records and the rendered
+    clusters' files (``rendered``). A cluster is either rendered or reused, never both."""
 
-    def __init__(self, reused: Mapping[str, ClusterRecord], rendered: dict[str, str | None]) -> None:
+    def __init__(
+        self, reused: Mapping[str, ClusterRecord], rendered: Mapping[str, Mapping[str, str | None]]
+    ) -> None:
         self._reused = reused
         self._rendered = rendered
-        self._len = len(rendered) + sum(len(record.files) for record in reused.values())
+        self._len = sum(map(len, rendered.values())) + sum(len(record.files) for record in reused.values())
 
     def __getitem__(self, path: str) -> str | None:
-        if path in self._rendered:
-            return self._rendered[path]
         name, _, relative = path.partition("/")
+        files = self._rendered.get(name)
+        if files is not None and relative in files:
+            return files[relative]
         record = self._reused.get(name)
         if record is None or not relative or relative not in record.files:
             raise KeyError(path)
         return content_digest(record.files[relative])
 
     def __contains__(self, path: object) -> bool:
-        if path in self._rendered:
-            return True
         if not isinstance(path, str):
             return False
         name, _, relative = path.partition("/")
+        files = self._rendered.get(name)
+        if files is not None and relative in files:
+            return True
         record = self._reused.get(name)
         return record is not None and bool(relative) and relative in record.files
 
@@ -357,7 +361,9 @@ class _NewListing(Mapping[str, str | None]):
         for name, record in self._reused.items():
             for relative in record.files:
                 yield f"{name}/{relative}"
-        yield from self._rendered
+        for name, files in self._rendered.items():
+            for relative in files:
+                yield f"{name}/{relative}"
 
     def __len__(self) -> int:
         return self._len
@@ -367,7 +373,8 @@ class _NewListing(Mapping[str, str | None]):
         listed: dict[str, str | None] = {}
         for name, record in self._reused.items():
             listed.update((f"{name}/{relative}", content_digest(f)) for relative, f in record.files.items())
-        listed.update(self._rendered)
+        for name, files in self._rendered.items():
+            listed.update((f"{name}/{relative}", digest) for relative, digest in files.items())
         return listed
 
 
@@ -412,7 +419,6 @@ def plan(
     requests: dict[str, list[Write]] = {}
     unchanged = 0
     objects = 0
-    new_files: dict[str, str | None] = {}  # path -> SHA-256 of its content
     records: dict[str, ClusterRecord] = {}
 
     for name, record in reused.items():
@@ -422,7 +428,9 @@ def plan(
 
     root = str(guard.root)
     checked: set[str] = set()
-    listed: dict[str, Mapping[str, str | None]] = {}  # each rendered cluster's files
+    # Each rendered cluster's files (path in its folder -> SHA-256): clusters share the path strings, where
+    # a map by full path would hold a string of its own for every file of the fleet.
+    listed: dict[str, Mapping[str, str | None]] = {}
     # Every cluster's marker entries, when no old marker can lend any (``_spliced`` could not): a first
     # render, or one without the cache.
     fresh_marker: dict[str, tuple[int, int]] | None = (  # cluster -> its entries' bounds in ``encoded``
@@ -442,17 +450,15 @@ def plan(
         new = FRESH if missing and stages_whole(cluster.name) else NEW
         wanted: list[Write] = []
         cluster_checked = False
+        listed[cluster.name] = dict(zip(cluster.paths, cluster.digests, strict=True))
         if fresh_marker is not None:
             # Encoded now, while the workers still render: at the end it would be work on one core. Into
             # one buffer: many small blocks freed among long-lived ones would stay in the process's heap.
             start = len(encoded)
-            encoded += cluster_entries(cluster.name, dict(zip(cluster.paths, cluster.digests, strict=True)))
+            encoded += cluster_entries(cluster.name, listed[cluster.name])
             fresh_marker[cluster.name] = (start, len(encoded))
-        else:
-            listed[cluster.name] = dict(zip(cluster.paths, cluster.digests, strict=True))
         for relative, digest in zip(cluster.paths, cluster.digests, strict=True):
             full = f"{cluster.name}/{relative}"
-            new_files[full] = digest
             parent, _, base = full.rpartition("/")
             if parent not in checked or base in ("", ".", ".."):
                 if missing and ".." not in full.split("/") and not full.startswith("/"):
@@ -500,8 +506,7 @@ def plan(
 
     removed: list[str] = []
     kept: list[str] = []
-    # Without reused clusters (a first render, one without the cache), the rendered files are the listing.
-    new_listing = _NewListing(reused, new_files) if reused else new_files
+    new_listing = _NewListing(reused, listed)
     gone = _gone(folder, scope, reused, new_listing, in_scope)
     for path in gone:
         existing = guard.root / path

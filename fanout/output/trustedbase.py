@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from fanout import __version__
 from fanout.core.errors import FanoutError
 from fanout.output.cache import ClusterRecord, FileRecord
-from fanout.output.folder import MARKER, Marker, by_cluster, parse_marker
+from fanout.output.folder import MARKER, Listing, Marker, by_cluster, parse_marker
 from fanout.source.git import _NO_OPTIONAL_LOCKS_ENV, GIT_TIMED_OUT, git_answer, git_reason, start_git
 
 if TYPE_CHECKING:
@@ -80,9 +80,14 @@ def vouched(
     # The clusters whose entries differ between the two markers (usually none, or a few a pull request
     # re-rendered): one pass over the entries rather than regrouping the working tree's 100,000.
     listed = marker.files
-    differs = {p for p, d in current.items() if p not in listed or listed[p] != d}
-    differs.update(listed.keys() - current.keys())
-    changed = {p.partition("/")[0] for p in differs if "/" in p}
+    changed: set[str]
+    if isinstance(current, Listing) and isinstance(listed, Listing):  # cluster by cluster, each map at once
+        now, before = current.clusters, listed.clusters
+        changed = {name for name in now.keys() | before.keys() if now.get(name) != before.get(name)}
+    else:
+        differs = {p for p, d in current.items() if p not in listed or listed[p] != d}
+        differs.update(listed.keys() - current.keys())
+        changed = {p.partition("/")[0] for p in differs if "/" in p}
     records: dict[str, ClusterRecord] = {}
     for name, digest in digests.items():
         files = then.get(name)
