@@ -482,3 +482,22 @@ def test_a_record_beyond_64_bits_leaves_no_stat_index_rather_than_fail(tmp_path:
     assert not statindex.index_path(out, tmp_path / "cache").exists()
     statindex.save(out, b"code", "m", (1, 2, 3, 4), {"packed": ClusterRecord("i", {})}, tmp_path / "cache")
     assert statindex.index_path(out, tmp_path / "cache").exists()
+
+
+def test_a_render_saves_packed_records_and_reads_its_marker_by_cluster(
+    root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    """What keeps a large fleet's re-render small holds for a real render: every record the state loads is
+    packed, with its object keys, and the marker parses into its cluster folders."""
+    from fanout.output.folder import Listing, read_marker
+
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
+    state = load_state(out, code_digest())
+    assert state.clusters and all(isinstance(r.files, PackedFiles) for r in state.clusters.values())
+    assert all(isinstance(r.keys, PackedKeys) and len(r.keys) == r.objects for r in state.clusters.values())
+    marker = read_marker(out)
+    assert marker is not None and isinstance(marker.files, Listing)
+    assert set(marker.files.clusters) == set(state.clusters)
+    for name, record in state.clusters.items():
+        assert marker.files.clusters[name] == {relative: f[4] for relative, f in record.files.items()}

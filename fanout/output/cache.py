@@ -373,7 +373,7 @@ class PackedFiles(Mapping[str, FileRecord]):
     @staticmethod
     def of(files: Mapping[str, FileRecord]) -> Mapping[str, FileRecord]:
         """``files`` packed, or as they are where they do not fit: a digest that is not SHA-256 in lowercase
-        hex, a stat field beyond 64 bits."""
+        hex, a stat field beyond a signed 64-bit integer (an inode number some network file systems give)."""
         if isinstance(files, PackedFiles):
             return files
         records = list(files.values())
