@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -517,3 +518,42 @@ def test_many_new_objects_go_into_one_pack_that_git_reads(tmp_path: Path) -> Non
     for name in ("f000.txt", "f007.txt", "big.bin"):
         shown = subprocess.run(["git", "show", f"{tree}:{name}"], cwd=repo, capture_output=True, check=True)
         assert shown.stdout == files[name]
+
+
+def test_objects_asked_about_in_parts_and_read_again_from_compressed_contents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rendered tree's bytes are read from the compressed contents (twice: to hash, to write) and git is
+    asked about the objects a few at a time; the objects are the ones a plain map of bytes gives."""
+    import subprocess
+
+    import git as gitpython
+
+    from fanout.output import gittrees
+    from fanout.output.contents import Contents, FileTree
+
+    monkeypatch.setattr(gittrees, "ASK_AT_ONCE", 3)
+    repo = init_repo(tmp_path / "repo", {"README.md": "x\n"})
+    plain = {f"c{c}/f{i}.yaml": f"kind: X{i % 4}\n".encode() for c in range(3) for i in range(5)}
+    plain["c1/f9.yaml"] = b"hello\n"  # an object the repository has already (README.md's twin below)
+    contents = Contents()
+    for c in range(3):
+        fresh = {hashlib.sha256(d).hexdigest(): d for p, d in plain.items() if p.startswith(f"c{c}/")}
+        contents.add(f"c{c}", {k: v for k, v in fresh.items() if k not in contents})
+    tree = FileTree({p: hashlib.sha256(d).hexdigest() for p, d in plain.items()}, contents)
+    assert dict(tree.items()) == plain
+    subprocess.run(["git", "hash-object", "-w", "--stdin"], input=b"hello\n", cwd=repo, check=True)
+
+    writer = gittrees.ObjectWriter(gitpython.Repo(repo))
+    sha = writer.root_tree(writer.folder(tree)).hex()
+    writer.flush()
+    # Four new blobs (X0..X3; hello is there), two cluster trees (c0's is c2's) and the root.
+    assert writer.written == 4 + 2 + 1
+    reference = gittrees.ObjectWriter(gitpython.Repo(repo))
+    assert reference.root_tree(reference.folder(plain)).hex() == sha
+    subprocess.run(["git", "fsck", "--strict"], cwd=repo, check=True, capture_output=True)
+    for path in ("c0/f1.yaml", "c2/f3.yaml", "c1/f9.yaml"):
+        shown = subprocess.run(["git", "show", f"{sha}:{path}"], cwd=repo, capture_output=True, check=True)
+        assert shown.stdout == plain[path]
+    clusters = tree.by_cluster()
+    assert sorted(clusters) == ["c0", "c1", "c2"] and dict(clusters["c1"].items())["f9.yaml"] == b"hello\n"

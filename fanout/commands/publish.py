@@ -23,6 +23,7 @@ from fanout.core.cachefile import write_quietly
 from fanout.core.errors import FanoutError, Problem
 from fanout.core.model import Inputs
 from fanout.output.cache import cache_dir, cluster_digests, code_digest
+from fanout.output.contents import FileTree
 from fanout.output.cores import default_jobs
 from fanout.output.folder import MARKER, is_temporary
 from fanout.output.hydrator import Hydrator
@@ -69,15 +70,11 @@ def phase_notes() -> Callable[[str], None]:
     return lambda text: print(f"fanout: {text}", file=sys.stderr, flush=True)
 
 
-def _render(inputs: Inputs, plans: Sequence[ClusterPlan]) -> dict[str, bytes]:
-    """Every file of ``plans``, keyed ``<cluster>/<path>``, rendered on every core (the same bytes)."""
+def _render(inputs: Inputs, plans: Sequence[ClusterPlan]) -> FileTree:
+    """Every file of ``plans``, keyed ``<cluster>/<path>``, rendered on every core (the same bytes); the
+    bytes are read from the compressed contents when the git objects are made."""
     rendered = render_files(inputs, plans, default_jobs())
-    contents = rendered.contents
-    return {
-        f"{c.name}/{path}": contents[digest]
-        for c in rendered.clusters
-        for path, digest in zip(c.paths, c.digests, strict=True)
-    }
+    return FileTree.of([(c.name, c.paths, c.digests) for c in rendered.clusters], rendered.contents)
 
 
 def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
@@ -92,7 +89,7 @@ def run(source: str, options: Options, echo: Callable[[str], None]) -> int:
     trees: dict[str, str] = {}
     digests: dict[str, str] = {}
     if options.from_dir is not None:
-        files = read_output_folder(options.from_dir)
+        files: Mapping[str, bytes] = read_output_folder(options.from_dir)
         check_coverage(
             options.from_dir, files, only if only is not None else {c.name for c in inputs.clusters}
         )

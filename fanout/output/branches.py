@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import git
 
 from fanout.core.errors import FanoutError
+from fanout.output.contents import FileTree
 from fanout.output.hydrator import Hydrator
 from fanout.source.git import NO_PROMPT_ENV, git_reason, run_git
 
@@ -112,11 +113,16 @@ def plan_targets(
     if branch is not None:
         return [Target(branch, files, None, trees)]
     assert template is not None
-    by_cluster: dict[str, dict[str, bytes]] = {}
-    for path, data in files.items():
-        cluster, sep, rest = path.partition("/")
-        if sep:  # a file at the top of the output belongs to no cluster
-            by_cluster.setdefault(cluster, {})[rest] = data
+    by_cluster: dict[str, Mapping[str, bytes]]
+    if isinstance(files, FileTree):  # views of the rendered contents, not copies of every file's bytes
+        by_cluster = dict(files.by_cluster())
+    else:
+        grouped: dict[str, dict[str, bytes]] = {}
+        for path, data in files.items():
+            cluster, sep, rest = path.partition("/")
+            if sep:  # a file at the top of the output belongs to no cluster
+                grouped.setdefault(cluster, {})[rest] = data
+        by_cluster = dict(grouped)
     return [
         Target(
             template.replace("{cluster}", name),

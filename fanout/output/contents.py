@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate
 
 # zlib's fastest level: it compresses YAML at ~400 MB/s and already gets most of the gain.
@@ -21,13 +21,17 @@ LEVEL = 1
 OPEN_STREAMS = 8
 
 
+# A stream: its compressed bytes, the digests of its contents in order, where each content ends.
+Stream = tuple[bytes, tuple[str, ...], tuple[int, ...]]
+
+
 class Contents(Mapping[str, bytes]):
     """Content digest -> bytes; filled a cluster at a time with ``add``."""
 
     def __init__(self) -> None:
         self._home: dict[str, str] = {}  # digest -> the stream (cluster) that holds it
         # stream -> (compressed bytes, its digests in order, where each content ends)
-        self._streams: dict[str, tuple[bytes, tuple[str, ...], tuple[int, ...]]] = {}
+        self._streams: dict[str, Stream] = {}
         self._open: OrderedDict[str, tuple[bytes, dict[str, tuple[int, int]]]] = OrderedDict()
 
     def add(self, stream: str, fresh: Mapping[str, bytes]) -> None:
@@ -42,6 +46,19 @@ class Contents(Mapping[str, bytes]):
         home = self._home
         for digest in digests:
             home[digest] = stream
+
+    def export(self) -> dict[str, Stream]:
+        """The compressed streams, to hand to another process (``adopt``)."""
+        return dict(self._streams)
+
+    def adopt(self, stream: str, held: Stream) -> None:
+        """Take a stream another ``Contents`` exported; a content this one holds already keeps its home."""
+        if stream in self._streams:
+            raise ValueError(f"contents of {stream} added twice")
+        self._streams[stream] = held
+        home = self._home
+        for digest in held[1]:
+            home.setdefault(digest, stream)
 
     def _opened(self, stream: str) -> tuple[bytes, dict[str, tuple[int, int]]]:
         found = self._open.get(stream)
@@ -69,3 +86,51 @@ class Contents(Mapping[str, bytes]):
 
     def __len__(self) -> int:
         return len(self._home)
+
+
+class FileTree(Mapping[str, bytes]):
+    """A rendered tree, ``cluster/path`` -> bytes, read from ``Contents`` when asked: a publish of 200,000
+    distinct objects held every file's bytes (and a worker's copy of them in transit) at once."""
+
+    def __init__(self, paths: Mapping[str, str], contents: Mapping[str, bytes]) -> None:
+        self._digests = paths  # path -> content digest
+        self._contents = contents
+
+    @staticmethod
+    def of(
+        clusters: Sequence[tuple[str, Sequence[str], Sequence[str]]], contents: Mapping[str, bytes]
+    ) -> FileTree:
+        """From each cluster's (name, paths, digests)."""
+        return FileTree(
+            {
+                f"{name}/{path}": digest
+                for name, paths, digests in clusters
+                for path, digest in zip(paths, digests, strict=True)
+            },
+            contents,
+        )
+
+    def by_cluster(self) -> dict[str, FileTree]:
+        """The files in cluster folders, by cluster, each as a tree of its own (paths in its folder)."""
+        grouped: dict[str, dict[str, str]] = {}
+        for path, digest in self._digests.items():
+            cluster, sep, rest = path.partition("/")
+            if sep:
+                grouped.setdefault(cluster, {})[rest] = digest
+        return {name: FileTree(paths, self._contents) for name, paths in grouped.items()}
+
+    def digest(self, path: str) -> str:
+        """The SHA-256 (hex) of the file's content: files with the same one have the same bytes."""
+        return self._digests[path]
+
+    def __getitem__(self, path: str) -> bytes:
+        return self._contents[self._digests[path]]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._digests
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._digests)
+
+    def __len__(self) -> int:
+        return len(self._digests)

@@ -14,12 +14,14 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import git
 from git.exc import InvalidGitRepositoryError, NoSuchPathError
 from git.objects.fun import tree_entries_from_data
 
 from fanout.core.errors import FanoutError
+from fanout.output.contents import FileTree
 from fanout.source.git import git_reason, git_timeout, object_kinds, run_git
 
 TREE = "40000"
@@ -88,6 +90,16 @@ class Dir:
         self.sha: bytes | None = None  # once written
 
 
+class _Again(NamedTuple):
+    """Where a blob's bytes are read again when it is written."""
+
+    files: Mapping[str, bytes]
+    path: str
+
+    def read(self) -> bytes:
+        return self.files[self.path]
+
+
 class ObjectWriter:
     """Blobs and trees, hashed in process and written only when the repository lacks them.
 
@@ -100,17 +112,28 @@ class ObjectWriter:
 
     def __init__(self, repo: git.Repo) -> None:
         self._repo = repo
-        self._hashed: dict[tuple[str, bytes], bytes] = {}
-        self._pending: dict[bytes, tuple[str, bytes]] = {}  # sha -> (kind, data), not known to be stored
+        # sha -> (kind, the data or where to read it again), not known to be stored. A file's bytes are not
+        # kept: a publish of 200,000 distinct objects would hold them all (they are read again to be written).
+        self._pending: dict[bytes, tuple[str, bytes | _Again]] = {}
+        self._of_digest: dict[str, bytes] = {}  # a ``FileTree`` content digest -> its blob's sha
         self.written = 0
 
-    def _store(self, kind: str, data: bytes) -> bytes:
-        key = (kind, data)
-        sha = self._hashed.get(key)
+    def _store(self, kind: str, data: bytes, again: _Again | None = None) -> bytes:
+        sha = hashlib.sha1(f"{kind} {len(data)}\0".encode() + data).digest()
+        if sha not in self._pending:
+            self._pending[sha] = (kind, data if again is None else again)
+        return sha
+
+    def _blob(self, files: Mapping[str, bytes], path: str) -> bytes:
+        """The blob sha of ``files[path]``; files with the same content digest are hashed once."""
+        if not isinstance(files, FileTree):
+            return self._store("blob", files[path], _Again(files, path))
+        digest = files.digest(path)
+        sha = self._of_digest.get(digest)
         if sha is None:
-            sha = hashlib.sha1(f"{kind} {len(data)}\0".encode() + data).digest()
-            self._hashed[key] = sha
-            self._pending[sha] = key
+            sha = self._of_digest[digest] = self._store("blob", files[path], _Again(files, path))
+        elif sha not in self._pending:  # flushed since: git is asked about it again, at the next flush
+            self._pending[sha] = ("blob", _Again(files, path))
         return sha
 
     def flush(self) -> None:
@@ -118,20 +141,25 @@ class ObjectWriter:
         if not self._pending:
             return
         shas = list(self._pending)
-        kinds = object_kinds(self._repo.git_dir, (sha.hex() for sha in shas))
-        missing = {sha for sha, kind in kinds.items() if kind is None}
+        todo: list[bytes] = []
+        # Asked in parts: git's answer about 200,000 objects, parsed at once, took 60 MB.
+        for at in range(0, len(shas), ASK_AT_ONCE):
+            part = shas[at : at + ASK_AT_ONCE]
+            kinds = object_kinds(self._repo.git_dir, (sha.hex() for sha in part))
+            missing = {sha for sha, kind in kinds.items() if kind is None}
+            todo += [sha for sha in part if sha.hex() in missing]
         objects = Path(self._repo.common_dir) / "objects"
-        todo = [sha for sha in shas if sha.hex() in missing]
         if len(todo) >= PACK_FROM:
             self._write_pack([self._pending[sha] for sha in todo])
         else:
             for sha in todo:
-                kind, data = self._pending[sha]
+                kind, held = self._pending[sha]
+                data = held.read() if isinstance(held, _Again) else held
                 write_loose(objects, sha.hex(), f"{kind} {len(data)}\0".encode() + data)
         self.written += len(todo)
         self._pending.clear()
 
-    def _write_pack(self, objects: Sequence[tuple[str, bytes]]) -> None:
+    def _write_pack(self, objects: Sequence[tuple[str, bytes | _Again]]) -> None:
         """Store ``objects`` as one pack (git's pack format, version 2, no deltas), indexed and checked by
         ``git index-pack``: one file instead of a loose file per object (four times faster at 50,000)."""
         process = subprocess.Popen(
@@ -150,7 +178,8 @@ class ObjectWriter:
 
         try:
             send(b"PACK" + (2).to_bytes(4, "big") + len(objects).to_bytes(4, "big"))
-            for kind, data in objects:
+            for kind, held in objects:
+                data = held.read() if isinstance(held, _Again) else held
                 send(_pack_header(_PACK_TYPES[kind], len(data)) + zlib.compress(data, 1))
             process.stdin.write(digest.digest())
         except BrokenPipeError:  # git stopped reading: its error follows
@@ -167,16 +196,18 @@ class ObjectWriter:
                 f"cannot write objects into {self._repo.git_dir}: {git_reason(err.decode(errors='replace'))}"
             )
 
-    def folder(self, files: Mapping[str, bytes]) -> Dir:
+    def folder(self, files: Mapping[str, bytes], extra: Mapping[str, bytes] | None = None) -> Dir:
+        """The folder of ``files`` and ``extra`` (which wins where both have a path), its blobs hashed."""
         root = Dir()
-        for path in sorted(files):
+        more = extra or {}
+        for path in sorted({*files, *more}):
             *folders, name = path.split("/")
             node = root
             for part in folders:
                 child = node.entries.setdefault(part, Dir())
                 assert isinstance(child, Dir)  # check_files rules out a file in the way
                 node = child
-            node.entries[name] = Leaf(FILE, self._store("blob", files[path]))
+            node.entries[name] = Leaf(FILE, self._blob(more if path in more else files, path))
         return root
 
     def tree(self, node: Dir) -> bytes | None:
@@ -199,6 +230,9 @@ class ObjectWriter:
     def root_tree(self, node: Dir) -> bytes:
         return self.tree(node) or self._store("tree", b"")
 
+
+# How many objects one ``git cat-file --batch-check`` is asked about.
+ASK_AT_ONCE = 20_000
 
 # From this many new objects on, one pack instead of loose objects.
 PACK_FROM = 256

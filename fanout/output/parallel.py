@@ -316,7 +316,7 @@ def _worker(
                 except OSError as exc:
                     conn.send(("stage-failed", f"{exc.strerror or exc} ({exc.filename})"))
             elif message[0] == "contents":
-                conn.send(("contents", dict(contents.items())))
+                conn.send(("contents", contents.export()))  # compressed, as held
             else:
                 return
     except (EOFError, ConnectionError, KeyboardInterrupt):  # the parent is gone or interrupted: stop
@@ -482,11 +482,13 @@ class Workers:
     def mover(self) -> Mover | None:
         return self.move
 
-    def all_contents(self) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
+    def all_contents(self) -> Contents:
+        """Every worker's contents, still compressed (each content once)."""
+        found = Contents()
         for index, conn in enumerate(self.conns):
             conn.send(("contents",))
-            found.update(self._receive(index)[1])
+            for stream, held in self._receive(index)[1].items():
+                found.adopt(f"{index}:{stream}", held)  # two workers may name a stream alike ("again-N")
         return found
 
     def close(self) -> None:

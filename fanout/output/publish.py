@@ -200,7 +200,7 @@ def _build(
     extra: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """The tree SHA of the branch after publishing TARGET (and EXTRA files) on a tip with tree BASE_TREE."""
-    folder = writer.folder({**target.files, **(extra or {})})
+    folder = writer.folder(target.files, extra)
     for name, sha in target.trees.items():
         if name:
             folder.entries.setdefault(name, Leaf(TREE, bytes.fromhex(sha)))
