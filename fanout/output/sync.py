@@ -27,6 +27,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
+from types import MappingProxyType
 
 from fanout.core.errors import FanoutError, Problem
 from fanout.output.cache import (
@@ -122,40 +123,59 @@ Donor = tuple[bytes, Mapping[str, Mapping[str, str | None]]]
 
 
 class _Listing(Mapping[str, str | None]):
-    """The paths and digests a render state's records list (``cluster/relative`` -> SHA-256), read from the
-    records when asked rather than copied into a map of 100,000 entries."""
+    """Paths and digests (``cluster/relative`` -> SHA-256) read from each cluster's own map when asked, not
+    copied into one map of 100,000 entries: render state records (``reused``: a state's, or a render's
+    reused clusters) and, for a new marker, the rendered clusters' files (``rendered``). A cluster is in
+    one of the two, never both."""
 
-    def __init__(self, records: Mapping[str, ClusterRecord]) -> None:
-        self._records = records
-        self._len = sum(len(record.files) for record in records.values())
-
-    def _file(self, path: object) -> FileRecord | None:
-        if not isinstance(path, str):
-            return None
-        name, _, relative = path.partition("/")
-        record = self._records.get(name)
-        return record.files.get(relative) if record is not None and relative else None
+    def __init__(
+        self,
+        reused: Mapping[str, ClusterRecord],
+        rendered: Mapping[str, Mapping[str, str | None]] = MappingProxyType({}),
+    ) -> None:
+        self._reused = reused
+        self._rendered = rendered
+        self._len = sum(map(len, rendered.values())) + sum(len(record.files) for record in reused.values())
 
     def __getitem__(self, path: str) -> str | None:
-        file = self._file(path)
-        if file is None:
+        name, _, relative = path.partition("/")
+        files = self._rendered.get(name)
+        if files is not None and relative in files:
+            return files[relative]
+        record = self._reused.get(name)
+        if record is None or not relative or relative not in record.files:
             raise KeyError(path)
-        return content_digest(file)
+        return content_digest(record.files[relative])
 
     def __contains__(self, path: object) -> bool:
         if not isinstance(path, str):
             return False
         name, _, relative = path.partition("/")
-        record = self._records.get(name)
+        files = self._rendered.get(name)
+        if files is not None and relative in files:
+            return True
+        record = self._reused.get(name)
         return record is not None and bool(relative) and relative in record.files
 
     def __iter__(self) -> Iterator[str]:
-        for name, record in self._records.items():
+        for name, record in self._reused.items():
             for relative in record.files:
+                yield f"{name}/{relative}"
+        for name, files in self._rendered.items():
+            for relative in files:
                 yield f"{name}/{relative}"
 
     def __len__(self) -> int:
         return self._len
+
+    def plain(self) -> dict[str, str | None]:
+        """A dict of every entry (what ``marker_content`` encodes)."""
+        listed: dict[str, str | None] = {}
+        for name, record in self._reused.items():
+            listed.update((f"{name}/{relative}", content_digest(f)) for relative, f in record.files.items())
+        for name, files in self._rendered.items():
+            listed.update((f"{name}/{relative}", digest) for relative, digest in files.items())
+        return listed
 
 
 def open_folder(out: Path, state: State | None = None) -> Folder:
@@ -325,64 +345,11 @@ def intact(folder: Folder, state: State) -> dict[str, ClusterRecord] | None:
     return records
 
 
-class _NewListing(Mapping[str, str | None]):
-    """The files the new marker lists (``cluster/relative`` -> SHA-256), read from each cluster's own map when
-    asked, not copied into one map of 100,000 entries: the reused clusters' records and the rendered
-    clusters' files (``rendered``). A cluster is either rendered or reused, never both."""
-
-    def __init__(
-        self, reused: Mapping[str, ClusterRecord], rendered: Mapping[str, Mapping[str, str | None]]
-    ) -> None:
-        self._reused = reused
-        self._rendered = rendered
-        self._len = sum(map(len, rendered.values())) + sum(len(record.files) for record in reused.values())
-
-    def __getitem__(self, path: str) -> str | None:
-        name, _, relative = path.partition("/")
-        files = self._rendered.get(name)
-        if files is not None and relative in files:
-            return files[relative]
-        record = self._reused.get(name)
-        if record is None or not relative or relative not in record.files:
-            raise KeyError(path)
-        return content_digest(record.files[relative])
-
-    def __contains__(self, path: object) -> bool:
-        if not isinstance(path, str):
-            return False
-        name, _, relative = path.partition("/")
-        files = self._rendered.get(name)
-        if files is not None and relative in files:
-            return True
-        record = self._reused.get(name)
-        return record is not None and bool(relative) and relative in record.files
-
-    def __iter__(self) -> Iterator[str]:
-        for name, record in self._reused.items():
-            for relative in record.files:
-                yield f"{name}/{relative}"
-        for name, files in self._rendered.items():
-            for relative in files:
-                yield f"{name}/{relative}"
-
-    def __len__(self) -> int:
-        return self._len
-
-    def plain(self) -> dict[str, str | None]:
-        """A dict of every entry (what ``marker_content`` encodes)."""
-        listed: dict[str, str | None] = {}
-        for name, record in self._reused.items():
-            listed.update((f"{name}/{relative}", content_digest(f)) for relative, f in record.files.items())
-        for name, files in self._rendered.items():
-            listed.update((f"{name}/{relative}", digest) for relative, digest in files.items())
-        return listed
-
-
 def _plain(listing: Mapping[str, str | None]) -> dict[str, str | None]:
     """``listing`` as a dict (``marker_content`` encodes one), not copied when it is one."""
     if isinstance(listing, dict):
         return listing
-    if isinstance(listing, _NewListing):
+    if isinstance(listing, _Listing):
         return listing.plain()
     return dict(listing.items())
 
@@ -506,7 +473,7 @@ def plan(
 
     removed: list[str] = []
     kept: list[str] = []
-    new_listing = _NewListing(reused, listed)
+    new_listing = _Listing(reused, listed)
     gone = _gone(folder, scope, reused, new_listing, in_scope)
     for path in gone:
         existing = guard.root / path
