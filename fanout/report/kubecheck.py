@@ -8,6 +8,7 @@ the template or override line that last wrote the offending field (see ``fanout.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -84,13 +85,16 @@ def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: 
             schemas.reject_crd(crd.obj)
     crd_problems = schemas.use_crds([r.obj for r in crds])
     by_identity: dict[int, list[Violation] | MissingSchema] = {}
-    by_content: dict[str, list[Violation] | MissingSchema] = {}
+    # Keyed by a digest of the object's canonical JSON: the text itself, kept for every distinct object,
+    # cost as much memory as the objects.
+    by_content: dict[bytes, list[Violation] | MissingSchema] = {}
 
     def outcome(rendered: RenderedObject) -> list[Violation] | MissingSchema:
         if not deduplicate:
             return _validate(schemas, rendered)
         if id(rendered) not in by_identity:
-            key = json.dumps(rendered.obj, sort_keys=True, separators=(",", ":"), default=str)
+            text = json.dumps(rendered.obj, sort_keys=True, separators=(",", ":"), default=str)
+            key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
             if key not in by_content:
                 by_content[key] = _validate(schemas, rendered)
             by_identity[id(rendered)] = by_content[key]
