@@ -244,3 +244,52 @@ def test_objects_are_written_in_process_and_once(platform: Path, invoke: Invoke)
     assert loose() == count
     rendered = read_tree(SAMPLE / "rendered")
     assert tree_files(platform, "rendered") == {k: v for k, v in rendered.items() if k != MARKER}
+
+
+@pytest.mark.parametrize("where", [("-b", "out"), ("--per-cluster-prefix", "out/")])
+def test_a_folder_publishes_the_trees_its_render_publishes(
+    where: tuple[str, str], platform: Path, tmp_path: Path, invoke: Invoke
+) -> None:
+    """``--from-dir`` reads each file when its object is made (and again to write it), one branch or one a
+    cluster: the same trees as publishing the render itself."""
+    sample = str(platform / "sample-repo")
+    out = tmp_path / "out"
+    assert invoke("render", sample, "--output-dir", str(out)).exit_code == 0
+    assert invoke("publish", sample, where[0], where[1]).exit_code == 0
+    rendered = git(platform, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads/out")
+    trees = {
+        line.split()[0]: git(platform, "rev-parse", f"{line.split()[0]}^{{tree}}")
+        for line in rendered.splitlines()
+    }
+    assert trees
+    for branch in trees:
+        git(platform, "branch", "-D", branch)
+    published = invoke("publish", sample, where[0], where[1], "--from-dir", str(out))
+    assert published.exit_code == 0, published.output
+    for branch, tree in trees.items():
+        assert git(platform, "rev-parse", f"{branch}^{{tree}}") == tree
+
+
+@pytest.mark.parametrize("files", [3, 300])  # loose objects; one pack
+def test_a_file_that_changes_while_it_is_published_is_refused(files: int, tmp_path: Path) -> None:
+    """Its blob was hashed from the first bytes: writing the second would leave a tree naming an object
+    that is not there."""
+    import git as gitpython
+
+    from fanout.commands.publish import read_output_folder
+    from fanout.core.errors import FanoutError
+    from fanout.output.gittrees import ObjectWriter
+
+    repo = init_repo(tmp_path / "repo", {"README.md": "x\n"})
+    folder = tmp_path / "out"
+    write_files(folder, {f"c/f{i:03d}.yaml": f"n: {i}\n" for i in range(files)})
+    tree = read_output_folder(folder)
+    writer = ObjectWriter(gitpython.Repo(repo))
+    writer.root_tree(writer.folder(tree))
+    (folder / "c/f002.yaml").write_text("n: changed\n")
+    with pytest.raises(FanoutError, match=r"c/f002\.yaml changed while it was being published"):
+        writer.flush()
+    assert not list((repo / ".git/objects/pack").glob("*.pack"))
+    (folder / "c/f002.yaml").unlink()
+    with pytest.raises(FanoutError, match=r"--from-dir .*: cannot read c/f002\.yaml"):
+        tree["c/f002.yaml"]

@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -318,20 +318,53 @@ def _resolve(source: str, options: Options) -> ResolvedSource:
     return resolve_source(source, ref=options.ref or "HEAD")
 
 
-def read_output_folder(folder: Path) -> dict[str, bytes]:
+class FolderFiles(Mapping[str, bytes]):
+    """The files of a folder by POSIX path, each read when asked: a sharded fleet's combined output is too
+    large to hold (the git objects are made from it file by file, and a file is read again to be written;
+    ``ObjectWriter`` refuses one whose bytes changed in between)."""
+
+    def __init__(self, folder: Path, paths: Iterable[str]) -> None:
+        self._folder = folder
+        self._root = f"{folder}/"  # (strings, not Paths: pathlib's parsing was a third of a publish's time)
+        self._paths = dict.fromkeys(paths)
+
+    def __getitem__(self, path: str) -> bytes:
+        if path not in self._paths:
+            raise KeyError(path)
+        try:
+            with open(self._root + path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise FanoutError.at(
+                f"--from-dir {self._folder}: cannot read {path}: {exc.strerror or exc}"
+            ) from None
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+def read_output_folder(folder: Path) -> FolderFiles:
     """Every file of an output folder written by ``fanout render`` (or several shards of it), except the
-    marker, keyed by POSIX path."""
+    marker, keyed by POSIX path (read when asked)."""
     if not folder.is_dir():
         raise FanoutError.at(f"--from-dir {folder}: no such folder")
-    files: dict[str, bytes] = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
+    paths: list[str] = []
+    root = str(folder)
+    for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        below = Path(dirpath).relative_to(root).as_posix()  # once a folder, not once a file
+        prefix = "" if below == "." else f"{below}/"
         for name in filenames:
-            path = Path(dirpath, name)
-            relative = path.relative_to(folder).as_posix()
+            relative = prefix + name
             if relative != MARKER and not is_temporary(relative):
-                files[relative] = path.read_bytes()
-    return files
+                paths.append(relative)
+    return FolderFiles(folder, paths)
 
 
 def describe(result: BranchResult, remote: str) -> str:

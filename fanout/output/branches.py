@@ -5,7 +5,7 @@ targets (one branch for all clusters, or one per cluster), checked before any ob
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import git
@@ -107,22 +107,47 @@ def compile_keep(pattern: str) -> re.Pattern[str]:
         raise FanoutError.at(f"--keep {pattern!r}: not a valid glob ({err})") from None
 
 
+class _Under(Mapping[str, bytes]):
+    """The files of ``files`` under ``prefix``, by their path below it."""
+
+    def __init__(self, files: Mapping[str, bytes], prefix: str, rests: Iterable[str]) -> None:
+        self._files = files
+        self._prefix = prefix
+        self._rests = dict.fromkeys(rests)
+
+    def __getitem__(self, rest: str) -> bytes:
+        if rest not in self._rests:
+            raise KeyError(rest)
+        return self._files[self._prefix + rest]
+
+    def __contains__(self, rest: object) -> bool:
+        return rest in self._rests
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rests)
+
+    def __len__(self) -> int:
+        return len(self._rests)
+
+
 def plan_targets(
     files: Mapping[str, bytes], branch: str | None, template: str | None, trees: Mapping[str, str]
 ) -> list[Target]:
     if branch is not None:
         return [Target(branch, files, None, trees)]
     assert template is not None
+    # Views of ``files`` (a rendering's compressed contents, or a folder read when asked), not copies of
+    # every file's bytes.
     by_cluster: dict[str, Mapping[str, bytes]]
-    if isinstance(files, FileTree):  # views of the rendered contents, not copies of every file's bytes
+    if isinstance(files, FileTree):
         by_cluster = dict(files.by_cluster())
     else:
-        grouped: dict[str, dict[str, bytes]] = {}
-        for path, data in files.items():
+        grouped: dict[str, list[str]] = {}
+        for path in files:
             cluster, sep, rest = path.partition("/")
             if sep:  # a file at the top of the output belongs to no cluster
-                grouped.setdefault(cluster, {})[rest] = data
-        by_cluster = dict(grouped)
+                grouped.setdefault(cluster, []).append(rest)
+        by_cluster = {name: _Under(files, f"{name}/", rests) for name, rests in grouped.items()}
     return [
         Target(
             template.replace("{cluster}", name),
