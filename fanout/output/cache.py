@@ -356,19 +356,34 @@ NO_KEYS: Mapping[str, bytes] = MappingProxyType({})
 _DIGEST_BYTES = 32
 
 
-class PackedFiles(Mapping[str, FileRecord]):
+class _Positions:
+    """A packed record's paths and, made at the first lookup, each one's position."""
+
+    __slots__ = ("_where", "paths")
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        self.paths = paths
+        self._where: dict[str, int] | None = None
+
+    def position(self, path: object) -> int | None:
+        where = self._where
+        if where is None:
+            where = self._where = {p: at for at, p in enumerate(self.paths)}
+        return where.get(path) if isinstance(path, str) else None
+
+
+class PackedFiles(_Positions, Mapping[str, FileRecord]):
     """A cluster's file records in three flat buffers: the paths, the stat fields as 64-bit integers (four a
     file) and the SHA-256 digests as bytes. At 100 files a cluster and 100,000 clusters a fleet, a dict of
     tuples cost about 360 bytes a file in the fanout process (the largest part of a re-render's peak); this
     costs 72. Records come out as ``FileRecord`` tuples, made when asked."""
 
-    __slots__ = ("_where", "digests", "paths", "stats")
+    __slots__ = ("digests", "stats")
 
     def __init__(self, paths: tuple[str, ...], stats: array[int], digests: bytes) -> None:
-        self.paths = paths
+        super().__init__(paths)
         self.stats = stats
         self.digests = digests
-        self._where: dict[str, int] | None = None  # path -> position, made at the first lookup
 
     @staticmethod
     def of(files: Mapping[str, FileRecord]) -> Mapping[str, FileRecord]:
@@ -397,16 +412,13 @@ class PackedFiles(Mapping[str, FileRecord]):
         return map(self._record, range(len(self.paths)))
 
     def __getitem__(self, path: str) -> FileRecord:
-        where = self._where
-        if where is None:
-            where = self._where = {p: at for at, p in enumerate(self.paths)}
-        return self._record(where[path])
+        at = self.position(path)
+        if at is None:
+            raise KeyError(path)
+        return self._record(at)
 
     def __contains__(self, path: object) -> bool:
-        where = self._where
-        if where is None:
-            where = self._where = {p: at for at, p in enumerate(self.paths)}
-        return path in where
+        return self.position(path) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.paths)
@@ -445,16 +457,15 @@ class _PackedValues(ValuesView[FileRecord]):
         return self._mapping._records()
 
 
-class PackedKeys(Mapping[str, bytes]):
+class PackedKeys(_Positions, Mapping[str, bytes]):
     """A cluster's object keys (``KEY_BYTES`` each) in one buffer, beside their paths: 24 bytes a file
     where a dict of bytes costs about 110."""
 
-    __slots__ = ("_where", "blob", "paths")
+    __slots__ = ("blob",)
 
     def __init__(self, paths: tuple[str, ...], blob: bytes) -> None:
-        self.paths = paths
+        super().__init__(paths)
         self.blob = blob
-        self._where: dict[str, int] | None = None
 
     @staticmethod
     def of(keys: Mapping[str, bytes]) -> Mapping[str, bytes]:
@@ -466,11 +477,13 @@ class PackedKeys(Mapping[str, bytes]):
         return PackedKeys(tuple(keys), b"".join(keys.values()))
 
     def __getitem__(self, path: str) -> bytes:
-        where = self._where
-        if where is None:
-            where = self._where = {p: at for at, p in enumerate(self.paths)}
-        at = where[path] * KEY_BYTES
-        return self.blob[at : at + KEY_BYTES]
+        at = self.position(path)
+        if at is None:
+            raise KeyError(path)
+        return self.blob[at * KEY_BYTES : (at + 1) * KEY_BYTES]
+
+    def __contains__(self, path: object) -> bool:
+        return self.position(path) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.paths)

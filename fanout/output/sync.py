@@ -406,8 +406,6 @@ def plan(
     encoded = bytearray()
     for cluster in rendered:
         old = state.clusters.get(cluster.name)
-        # Unpacked for this cluster alone: a lookup in a packed record would index it for good.
-        old_files = dict(old.files.items()) if old is not None else {}
         files: dict[str, FileRecord] = {}
         objects += cluster.objects
         # A cluster folder that does not exist holds nothing to compare with (the common first render),
@@ -444,7 +442,7 @@ def plan(
             if not S_ISREG(stat.st_mode):
                 foreign.append(Problem(f"refusing to replace {target}: it is not a file"))
                 continue
-            known = old_files.get(relative)
+            known = old.files.get(relative) if old is not None else None
             if known is not None and full in folder.owned and state.trusted(known, stat):
                 current: str | None = content_digest(known)
             else:
