@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, Invoke, read_tree, write_tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fanout.output.cache import (
     EMPTY,
@@ -19,6 +21,8 @@ from fanout.output.cache import (
     ClusterRecord,
     PackedFiles,
     PackedKeys,
+    _encode,
+    _encode_other,
     cache_dir,
     code_digest,
     load_state,
@@ -501,3 +505,44 @@ def test_a_render_saves_packed_records_and_reads_its_marker_by_cluster(
     assert set(marker.files.clusters) == set(state.clusters)
     for name, record in state.clusters.items():
         assert marker.files.clusters[name] == {relative: f[4] for relative, f in record.files.items()}
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+_PLAIN_DATA = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PLAIN_DATA)
+def test_the_fast_path_for_parsed_yaml_writes_what_the_general_branches_write(value: object) -> None:
+    """The markers' committed digests depend on this text: the exact-type fast path must not change it."""
+    fast: list[str] = []
+    general: list[str] = []
+    _encode(value, fast)
+    _encode_general(value, general)
+    assert fast == general
+
+
+def _encode_general(value: object, out: list[str]) -> None:
+    """``_encode`` with its fast path left out at every level (what every fanout before it wrote)."""
+    if type(value) is dict:
+        out.append(f"M{len(value)}{{")
+        for key, item in value.items():
+            _encode_general(key, out)
+            _encode_general(item, out)
+        out.append("}")
+    elif type(value) in (list, tuple):
+        assert isinstance(value, (list, tuple))
+        out.append(f"L{type(value).__qualname__}{len(value)}[")
+        for item in value:
+            _encode_general(item, out)
+        out.append("]")
+    else:
+        _encode_other(value, out)

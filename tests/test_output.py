@@ -187,6 +187,27 @@ def test_paths_outside_the_output_folder_are_refused(tmp_path: Path) -> None:
             guard.path(path)
 
 
+def test_the_guard_judges_each_folder_of_a_path_by_its_links(tmp_path: Path) -> None:
+    """The guard lstats each folder once, from its parent's verdict: a link anywhere along a path is followed
+    (inside the output folder it is fine; out of it, everything below is refused), a folder not made yet is
+    where its name says."""
+    out = tmp_path / "out"
+    (out / "real" / "deep").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (out / "inward").symlink_to(out / "real")
+    (out / "real" / "away").symlink_to(outside)
+    (out / "real" / "deep" / "up").symlink_to("../../..")  # the output folder's parent
+    (out / "loop").symlink_to(out / "loop")
+    guard = _Folder(out)
+    for fine in ("c/ns/a.yaml", "real/deep/a.yaml", "inward/deep/a.yaml", "inward/new/a.yaml", "a.yaml"):
+        assert guard.path(fine) == out.resolve() / fine
+    for refused in ("real/away/a.yaml", "inward/away/x/a.yaml", "real/deep/up/a.yaml", "loop/a.yaml"):
+        for _ in range(2):  # the second time from the memo
+            with pytest.raises(FanoutError, match="refusing to write outside the output folder"):
+                guard.path(refused)
+
+
 def test_cluster_and_selector_replace_only_those_folders(source: Path, invoke: Invoke) -> None:
     assert invoke("render", str(source)).exit_code == 0
     out = source / "rendered"
