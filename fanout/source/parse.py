@@ -12,6 +12,7 @@ standard scalar ones are errors; dates stay the strings they were written as.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,29 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
+
+
+# Characters a rendered folder may not hold for kustomize (``kubectl kustomize`` v5.8.1, as Argo CD and Flux
+# build a folder with a kustomization.yaml): DEL, the C1 controls and U+FFFE/U+FFFF stop the build ("yaml:
+# control characters are not allowed", however fanout escapes them), and NEL (U+0085) comes out a space.
+# Kubernetes takes them in JSON; found by feeding fanout's output of random strings to kubectl kustomize.
+_KUSTOMIZE_UNWRITABLE = re.compile("[\x7f-\x9f\ufffe\uffff]")
+_NEL = "\x85"
+
+
+def _unwritable_note(text: str) -> str:
+    """What kustomize does with ``text``, which holds a character it cannot write."""
+    found = set(_KUSTOMIZE_UNWRITABLE.findall(text))
+    if found == {_NEL}:
+        return (
+            "holds U+0085 (next line), which kustomize (as Argo CD and Flux build the rendered folder) turns"
+            " into a space: write \\n or a space"
+        )
+    code = min(found - {_NEL})
+    return (
+        f"holds U+{ord(code):04X}, a character kustomize cannot write: `kubectl kustomize` of the rendered"
+        ' folder (as Argo CD and Flux build it) fails with "control characters are not allowed"'
+    )
 
 
 _AMBIGUOUS_IN_SECRET = (
@@ -121,6 +145,7 @@ class _Builder:
         self.skip = 0  # >0 while inside a value being skipped (a bad key, something too deep)
         self.notes: list[Problem] = []  # warnings about values readers disagree on
         self.key_notes: list[Problem] = []  # and about keys
+        self.char_notes: list[Problem] = []  # and about characters kustomize cannot write (no value shown)
 
     def at(self, mark: Any) -> Location:
         return Location(self.path, mark.line + 1, mark.column + 1)
@@ -149,7 +174,10 @@ class _Builder:
                 self.notes = [Problem(_AMBIGUOUS_IN_SECRET, note.location) for note in self.notes]
             if self.root is not None:
                 notes = tuple(
-                    sorted([*self.notes, *self.key_notes], key=lambda p: p.location or Location(""))
+                    sorted(
+                        [*self.notes, *self.key_notes, *self.char_notes],
+                        key=lambda p: p.location or Location(""),
+                    )
                 )
                 self.documents.append(Document(self.path, self.index, self.root, self.positions, notes=notes))
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -343,6 +371,11 @@ class _Builder:
     def _scalar(self, event: Any) -> None:
         if self.skip:
             return
+        if _KUSTOMIZE_UNWRITABLE.search(event.value) is not None:
+            what = "key" if self.stack and self.stack[-1].awaiting_key else "value"
+            self.char_notes.append(
+                Problem(f"a {what} {_unwritable_note(event.value)}", self.at(event.start_mark))
+            )
         if event.tag is None:
             # Untagged, a plain scalar's value comes from plain_value and a quoted one is text: of what
             # PyYAML's resolver would say, only the merge key "<<" matters, and resolving is a fifth of
