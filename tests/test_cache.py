@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -546,3 +547,30 @@ def _encode_general(value: object, out: list[str]) -> None:
         out.append("]")
     else:
         _encode_other(value, out)
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["state", "no-state"])
+def test_files_that_leave_are_removed_with_or_without_the_state(
+    cached: bool, root: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    """Without the state (``--no-cache``, or a marker the state was not saved with) the files that leave
+    are found cluster by cluster from the parsed marker; with it, from the state's records: the same
+    removals. Without it, an entry outside every cluster folder (a marker edited by hand, naming a file
+    that holds what it says) goes too."""
+    out = tmp_path / "out"
+    assert invoke("render", str(root), "--output-dir", str(out)).exit_code == 0
+    stray = out / "stray.yaml"
+    if not cached:
+        marker = json.loads((out / MARKER).read_text())
+        stray.write_text("kind: Stray\n")
+        marker["files"]["stray.yaml"] = hashlib.sha256(stray.read_bytes()).hexdigest()
+        (out / MARKER).write_text(json.dumps(marker))
+    (root / "templates/config.yaml").unlink()  # ConfigMap urls leaves the prod clusters
+    _edit(root / "clusters/all.yaml", "name: gcp-dev", "name: gcp-dev2")  # a cluster leaves, one comes
+    extra = () if cached else ("--no-cache",)
+    result = invoke("render", str(root), "--output-dir", str(out), *extra)
+    assert result.exit_code == 0, result.output
+    # Two ConfigMaps, gcp-dev's three files, and the stray.
+    assert f"{5 if cached else 6} removed" in result.stdout
+    assert not stray.exists()
+    assert read_tree(out) == _cold(invoke, root, tmp_path, "after")

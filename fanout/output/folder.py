@@ -105,6 +105,11 @@ class Listing(Mapping[str, str | None]):
         return Listing(clusters, outside)
 
     @property
+    def outside(self) -> Mapping[str, str | None]:
+        """The entries outside every cluster folder (a path without "/"), as held."""
+        return self._outside
+
+    @property
     def clusters(self) -> Mapping[str, dict[str, str | None]]:
         """{cluster: {path in its folder: digest}} (``by_cluster``), as held: not to be changed."""
         return self._clusters
