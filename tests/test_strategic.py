@@ -247,7 +247,9 @@ def test_merge_keys_as_each_tool_reads_them() -> None:
     assert patchmeta.root(patchmeta.KUSTOMIZE_INDEX, "example.com/v1", "Widget") is None
 
 
-def test_a_crd_among_the_templates_gives_its_list_map_keys() -> None:
+def test_a_crds_list_map_keys_count_in_kubernetes_mode_only() -> None:
+    """kubectl kustomize reads no CRD among its resources and replaces a custom resource's lists whole (see
+    ``test_strategic_render``); in ``kubernetes`` mode the CRD's keys merge them, as the API server does."""
     crd = {
         "kind": "CustomResourceDefinition",
         "spec": {
@@ -291,8 +293,9 @@ def test_a_crd_among_the_templates_gives_its_list_map_keys() -> None:
         "metadata": {"name": "w"},
         "spec": {"items": [{"name": "b", "size": 3}]},
     }
+    wanted = {"kubernetes": {"a": 1, "b": 3}, "kustomize": {"b": 3}}
     for mode in binaries.MODES:
         merged = strategic.apply(copy.deepcopy(base), patch, mode, custom)
         assert merged is not None
         items = merged["spec"]["items"]
-        assert {i["name"]: i["size"] for i in items} == {"a": 1, "b": 3}
+        assert {i["name"]: i["size"] for i in items} == wanted[mode]

@@ -594,3 +594,102 @@ def test_a_patch_without_a_namespace_names_one_object_or_is_refused(source: Path
     objects = _objects(source / "rendered" / "aws-east")
     assert objects["default/configmap_web.yaml"]["data"] == {"a": "2"}
     assert objects["prod/configmap_web.yaml"]["data"] == {"a": "1"}
+
+
+# The shape of Gateway API's Gateway CRD (kubernetes-sigs/gateway-api, config/crd/standard/
+# gateway.networking.k8s.io_gateways.yaml: `listeners` is `x-kubernetes-list-type: map` keyed by `name`),
+# cut to what the patch touches.
+GATEWAY_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gateways.gateway.networking.k8s.io}
+spec:
+  group: gateway.networking.k8s.io
+  names: {kind: Gateway, listKind: GatewayList, plural: gateways, singular: gateway}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              gatewayClassName: {type: string}
+              listeners:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [name]
+                items:
+                  type: object
+                  properties:
+                    name: {type: string}
+                    port: {type: integer}
+                    protocol: {type: string}
+"""
+
+GATEWAY = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: shop}
+spec:
+  gatewayClassName: example
+  listeners:
+  - {name: http, port: 80, protocol: HTTP}
+  - {name: https, port: 443, protocol: HTTPS}
+"""
+
+GATEWAY_PATCH = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: shop}
+spec:
+  listeners:
+  - {name: https, port: 8443, protocol: HTTPS}
+"""
+
+
+@pytest.mark.skipif(
+    binaries.kubectl() is None and not os.environ.get("CI"), reason="kubectl is not installed"
+)
+@pytest.mark.parametrize("mode", ["kustomize", "kubernetes"])
+def test_a_custom_resources_list_is_replaced_as_kubectl_kustomize_replaces_it(
+    mode: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    """kubectl kustomize reads no CustomResourceDefinition among its resources: a patch replaces the
+    Gateway's listeners whole. fanout did the same only without the CRD; with it, it merged them by name
+    (exit 0, a listener kustomize drops kept). ``strategicMerge: kubernetes`` merges by the CRD's keys."""
+    overlay = write_tree(
+        tmp_path / "kustomize",
+        {
+            "crd.yaml": GATEWAY_CRD,
+            "gateway.yaml": GATEWAY,
+            "patch.yaml": GATEWAY_PATCH,
+            "kustomization.yaml": "resources: [crd.yaml, gateway.yaml]\npatches:\n- path: patch.yaml\n",
+        },
+    )
+    theirs = next(o for o in yaml.safe_load_all(binaries.build(overlay)) if o["kind"] == "Gateway")
+    source = write_tree(
+        tmp_path / "fanout",
+        {
+            "fanout.yaml": f"apiVersion: fanout.dev/v1alpha1\nkind: Config\nstrategicMerge: {mode}\n",
+            "clusters/a.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            "templates/crd.yaml": GATEWAY_CRD,
+            "templates/gateway.yaml": GATEWAY,
+            "overrides/https.yaml": _override("https", "{names: [a]}", GATEWAY_PATCH),
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    ours = _objects(source / "rendered/a")["shop/gateway.gateway.networking.k8s.io_edge.yaml"]
+    if mode == "kustomize":
+        assert ours == theirs
+        assert [listener["name"] for listener in ours["spec"]["listeners"]] == ["https"]
+    else:
+        assert ours["spec"]["listeners"] == [
+            {"name": "http", "port": 80, "protocol": "HTTP"},
+            {"name": "https", "port": 8443, "protocol": "HTTPS"},
+        ]

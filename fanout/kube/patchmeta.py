@@ -100,7 +100,7 @@ class IndexSchema(Schema):
 class CrdSchema(Schema):
     """A CustomResourceDefinition's ``openAPIV3Schema``: ``x-kubernetes-list-type: map`` lists merge by their
     ``x-kubernetes-list-map-keys``, as the built-in kinds' lists do; ``set`` lists of scalars merge by
-    value."""
+    value. Only in ``strategicMerge: kubernetes``: kustomize reads no CRD (``strategic.Roots``)."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self._schema = schema

@@ -50,7 +50,10 @@ class Roots:
 
     def __init__(self, mode: str, custom: CustomSchemas) -> None:
         self.index = patchmeta.KUSTOMIZE_INDEX if mode == KUSTOMIZE else patchmeta.KUBERNETES_INDEX
-        self.custom = custom
+        # kustomize reads no CustomResourceDefinition among its resources: a custom resource's lists are
+        # replaced whole, whatever its CRD says (kubectl kustomize v5.8.1, tested against it). The CRD's
+        # list-map-keys count only in ``kubernetes`` mode, as the API server merges by them.
+        self.custom = custom if mode == KUBERNETES else {}
 
     def __call__(self, value: Any) -> Schema | None:
         if not isinstance(value, dict):
