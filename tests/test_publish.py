@@ -272,6 +272,8 @@ def test_mistakes_are_one_line_errors(tmp_path: Path, repo: Path) -> None:
     cases: list[tuple[dict[str, object], str]] = [
         ({"branch": "main"}, "checked out"),
         ({"branch": "bad..name"}, "not a valid branch name"),
+        ({"branch": "HEAD"}, "not a valid branch name"),  # git branch refuses it: "HEAD" would be ambiguous
+        ({"branch": "-x"}, "not a valid branch name"),
         ({"branch": None, "per_cluster_prefix": "bad..prefix/"}, "not a valid branch name"),
         ({"branch": None}, "exactly one of"),
         ({"per_cluster_prefix": "env/"}, "exactly one of"),
@@ -286,6 +288,7 @@ def test_mistakes_are_one_line_errors(tmp_path: Path, repo: Path) -> None:
             run(repo, BASE, **options)
         assert expected in str(err.value) and "\n" not in str(err.value), options
     assert not ref_exists(repo, "refs/heads/rendered")
+    assert not ref_exists(repo, "refs/heads/HEAD")
     with pytest.raises(FanoutError) as err:
         publish(tmp_path / "plain", BASE, branch="rendered", source_commit="0" * 40)
     assert "not inside a git repository" in str(err.value)

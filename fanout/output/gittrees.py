@@ -41,7 +41,9 @@ def open_repo(repo_path: Path) -> git.Repo:
 
 def check_branch_name(repo: git.Repo, branch: str) -> None:
     status, _, _ = run_git(repo, "check-ref-format", f"refs/heads/{branch}")
-    if status != 0 or branch.startswith("-"):
+    # git's own rules for a branch name (`git check-ref-format --branch`, which would also expand @{-1}):
+    # not "HEAD", which a refs/heads/HEAD would make ambiguous in every later git command, nor a leading "-".
+    if status != 0 or branch.startswith("-") or branch == "HEAD":
         raise FanoutError.at(f"{branch!r} is not a valid branch name")
 
 
