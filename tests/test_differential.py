@@ -45,3 +45,28 @@ def test_a_cluster_rendered_alone_matches_the_full_render(name: str, invoke: Inv
         mine = {path: data for path, data in everything.items() if path.startswith(f"{cluster}/")}
         theirs = {path: data for path, data in read_tree(alone).items() if path != ".fanout-output.json"}
         assert mine == theirs, cluster
+
+
+def test_the_output_does_not_depend_on_pythons_hash_seed(tmp_path: Path) -> None:
+    """Sets and dicts keyed by strings iterate in an order that PYTHONHASHSEED picks per process (and per
+    machine, where it is random): two runs of the real command line with different seeds, one of them with
+    worker processes, write byte-identical folders."""
+    import os
+    import subprocess
+    import sys
+
+    source = varied_source(tmp_path / "src", clusters=24)
+    trees = []
+    for seed, jobs in (("1", "1"), ("2", "2")):
+        out = tmp_path / f"out-{seed}"
+        done = subprocess.run(
+            [sys.executable, "-m", "fanout", "render", str(source), "--output-dir", str(out), "--jobs", jobs],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed, "FANOUT_CACHE_DIR": str(tmp_path / f"cache-{seed}")},
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        trees.append(read_tree(out))
+    assert trees[0] == trees[1]
