@@ -526,3 +526,71 @@ def test_warnings_go_to_stderr_when_the_report_owns_stdout(tmp_path: Path, invok
         assert result.stderr.startswith("templates/settings.yaml:")
         assert "has no effect" in result.stderr
         assert "warning" not in result.stdout
+
+
+# A CRD of the wrong shape (its custom resources are then reported as not validated), and a good one whose
+# own openAPIV3Schema has a problem only some clusters' overrides bring in.
+BROKEN_CRD = (
+    CRD.replace("widgets.example.com}", "gadgets.example.com}")
+    .replace(
+        "names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}",
+        "names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}",
+    )
+    .replace("size: {type: integer, maximum: 10}", "size: 'not a schema'")
+)
+GADGET = WIDGET.replace("kind: Widget", "kind: Gadget")
+CRD_OVERRIDE = """
+apiVersion: fanout.dev/v1alpha1
+kind: Override
+metadata: {name: crd-prod}
+spec:
+  clusters:
+    clusterSelector: {matchLabels: {env: prod}}
+  resources:
+  - {kind: CustomResourceDefinition, name: widgets.example.com}
+  patch:
+  - {op: add, path: /spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/size/maximum, value: 12}
+"""
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "bad-replicas",
+        "crds",
+        "sample-repo",
+        "examples/helm",
+        "examples/kubefed",
+        "examples/karmada/guestbook",
+    ],
+)
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_fleet_checked_a_cluster_at_a_time_reports_what_the_whole_rendering_does(
+    source: str, strict: bool, tmp_path: Path
+) -> None:
+    """``validate --kubernetes`` renders the CRDs first, then each cluster, checked and forgotten; the report
+    (findings, their clusters and lines, skips, counts) is the one the whole rendering gives."""
+    from fanout.report.kubecheck import check_fleet
+    from fanout.report.kubereport import format_json
+
+    if source == "bad-replicas":
+        root = make_source(tmp_path, web=DEPLOYMENT)
+        write_tree(root, {"clusters/all.yaml": BAD_CLUSTERS, "overrides/replicas.yaml": REPLICAS_OVERRIDE})
+    elif source == "crds":
+        root = make_source(tmp_path, crd=CRD, widget=WIDGET, broken=BROKEN_CRD, gadget=GADGET)
+        write_tree(root, {"overrides/crd.yaml": CRD_OVERRIDE})
+    else:
+        root = ROOT / source
+    inputs = load_inputs(DirectorySource(root))
+    options = KubeOptions(strict=strict, skip=("Namespace",))
+    whole = check_rendering(render(inputs), options)
+    streamed, count = check_fleet(inputs, options)
+    assert count == render(inputs).object_count
+    assert format_json(streamed) == format_json(whole)
+    assert (streamed.findings, streamed.skipped, streamed.distinct_objects) == (
+        whole.findings,
+        whole.skipped,
+        whole.distinct_objects,
+    )
+    if source == "crds":
+        assert streamed.findings  # the Widgets' size, the broken CRD, and the Gadgets not validated

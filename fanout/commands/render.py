@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from fanout.core.model import Inputs
     from fanout.output.parallel import InProcess, Workers
     from fanout.output.trustedbase import Started
-    from fanout.render.pipeline import Rendering
     from fanout.render.place import ClusterPlan
     from fanout.report.kubecheck import KubeOptions
 
@@ -141,12 +140,17 @@ def _vouched(
     return vouched(base, folder.digests, digests), base.donor()
 
 
-def _validate_kubernetes(rendering: Rendering, kube: KubeOptions, echo: Callable[[str], None]) -> None:
-    """Raise (so nothing is written) when a rendered object fails its Kubernetes schema."""
-    from fanout.report.kubecheck import as_error, check_rendering
+def _validate_kubernetes(
+    inputs: Inputs, plans: Sequence[ClusterPlan], kube: KubeOptions, echo: Callable[[str], None]
+) -> None:
+    """Raise (so nothing is written) when a rendered object fails its Kubernetes schema. The clusters are
+    rendered for the check one at a time and forgotten, then rendered again to be written: holding every
+    object for both took memory in proportion to clusters x objects."""
+    from fanout.report.kubecheck import as_error, check_fleet
     from fanout.report.kubereport import skipped_text, summary_text
 
-    report = check_rendering(rendering, kube)
+    with _progress(len(plans)) as on_cluster:
+        report, _ = check_fleet(inputs, kube, plans, on_cluster)
     for skip in report.sorted_skipped:
         echo(skipped_text(skip, len(report.checked)))
     if not report.valid:
@@ -412,8 +416,7 @@ def _into(
     """Render ``plans`` into ``target`` (or check it), holding the folder's lock."""
     from fanout.output.cache import Reuse, settings_prefix
     from fanout.output.cores import default_jobs
-    from fanout.output.parallel import InProcess, renderer
-    from fanout.render.pipeline import render_plans
+    from fanout.output.parallel import renderer
 
     # Kubernetes validation needs every object in memory, so it renders every cluster.
     found = early.state_if_unchanged(target, cache_dir) if early is not None else None
@@ -432,28 +435,24 @@ def _into(
     )
     reused = {**vouched, **reused}
     todo = [p for p in plans if p.cluster.name not in reused]
+    if kube is not None:
+        _validate_kubernetes(inputs, todo, kube, echo)
     with ExitStack() as stack:
         active: InProcess | Workers
-        if kube is not None:
-            with _progress(len(todo)) as on_cluster:
-                rendering = render_plans(inputs, tuple(todo), on_cluster)
-            _validate_kubernetes(rendering, kube, echo)
-            active = InProcess.from_rendering(rendering)
-        else:
-            # Objects whose files hold them already are not rendered again; every object gets its key, for
-            # the next run (``fanout.output.cache.Reuse``).
-            reuse = None
-            if use_cache:
-                records = state.clusters
-                known = {p.cluster.name: records[p.cluster.name] for p in todo if p.cluster.name in records}
-                # (A check saves no state: keys only help it when some are known.)
-                reuse = Reuse(settings_prefix(inputs, code), known) if known or not check else None
-            # Worker processes start (fork) before the progress bar draws anything.
-            active = stack.enter_context(renderer(inputs, todo, jobs or default_jobs(), reuse=reuse))
-            active.start()
+        # Objects whose files hold them already are not rendered again; every object gets its key, for the
+        # next run (``fanout.output.cache.Reuse``).
+        reuse = None
+        if use_cache:
+            records = state.clusters
+            known = {p.cluster.name: records[p.cluster.name] for p in todo if p.cluster.name in records}
+            # (A check saves no state: keys only help it when some are known.)
+            reuse = Reuse(settings_prefix(inputs, code), known) if known or not check else None
+        # Worker processes start (fork) before the progress bar draws anything.
+        active = stack.enter_context(renderer(inputs, todo, jobs or default_jobs(), reuse=reuse))
+        active.start()
         digests = digests or input_digests(inputs, plans)
         # Each cluster is compared with the folder as it arrives, while the workers render the next ones.
-        with _progress(len(todo) if kube is None else 0) as on_cluster:
+        with _progress(len(todo)) as on_cluster:
             result = sync.plan(folder, only, active.stream(on_cluster), reused, state, digests, donor)
         changes = result.changes
         for path in changes.kept:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fanout.commands.common import input_warnings, open_source, warning_text
 from fanout.core.errors import EXIT_INVALID, FanoutError, Problem
-from fanout.render.pipeline import check_plans, render
+from fanout.render.pipeline import check_plans
 from fanout.render.place import plan
 from fanout.report.machine import document, dump, github, problem_json
 
@@ -29,20 +29,21 @@ def run(
     if report_format in ("json", "github") and kube is None:
         return _machine(str(source), report_format, echo, ref, cache_dir)
     opened = open_source(source, ref, cache_dir)
-    # Without --kubernetes nothing rendered is looked at again: the fleet is rendered and forgotten
-    # cluster by cluster (2,000 clusters of distinct objects: 0.8 GB kept, against tens of MB).
-    rendering = render(opened.inputs) if kube is not None else None
-    count = (
-        rendering.object_count if rendering is not None else check_plans(opened.inputs, plan(opened.inputs))
-    )
+    # The fleet is rendered and forgotten cluster by cluster, with or without --kubernetes (2,000 clusters of
+    # distinct objects held at once: 0.8 GB, against tens of MB).
+    report = None
+    if kube is None:
+        count = check_plans(opened.inputs, plan(opened.inputs))
     for problem in input_warnings(opened.inputs):
         (warn or echo)(warning_text(problem))
-    if rendering is not None and kube is not None:
-        # Imported here: only this option needs the schema machinery.
-        from fanout.report.kubecheck import check_rendering
+    if kube is not None:
+        # Imported here: only this option needs the schema machinery. (Checked as rendered, so the input's
+        # warnings come first.)
+        from fanout.report.kubecheck import check_fleet
+
+        report, count = check_fleet(opened.inputs, kube)
         from fanout.report.kubereport import FORMATTERS, format_github
 
-        report = check_rendering(rendering, kube)
         if report_format == "github":
             echo(format_github(report, _root(str(source))).rstrip("\n"))
         else:

@@ -159,7 +159,7 @@ def _render_packed(
 
 
 class InProcess:
-    """Renders and writes in this process; also wraps a rendering made elsewhere (``from_rendering``)."""
+    """Renders and writes in this process."""
 
     def __init__(self, inputs: Inputs, plans: Sequence[ClusterPlan], reuse: Reuse | None = None) -> None:
         self.inputs = inputs
@@ -167,12 +167,6 @@ class InProcess:
         self.reuse = reuse
         self.contents = Contents()
         self._done: tuple[ClusterFiles, ...] | None = None
-
-    @classmethod
-    def from_rendering(cls, rendering: Rendering) -> InProcess:
-        renderer = cls(rendering.inputs, ())
-        renderer._done = tuple(_pack(rendering, renderer.contents))
-        return renderer
 
     def render(self, on_cluster: OnCluster = None) -> tuple[ClusterFiles, ...]:
         if self._done is None:

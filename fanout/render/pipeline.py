@@ -307,7 +307,7 @@ def render_plans(
     """Render ``plans``; raises FanoutError on any problem (``renderer``: one made for ``inputs``, to share
     objects with earlier calls, or to keep only files)."""
     renderer = renderer if renderer is not None else Renderer(inputs.config.limits)
-    outputs = tuple(_outputs(plans, renderer, on_cluster))
+    outputs = tuple(stream_outputs(plans, renderer, on_cluster))
     raise_problems(renderer)
     return Rendering(inputs, outputs, inputs.warnings)
 
@@ -318,14 +318,15 @@ def check_plans(inputs: Inputs, plans: Sequence[ClusterPlan]) -> int:
     dropped once counted), so a fleet is checked in the memory of a few clusters, not of all their objects
     (``fanout validate``, and the report of a render that failed in worker processes)."""
     renderer = Renderer(inputs.config.limits, keep_objects=False)
-    count = sum(len(output.objects) for output in _outputs(plans, renderer))
+    count = sum(len(output.objects) for output in stream_outputs(plans, renderer))
     raise_problems(renderer)
     return count
 
 
-def _outputs(
+def stream_outputs(
     plans: Iterable[ClusterPlan], renderer: Renderer, on_cluster: Callable[[str], None] | None = None
 ) -> Iterator[ClusterOutput]:
+    """Each plan's cluster rendered in turn; problems are kept by ``renderer`` (``raise_problems``)."""
     for cluster_plan in plans:
         yield render_cluster(renderer, cluster_plan)
         if on_cluster is not None:

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from fanout.core.errors import FanoutError, Problem
+from fanout.core.model import Inputs
 from fanout.kube.schema import KubernetesSchemas, MissingSchema
 from fanout.kube.violations import Violation
 from fanout.render.patch import SECRET_NOTE
-from fanout.render.pipeline import RenderedObject, Rendering
+from fanout.render.pipeline import (
+    LEAN_MEMO,
+    ClusterOutput,
+    RenderedObject,
+    Renderer,
+    Rendering,
+    raise_problems,
+    stream_outputs,
+)
+from fanout.render.place import ClusterPlan, plan
 from fanout.report.diffing import SECRET_FIELDS
 from fanout.report.kubereport import (
     ClusterFinding,
@@ -63,84 +74,141 @@ def _missing_message(exc: MissingSchema) -> str:
     )
 
 
-def _crds(rendering: Rendering) -> list[RenderedObject]:
-    seen: dict[int, RenderedObject] = {}
-    for output in rendering.clusters:
-        for rendered in output.objects:
-            if rendered.obj.get("kind") == "CustomResourceDefinition":
-                seen.setdefault(id(rendered), rendered)
-    return list(seen.values())
+_CRD = "CustomResourceDefinition"
+# How many objects the check remembers by identity (the renderer shares an object among the clusters that
+# have it): as many as a lean renderer keeps (``pipeline.LEAN_MEMO``), each held so that its id stays its own.
+_BY_IDENTITY = LEAN_MEMO
 
 
-def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: bool = True) -> Report:
-    """Validate every rendered object of every cluster; ``deduplicate=False`` is for benchmarks only."""
-    schemas = KubernetesSchemas(options.version, strict=options.strict, schema_dirs=options.schema_dirs)
-    # A CRD is read only once its own shape is right (apiextensions.k8s.io's schema, which the bundle has):
-    # one of any other shape is reported where it is written, and its custom resources as unvalidated.
-    crds = []
-    for crd in _crds(rendering):
-        if _is_well_formed(schemas, crd):
-            crds.append(crd)
-        else:
-            schemas.reject_crd(crd.obj)
-    crd_problems = schemas.use_crds([r.obj for r in crds])
-    by_identity: dict[int, list[Violation] | MissingSchema] = {}
-    # Keyed by a digest of the object's canonical JSON: the text itself, kept for every distinct object,
-    # cost as much memory as the objects.
-    by_content: dict[bytes, list[Violation] | MissingSchema] = {}
+class FleetCheck:
+    """``check_rendering``, fed a cluster at a time: the CustomResourceDefinitions come first (custom
+    resources are checked against every CRD of the fleet), then each cluster's objects, which the caller may
+    forget once added. The report is the same whether the clusters are held or streamed."""
 
-    def outcome(rendered: RenderedObject) -> list[Violation] | MissingSchema:
-        if not deduplicate:
-            return _validate(schemas, rendered)
-        if id(rendered) not in by_identity:
-            text = json.dumps(rendered.obj, sort_keys=True, separators=(",", ":"), default=str)
-            key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-            if key not in by_content:
-                by_content[key] = _validate(schemas, rendered)
-            by_identity[id(rendered)] = by_content[key]
-        return by_identity[id(rendered)]
+    def __init__(
+        self, options: KubeOptions, crd_outputs: Iterable[ClusterOutput], *, deduplicate: bool = True
+    ) -> None:
+        self.options = options
+        self.deduplicate = deduplicate
+        self.schemas = KubernetesSchemas(
+            options.version, strict=options.strict, schema_dirs=options.schema_dirs
+        )
+        seen: dict[int, RenderedObject] = {}
+        clusters_of: dict[int, list[str]] = {}
+        for output in crd_outputs:
+            for rendered in output.objects:
+                if rendered.obj.get("kind") == _CRD:
+                    seen.setdefault(id(rendered), rendered)
+                    clusters_of.setdefault(id(rendered), []).append(output.cluster.name)
+        # A CRD is read only once its own shape is right (apiextensions.k8s.io's schema, which the bundle
+        # has): one of any other shape is reported where it is written, its custom resources as unvalidated.
+        crds = []
+        for crd in seen.values():
+            if _is_well_formed(self.schemas, crd):
+                crds.append(crd)
+            else:
+                self.schemas.reject_crd(crd.obj)
+        self.findings: list[ClusterFinding] = []
+        for problem in self.schemas.use_crds([r.obj for r in crds]):
+            crd = crds[problem.index]
+            where = last_writer(crd.template, crd.patches, crd.obj, problem.pointer)
+            ref = ObjectRef.of(crd.obj)
+            for cluster in clusters_of[id(crd)]:
+                self.findings.append(ClusterFinding(cluster, ref, problem.pointer, problem.message, where))
+        self.skipped: list[tuple[str, ObjectRef, str]] = []
+        self.checked: dict[str, list[ObjectRef]] = {}
+        self.validated = 0
+        self.by_identity: OrderedDict[int, tuple[RenderedObject, list[Violation] | MissingSchema]] = (
+            OrderedDict()
+        )
+        # Keyed by a digest of the object's canonical JSON: the text itself, kept for every distinct object,
+        # cost as much memory as the objects.
+        self.by_content: dict[bytes, list[Violation] | MissingSchema] = {}
 
-    findings: list[ClusterFinding] = []
-    skipped: list[tuple[str, ObjectRef, str]] = []
-    checked: dict[str, list[ObjectRef]] = {}
-    validated = 0
-    clusters_of = _clusters_of(rendering)
-    for problem in crd_problems:
-        crd = crds[problem.index]
-        where = last_writer(crd.template, crd.patches, crd.obj, problem.pointer)
-        ref = ObjectRef.of(crd.obj)
-        for cluster in clusters_of[id(crd)]:
-            findings.append(ClusterFinding(cluster, ref, problem.pointer, problem.message, where))
-    for output in rendering.clusters:
+    def _outcome(self, rendered: RenderedObject) -> list[Violation] | MissingSchema:
+        if not self.deduplicate:
+            return _validate(self.schemas, rendered)
+        known = self.by_identity.get(id(rendered))
+        if known is not None:
+            self.by_identity.move_to_end(id(rendered))
+            return known[1]
+        text = json.dumps(rendered.obj, sort_keys=True, separators=(",", ":"), default=str)
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        result = self.by_content.get(key)
+        if result is None:
+            result = self.by_content[key] = _validate(self.schemas, rendered)
+        self.by_identity[id(rendered)] = (rendered, result)
+        if len(self.by_identity) > _BY_IDENTITY:
+            self.by_identity.popitem(last=False)
+        return result
+
+    def add(self, output: ClusterOutput) -> None:
+        """Check one cluster's objects."""
         cluster = output.cluster.name
-        refs = checked.setdefault(cluster, [])
+        refs = self.checked.setdefault(cluster, [])
         for rendered in output.objects:
             ref = ObjectRef.of(rendered.obj)
             refs.append(ref)
-            if options.skips(ref):
-                skipped.append((cluster, ref, f"kind {ref.kind} skipped by --skip"))
+            if self.options.skips(ref):
+                self.skipped.append((cluster, ref, f"kind {ref.kind} skipped by --skip"))
                 continue
-            validated += not deduplicate
-            result = outcome(rendered)
+            self.validated += not self.deduplicate
+            result = self._outcome(rendered)
             if isinstance(result, MissingSchema):
-                if options.ignore_missing_schemas:
-                    skipped.append((cluster, ref, f"{result} (--ignore-missing-schemas)"))
+                if self.options.ignore_missing_schemas:
+                    self.skipped.append((cluster, ref, f"{result} (--ignore-missing-schemas)"))
                 else:
                     where = rendered.template.doc.location()
-                    findings.append(ClusterFinding(cluster, ref, "", _missing_message(result), where))
+                    self.findings.append(ClusterFinding(cluster, ref, "", _missing_message(result), where))
                 continue
             for violation in result:
                 where = last_writer(rendered.template, rendered.patches, rendered.obj, violation.pointer)
                 message = _masked(rendered, violation)
-                findings.append(ClusterFinding(cluster, ref, violation.pointer, message, where))
-    return Report(
-        kubernetes_version=schemas.version,
-        strict=schemas.strict,
-        checked=checked,
-        findings=group_findings(findings),
-        skipped=group_skipped(skipped),
-        distinct_objects=len(by_content) if deduplicate else validated,
-    )
+                self.findings.append(ClusterFinding(cluster, ref, violation.pointer, message, where))
+
+    def report(self) -> Report:
+        return Report(
+            kubernetes_version=self.schemas.version,
+            strict=self.schemas.strict,
+            checked=self.checked,
+            findings=group_findings(self.findings),
+            skipped=group_skipped(self.skipped),
+            distinct_objects=len(self.by_content) if self.deduplicate else self.validated,
+        )
+
+
+def check_rendering(rendering: Rendering, options: KubeOptions, *, deduplicate: bool = True) -> Report:
+    """Validate every rendered object of every cluster; ``deduplicate=False`` is for benchmarks only."""
+    check = FleetCheck(options, rendering.clusters, deduplicate=deduplicate)
+    for output in rendering.clusters:
+        check.add(output)
+    return check.report()
+
+
+def check_fleet(
+    inputs: Inputs,
+    options: KubeOptions,
+    plans: Sequence[ClusterPlan] | None = None,
+    on_cluster: Callable[[str], None] | None = None,
+) -> tuple[Report, int]:
+    """``check_rendering`` of the fleet (or of ``plans``) and how many objects it has, rendered a cluster at a
+    time and forgotten once checked: a first pass renders only the CustomResourceDefinitions. Raises the
+    FanoutError a render raises, with every problem of the fleet."""
+    if plans is None:
+        plans = plan(inputs)
+    crd_plans = [
+        ClusterPlan(p.cluster, tuple(j for j in p.jobs if j.template.ident.kind == _CRD)) for p in plans
+    ]
+    # Problems of the CRDs' own jobs are met again, with all the others, by the full pass below.
+    crds = tuple(stream_outputs(crd_plans, Renderer(inputs.config.limits)))
+    check = FleetCheck(options, crds)
+    renderer = Renderer(inputs.config.limits, memo_size=LEAN_MEMO)
+    count = 0
+    for output in stream_outputs(plans, renderer, on_cluster):
+        check.add(output)
+        count += len(output.objects)
+    raise_problems(renderer)
+    return check.report(), count
 
 
 def _is_well_formed(schemas: KubernetesSchemas, crd: RenderedObject) -> bool:
@@ -149,14 +217,6 @@ def _is_well_formed(schemas: KubernetesSchemas, crd: RenderedObject) -> bool:
         return not schemas.validate(crd.obj)
     except MissingSchema:
         return True  # an apiextensions version this Kubernetes lacks: read defensively, reported anyway
-
-
-def _clusters_of(rendering: Rendering) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for output in rendering.clusters:
-        for rendered in output.objects:
-            found.setdefault(id(rendered), []).append(output.cluster.name)
-    return found
 
 
 def _masked(rendered: RenderedObject, violation: Violation) -> str:
