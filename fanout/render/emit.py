@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from fanout.core.errors import visible
 from fanout.core.goyaml import reads_as_string
 from fanout.core.model import ObjectId
 from fanout.render.blockyaml import BlockWriter, Unsupported
@@ -116,7 +117,9 @@ def dump(obj: Mapping[str, Any]) -> str:
 
 
 def serialize(obj: Mapping[str, Any], header: Iterable[str]) -> bytes:
-    comments = "".join(f"# {line}\n" for line in header)
+    # A file or object name may hold a line break (a template named "x\nspec: {...}.yaml"): escaped, it stays
+    # in its comment rather than start a line of YAML that kubectl and kustomize would read into the object.
+    comments = "".join(f"# {visible(line)}\n" for line in header)
     return (comments + dump(obj)).encode("utf-8")
 
 
