@@ -649,3 +649,21 @@ def test_a_line_break_in_a_file_name_cannot_write_yaml_into_the_output(
         check=True,
     )
     assert yaml.safe_load(built.stdout) == intended
+
+
+def test_an_api_version_that_is_not_group_slash_version_is_refused(tmp_path: Path, invoke: Invoke) -> None:
+    """A manifest's apiVersion names its file (``<kind>.<group>_<name>.yaml``): ``ex/am/ple/v1`` wrote into
+    folders of its own, and ``example.com/v1/`` or ``Apps/v1`` rendered objects no API server serves, with
+    exit 0. Each is now a located error, as Kubernetes refuses them."""
+    for api in ("ex/am/ple/v1", "../v1", "a b/v1", "example.com/v1/", "Apps/v1", "/v1"):
+        source = write_tree(
+            tmp_path / api.replace("/", "_").replace(" ", "_"),
+            {
+                "clusters/all.yaml": "apiVersion: fanout.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n",
+                "templates/w.yaml": f"apiVersion: '{api}'\nkind: Widget\nmetadata: {{name: w, namespace: shop}}\n",
+            },
+        )
+        result = invoke("render", str(source))
+        assert result.exit_code == 1, (api, result.output)
+        assert f"templates/w.yaml:1:1: {api!r} is not an apiVersion" in result.stderr, result.stderr
+        assert not (source / "rendered").exists()

@@ -140,3 +140,28 @@ def test_type_config_mistakes(tmp_path: Path, invoke: Invoke) -> None:
         "templates/e.yaml:11:5: 'Everywhere' is not one of ['Namespaced', 'Cluster'] at"
         " /spec/federatedType/scope",
     ]
+
+
+def test_a_target_group_or_version_kubernetes_would_refuse_is_a_located_error(
+    tmp_path: Path, invoke: Invoke
+) -> None:
+    """The target's group and version make the rendered apiVersion and the file's name: one with a "/" (or a
+    capital, or a space) wrote files into folders of its own under the namespace's, with exit 0, for objects
+    no API server serves."""
+    for group, version in (("ex/am", "v1"), ("Example.io", "v1"), ("example.io", "v1/x"), ("example.io", "V1")):
+        source = root(
+            tmp_path / f"{group}-{version}".replace("/", "_"),
+            {
+                "templates/types.yaml": type_config(group=group, version=version),
+                "templates/bar.yaml": FEDERATED_BAR,
+            },
+        )
+        found = errors(invoke, source)
+        what = "group" if group != "example.io" else "version"
+        # (The FederatedBar it would have registered is then an unknown type, said too.)
+        assert any(
+            e.startswith("templates/types.yaml:")
+            and f"is not an API {what}" in e
+            and f"/spec/targetType/{what}" in e
+            for e in found
+        ), found
