@@ -594,3 +594,20 @@ def test_a_fleet_checked_a_cluster_at_a_time_reports_what_the_whole_rendering_do
     )
     if source == "crds":
         assert streamed.findings  # the Widgets' size, the broken CRD, and the Gadgets not validated
+
+
+def test_forgetting_objects_by_identity_changes_no_report(
+    bad_replicas: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check remembers the objects it saw last by identity (holding them, so that no id is reused while
+    remembered); one remembered at a time, every object is looked up by content again, to the same report."""
+    from fanout.report import kubecheck
+    from fanout.report.kubereport import format_json
+
+    inputs = load_inputs(DirectorySource(bad_replicas))
+    options = KubeOptions(strict=True)
+    remembering, _ = kubecheck.check_fleet(inputs, options)
+    monkeypatch.setattr(kubecheck, "_BY_IDENTITY", 1)
+    forgetting, _ = kubecheck.check_fleet(inputs, options)
+    assert format_json(forgetting) == format_json(remembering)
+    assert forgetting.distinct_objects == remembering.distinct_objects == 4
