@@ -418,7 +418,7 @@ def _into(
     from fanout.output.cores import default_jobs
     from fanout.output.parallel import renderer
 
-    # Kubernetes validation needs every object in memory, so it renders every cluster.
+    # Kubernetes validation checks every cluster it renders: with it, nothing is reused from the state.
     found = early.state_if_unchanged(target, cache_dir) if early is not None else None
     if found is None:
         early = None
