@@ -148,7 +148,12 @@ def test_a_target_group_or_version_kubernetes_would_refuse_is_a_located_error(
     """The target's group and version make the rendered apiVersion and the file's name: one with a "/" (or a
     capital, or a space) wrote files into folders of its own under the namespace's, with exit 0, for objects
     no API server serves."""
-    for group, version in (("ex/am", "v1"), ("Example.io", "v1"), ("example.io", "v1/x"), ("example.io", "V1")):
+    for group, version in (
+        ("ex/am", "v1"),
+        ("Example.io", "v1"),
+        ("example.io", "v1/x"),
+        ("example.io", "V1"),
+    ):
         source = root(
             tmp_path / f"{group}-{version}".replace("/", "_"),
             {
